@@ -1,0 +1,56 @@
+import { Elysia } from 'elysia'
+import { callerPlugin } from './auth/caller'
+import { createLoginLimiter, type LoginLimiter } from './auth/login-limiter'
+import type { Config } from './config'
+import { errorRenderer } from './errors'
+import { accessTokenRoutes } from './http/access-tokens'
+import { authRoutes } from './http/auth'
+import { jsonBody } from './http/body'
+import { docsRoutes } from './http/docs'
+import { serviceRoutes } from './http/service'
+import type { Store } from './store/store'
+
+export interface AppOptions {
+  config: Config
+  store: Store
+  now?: () => number
+  loginLimiter?: LoginLimiter
+}
+
+/** Builds the whole HTTP surface. It never listens: main.ts or a test decides that. */
+export function createApp({ config, store, now = Date.now, loginLimiter = createLoginLimiter() }: AppOptions) {
+  const deps = { config, store, now, loginLimiter, caller: callerPlugin(store, now) }
+  const app = new Elysia()
+  return app
+    .use(errorRenderer((path) => allowedMethods(app, path)))
+    .use(jsonBody)
+    .use(serviceRoutes(store))
+    .use(authRoutes(deps))
+    .use(accessTokenRoutes(deps))
+    .use(docsRoutes())
+}
+
+export type App = ReturnType<typeof createApp>
+
+const methodTables = new WeakMap<Elysia, { pattern: RegExp; methods: string[] }[]>()
+
+/** The methods a path answers to; empty for an unknown path. Built once, on first use. */
+function allowedMethods(app: Elysia, path: string): string[] {
+  let table = methodTables.get(app)
+  if (!table) {
+    const byPath = new Map<string, Set<string>>()
+    for (const route of app.routes) {
+      const methods = byPath.get(route.path) ?? new Set()
+      methods.add(route.method)
+      if (route.method === 'GET') methods.add('HEAD')
+      methods.add('OPTIONS')
+      byPath.set(route.path, methods)
+    }
+    table = [...byPath].map(([routePath, methods]) => ({
+      pattern: new RegExp(`^${routePath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[^/]+/g, '[^/]+')}/?$`),
+      methods: [...methods],
+    }))
+    methodTables.set(app, table)
+  }
+  return table.find(({ pattern }) => pattern.test(path))?.methods ?? []
+}

@@ -1,0 +1,90 @@
+import { Elysia, t } from 'elysia'
+import { DAY_MS, issueToken } from '../auth/tokens'
+import { HttpError, tokenNotFound } from '../errors'
+import { decodeCursor, encodeCursor } from '../pagination'
+import {
+  CreateTokenBody, ListTokensQuery, RevokeAllQuery, RevokedCount, Token, TokenIdParams, TokenPage, TokenWithPlaintext,
+} from '../schemas'
+import type { RouteDeps } from './deps'
+import { presentToken } from './present'
+import { PROTECTED, errorResponses } from './openapi'
+
+export function accessTokenRoutes({ store, config, now, caller }: RouteDeps) {
+  return new Elysia({ prefix: '/api/v1/access-tokens', tags: ['Access tokens'] })
+    .use(caller)
+    .get(
+      '',
+      async ({ caller, query }) => {
+        const after = query.cursor === undefined ? undefined : decodeCursor(await store.cursorSecret(), caller.user.id, query.cursor)
+        if (after === null) {
+          throw new HttpError(422, [{ loc: ['query', 'cursor'], msg: 'Cursor is not one this server issued: pass a nextCursor unchanged', type: 'value_error' }])
+        }
+        // One extra row says whether another page exists, so nextCursor is null on the last one.
+        const rows = await store.listTokens(caller.user.id, { tokenType: query.tokenType, includeRevoked: query.includeRevoked, limit: query.limit + 1, after })
+        const items = rows.slice(0, query.limit)
+        const last = items.at(-1)
+        const nextCursor = rows.length > query.limit && last ? encodeCursor(await store.cursorSecret(), caller.user.id, last) : null
+        return { items: items.map(presentToken), nextCursor }
+      },
+      {
+        query: ListTokensQuery,
+        response: { 200: TokenPage, ...errorResponses(401, 422) },
+        detail: { summary: 'List my tokens', description: 'Newest first. Revoked tokens only with `includeRevoked`.', ...PROTECTED },
+      },
+    )
+    .post(
+      '',
+      async ({ caller, body, set }) => {
+        const days = body.expiresInDays ?? config.maxTokenDays
+        if (config.maxTokenDays !== null && days !== null && days > config.maxTokenDays) {
+          throw new HttpError(422, [{ loc: ['body', 'expiresInDays'], msg: `Input should be less than or equal to ${config.maxTokenDays}`, type: 'less_than_equal' }])
+        }
+        const at = now()
+        const issued = await issueToken(store, { userId: caller.user.id, name: body.name, tokenType: 'api', expiresAt: days === null ? null : at + days * DAY_MS, now: at })
+        set.status = 201
+        set.headers['cache-control'] = 'no-store'
+        return { plaintext: issued.plaintext, token: presentToken(issued.token) }
+      },
+      {
+        body: CreateTokenBody,
+        response: { 201: TokenWithPlaintext, ...errorResponses(401, 413, 422) },
+        detail: { summary: 'Create an API token', description: 'The plaintext is in this response only.', ...PROTECTED },
+      },
+    )
+    .delete(
+      '',
+      async ({ caller, query }) => ({
+        revokedCount: await store.revokeAllTokens(caller.user.id, now(), query.exclude_current ? caller.token.id : null),
+      }),
+      {
+        query: RevokeAllQuery,
+        response: { 200: RevokedCount, ...errorResponses(401, 422) },
+        detail: { summary: 'Revoke all my tokens', description: 'Sessions and API tokens alike; the current one survives unless `exclude_current=false`.', ...PROTECTED },
+      },
+    )
+    .get(
+      '/:token_id',
+      async ({ caller, params }) => {
+        const token = await store.getToken(caller.user.id, params.token_id.toLowerCase())
+        if (!token) throw tokenNotFound()
+        return presentToken(token)
+      },
+      {
+        params: TokenIdParams,
+        response: { 200: Token, ...errorResponses(401, 404, 422) },
+        detail: { summary: 'Get one of my tokens', ...PROTECTED },
+      },
+    )
+    .delete(
+      '/:token_id',
+      async ({ caller, params, set }) => {
+        if (!(await store.revokeToken(caller.user.id, params.token_id.toLowerCase(), now()))) throw tokenNotFound()
+        set.status = 204
+      },
+      {
+        params: TokenIdParams,
+        response: { 204: t.Void(), ...errorResponses(401, 404, 422) },
+        detail: { summary: 'Revoke one of my tokens', description: 'Revoking twice keeps the first revokedAt.', ...PROTECTED },
+      },
+    )
+}

@@ -1,0 +1,23 @@
+import type { Token, User } from '../schemas'
+import type { TokenRecord, UserRecord } from '../store/store'
+
+// Records hold epoch milliseconds; the API speaks ISO 8601 in UTC.
+const iso = (ms: number) => new Date(ms).toISOString()
+const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms))
+
+export function presentToken(token: TokenRecord): Token {
+  return {
+    id: token.id,
+    name: token.name,
+    tokenType: token.tokenType,
+    tokenPrefix: token.tokenPrefix,
+    createdAt: iso(token.createdAt),
+    expiresAt: isoOrNull(token.expiresAt),
+    lastUsedAt: isoOrNull(token.lastUsedAt),
+    revokedAt: isoOrNull(token.revokedAt),
+  }
+}
+
+export function presentUser(user: UserRecord): User {
+  return { id: user.id, email: user.email, name: user.name, createdAt: iso(user.createdAt) }
+}

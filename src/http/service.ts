@@ -1,0 +1,20 @@
+import { Elysia } from 'elysia'
+import { HttpError } from '../errors'
+import { Health } from '../schemas'
+import type { Store } from '../store/store'
+import { PUBLIC } from './openapi'
+
+export function serviceRoutes(store: Store) {
+  return new Elysia({ tags: ['Service'] }).get(
+    '/healthz',
+    async () => {
+      try {
+        await store.ping()
+      } catch {
+        throw new HttpError(503, 'Database unavailable')
+      }
+      return { status: 'ok' as const }
+    },
+    { response: { 200: Health }, detail: { summary: 'Health check', description: '200 once the database answers.', ...PUBLIC } },
+  )
+}

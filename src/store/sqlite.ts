@@ -1,0 +1,226 @@
+import { Database } from 'bun:sqlite'
+import { closeSync, openSync } from 'node:fs'
+import type { CreateUserResult, ListTokensOptions, NewToken, NewUser, Store, TokenRecord, UserRecord } from './store'
+
+// Each entry moves the schema one version up; PRAGMA user_version says where a file is.
+const MIGRATIONS: string[] = [
+  `CREATE TABLE users (
+     id            TEXT PRIMARY KEY,
+     email         TEXT NOT NULL UNIQUE,
+     name          TEXT,
+     password_hash TEXT NOT NULL,
+     created_at    INTEGER NOT NULL
+   ) STRICT;
+   CREATE TABLE tokens (
+     id           TEXT PRIMARY KEY,
+     user_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+     name         TEXT NOT NULL,
+     token_type   TEXT NOT NULL CHECK (token_type IN ('session', 'api')),
+     token_prefix TEXT NOT NULL,
+     digest       BLOB NOT NULL UNIQUE,
+     created_at   INTEGER NOT NULL,
+     expires_at   INTEGER,
+     last_used_at INTEGER,
+     revoked_at   INTEGER
+   ) STRICT;
+   -- Serves every listing: the owner's tokens newest first, keyset by (created_at, id).
+   CREATE INDEX tokens_by_owner ON tokens (user_id, created_at DESC, id DESC);
+   CREATE TABLE meta (
+     key   TEXT PRIMARY KEY,
+     value BLOB NOT NULL
+   ) STRICT;
+   INSERT INTO meta (key, value) VALUES ('cursor_secret', randomblob(32));`,
+]
+
+export const SCHEMA_VERSION = MIGRATIONS.length
+
+export function openDatabase(path: string): Database {
+  if (path !== ':memory:') {
+    // Create the file ourselves so that it is born private; SQLite gives the
+    // -wal and -shm files the same mode.
+    closeSync(openSync(path, 'a', 0o600))
+  }
+  const db = new Database(path, { create: true, strict: true })
+  db.run('PRAGMA journal_mode = WAL')
+  // FULL: a token whose 201 was sent survives a power cut, not only a crash.
+  db.run('PRAGMA synchronous = FULL')
+  db.run('PRAGMA foreign_keys = ON')
+  db.run('PRAGMA busy_timeout = 5000')
+  migrate(db)
+  return db
+}
+
+export function schemaVersion(db: Database): number {
+  return (db.query('PRAGMA user_version').get() as { user_version: number }).user_version
+}
+
+export function migrate(db: Database): number {
+  const apply = db.transaction((version: number) => {
+    // Re-read inside the write lock: another process may have migrated meanwhile.
+    for (let v = schemaVersion(db); v < MIGRATIONS.length; v++) {
+      db.run(MIGRATIONS[v]!)
+      db.run(`PRAGMA user_version = ${v + 1}`)
+    }
+    return version
+  })
+  const current = schemaVersion(db)
+  if (current > MIGRATIONS.length) {
+    throw new Error(`database schema version ${current} is newer than this vai (${MIGRATIONS.length}); upgrade vai`)
+  }
+  if (current < MIGRATIONS.length) apply.immediate(current)
+  return schemaVersion(db)
+}
+
+interface TokenRow {
+  id: string
+  user_id: string
+  name: string
+  token_type: 'session' | 'api'
+  token_prefix: string
+  created_at: number
+  expires_at: number | null
+  last_used_at: number | null
+  revoked_at: number | null
+}
+
+interface UserRow {
+  id: string
+  email: string
+  name: string | null
+  created_at: number
+}
+
+const TOKEN_COLUMNS = 't.id, t.user_id, t.name, t.token_type, t.token_prefix, t.created_at, t.expires_at, t.last_used_at, t.revoked_at'
+
+export function createSqliteStore(db: Database): Store {
+  const pending = new Map<string, number>()
+
+  const toToken = (row: TokenRow): TokenRecord => ({
+    id: row.id,
+    userId: row.user_id,
+    name: row.name,
+    tokenType: row.token_type,
+    tokenPrefix: row.token_prefix,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    // A use not yet written is still the truth on this instance.
+    lastUsedAt: pending.get(row.id) ?? row.last_used_at,
+    revokedAt: row.revoked_at,
+  })
+  const toUser = (row: UserRow): UserRecord => ({ id: row.id, email: row.email, name: row.name, createdAt: row.created_at })
+
+  const q = {
+    anyUser: db.query<{ one: number }, []>('SELECT 1 AS one FROM users LIMIT 1'),
+    insertUser: db.query(
+      'INSERT INTO users (id, email, name, password_hash, created_at) VALUES ($id, $email, $name, $passwordHash, $createdAt) ON CONFLICT (email) DO NOTHING',
+    ),
+    userByEmail: db.query<UserRow & { password_hash: string }, [string]>(
+      'SELECT id, email, name, created_at, password_hash FROM users WHERE email = ?',
+    ),
+    insertToken: db.query(
+      `INSERT INTO tokens (id, user_id, name, token_type, token_prefix, digest, created_at, expires_at)
+       VALUES ($id, $userId, $name, $tokenType, $tokenPrefix, $digest, $createdAt, $expiresAt)`,
+    ),
+    tokenByDigest: db.query<TokenRow & { u_email: string; u_name: string | null; u_created_at: number }, [Uint8Array]>(
+      `SELECT ${TOKEN_COLUMNS}, u.email AS u_email, u.name AS u_name, u.created_at AS u_created_at
+       FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.digest = ?`,
+    ),
+    token: db.query<TokenRow, [string, string]>(`SELECT ${TOKEN_COLUMNS} FROM tokens t WHERE t.id = ? AND t.user_id = ?`),
+    revoke: db.query<{ revoked_at: number }, [number, string, string]>(
+      'UPDATE tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ? AND user_id = ? RETURNING revoked_at',
+    ),
+    revokeAll: db.query('UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ?'),
+    touch: db.query('UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)'),
+    secret: db.query<{ value: Uint8Array }, []>("SELECT value FROM meta WHERE key = 'cursor_secret'"),
+    ping: db.query('SELECT 1'),
+  }
+
+  // One statement per filter combination, so each is planned for the index once.
+  const listQueries = new Map<string, ReturnType<typeof db.query<TokenRow, Record<string, string | number>>>>()
+  for (const typed of [false, true]) {
+    for (const revoked of [false, true]) {
+      for (const paged of [false, true]) {
+        const where = ['t.user_id = $userId']
+        if (typed) where.push('t.token_type = $tokenType')
+        if (!revoked) where.push('t.revoked_at IS NULL')
+        if (paged) where.push('(t.created_at, t.id) < ($afterCreatedAt, $afterId)')
+        listQueries.set(
+          `${typed}${revoked}${paged}`,
+          db.query(
+            `SELECT ${TOKEN_COLUMNS} FROM tokens t WHERE ${where.join(' AND ')}
+             ORDER BY t.created_at DESC, t.id DESC LIMIT $limit`,
+          ),
+        )
+      }
+    }
+  }
+
+  const createUser = db.transaction((user: NewUser, signupOpen: boolean): CreateUserResult => {
+    if (!signupOpen && q.anyUser.get()) return { refused: 'signup_closed' }
+    const { changes } = q.insertUser.run({ ...user })
+    if (changes === 0) return { refused: 'email_taken' }
+    return { created: { id: user.id, email: user.email, name: user.name, createdAt: user.createdAt } }
+  })
+
+  const writeTouches = db.transaction((entries: [string, number][]) => {
+    for (const [id, at] of entries) q.touch.run(at, id, at)
+  })
+
+  return {
+    async createUser(user, signupOpen) {
+      return createUser.immediate(user, signupOpen)
+    },
+    async findUserByEmail(email) {
+      const row = q.userByEmail.get(email)
+      return row ? { ...toUser(row), passwordHash: row.password_hash } : null
+    },
+    async insertToken(token: NewToken) {
+      q.insertToken.run({ ...token })
+    },
+    async findTokenByDigest(digest) {
+      const row = q.tokenByDigest.get(digest)
+      if (!row) return null
+      return {
+        token: toToken(row),
+        user: { id: row.user_id, email: row.u_email, name: row.u_name, createdAt: row.u_created_at },
+      }
+    },
+    async getToken(userId, tokenId) {
+      const row = q.token.get(tokenId, userId)
+      return row ? toToken(row) : null
+    },
+    async listTokens(userId, options: ListTokensOptions) {
+      const { tokenType, includeRevoked, limit, after } = options
+      const query = listQueries.get(`${tokenType !== undefined}${includeRevoked}${after !== undefined}`)!
+      const params: Record<string, string | number> = { userId, limit }
+      if (tokenType) params.tokenType = tokenType
+      if (after) Object.assign(params, { afterCreatedAt: after.createdAt, afterId: after.id })
+      return query.all(params).map(toToken)
+    },
+    async revokeToken(userId, tokenId, at) {
+      return q.revoke.get(at, tokenId, userId) !== null
+    },
+    async revokeAllTokens(userId, at, exceptTokenId) {
+      return q.revokeAll.run(at, userId, exceptTokenId).changes
+    },
+    touchToken(tokenId, at) {
+      pending.set(tokenId, at)
+    },
+    async flushTouches() {
+      if (pending.size === 0) return
+      const entries = [...pending]
+      pending.clear()
+      writeTouches(entries)
+    },
+    async cursorSecret() {
+      return q.secret.get()!.value
+    },
+    async ping() {
+      q.ping.get()
+    },
+    async close() {
+      await this.flushTouches()
+      db.close()
+    },
+  }
+}

@@ -1,0 +1,70 @@
+// The storage interface every backend implements. Handlers and auth code see only
+// this; SQL stays inside the backend. Methods are async so that a networked
+// backend (PostgreSQL) fits the same shape as the embedded one.
+
+export type TokenType = 'session' | 'api'
+
+export interface UserRecord {
+  id: string
+  email: string
+  name: string | null
+  createdAt: number
+}
+
+export interface TokenRecord {
+  id: string
+  userId: string
+  name: string
+  tokenType: TokenType
+  tokenPrefix: string
+  createdAt: number
+  expiresAt: number | null
+  lastUsedAt: number | null
+  revokedAt: number | null
+}
+
+export interface NewUser extends UserRecord {
+  passwordHash: string
+}
+
+export interface NewToken extends Omit<TokenRecord, 'lastUsedAt' | 'revokedAt'> {
+  digest: Uint8Array
+}
+
+/** Where a page starts: strictly older than this (createdAt, id) pair. */
+export interface PageStart {
+  createdAt: number
+  id: string
+}
+
+export interface ListTokensOptions {
+  tokenType?: TokenType
+  includeRevoked: boolean
+  limit: number
+  after?: PageStart
+}
+
+export type CreateUserResult = { created: UserRecord } | { refused: 'email_taken' | 'signup_closed' }
+
+export interface Store {
+  /** Inserts the user unless the email is taken, or signup is closed and a user exists already. */
+  createUser(user: NewUser, signupOpen: boolean): Promise<CreateUserResult>
+  findUserByEmail(email: string): Promise<(UserRecord & { passwordHash: string }) | null>
+  insertToken(token: NewToken): Promise<void>
+  /** The hot path: one indexed lookup by digest, with the owner. */
+  findTokenByDigest(digest: Uint8Array): Promise<{ token: TokenRecord; user: UserRecord } | null>
+  getToken(userId: string, tokenId: string): Promise<TokenRecord | null>
+  listTokens(userId: string, options: ListTokensOptions): Promise<TokenRecord[]>
+  /** false when the token is not the user's. An already revoked token keeps its first revokedAt. */
+  revokeToken(userId: string, tokenId: string, at: number): Promise<boolean>
+  /** How many of the user's tokens went from active to revoked. */
+  revokeAllTokens(userId: string, at: number, exceptTokenId: string | null): Promise<number>
+  /** Records a use; written later, at most once per token per flush. */
+  touchToken(tokenId: string, at: number): void
+  /** Writes the pending lastUsedAt values. */
+  flushTouches(): Promise<void>
+  /** A secret that lives with the data, for signing pagination cursors. */
+  cursorSecret(): Promise<Uint8Array>
+  ping(): Promise<void>
+  close(): Promise<void>
+}
