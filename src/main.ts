@@ -1,0 +1,103 @@
+#!/usr/bin/env bun
+// The command line: parses argv and the environment once, then runs a command.
+import { resolve } from 'node:path'
+import pkg from '../package.json'
+import { createApp } from './app'
+import { loadConfig, SERVE_USAGE, UsageError, type Config } from './config'
+import { MAX_BODY_BYTES } from './http/body'
+import { createSqliteStore, openDatabase } from './store/sqlite'
+
+const USAGE = `vai ${pkg.version}: self-hosted access tokens
+
+Usage: vai [command] [options]
+
+Commands:
+  serve        run the HTTP server (the default when no command is given)
+
+Options:
+  -h, --help     show this help (vai serve --help for the server's options)
+  -v, --version  print the version`
+
+// Written at most once per token per interval; also flushed on shutdown.
+const TOUCH_FLUSH_MS = 60_000
+
+class RuntimeError extends Error {}
+
+async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {
+  const [first, ...rest] = argv
+  if (first === '-h' || first === '--help' || first === 'help') return print(USAGE)
+  if (first === '-v' || first === '--version' || first === 'version') return print(pkg.version)
+  const [command, args] = first === undefined || first.startsWith('-') ? ['serve', argv] : [first, rest]
+  switch (command) {
+    case 'serve':
+      if (args.includes('-h') || args.includes('--help')) return print(SERVE_USAGE)
+      return serve(loadConfig(args, env))
+    default:
+      throw new UsageError(`unknown command '${command}' (try vai --help)`)
+  }
+}
+
+function print(text: string): number {
+  console.log(text)
+  return 0
+}
+
+async function serve(config: Config): Promise<number> {
+  let db
+  try {
+    db = openDatabase(config.db)
+  } catch (error) {
+    throw new RuntimeError(`cannot open database ${config.db}: ${(error as Error).message}`)
+  }
+  const store = createSqliteStore(db)
+  const app = createApp({ config, store })
+  try {
+    app.listen({
+      port: config.port,
+      hostname: config.host,
+      // Our body reader answers 413 past 1 MiB itself; this is the runtime's backstop.
+      maxRequestBodySize: MAX_BODY_BYTES * 2,
+    })
+  } catch (error) {
+    await store.close()
+    throw new RuntimeError(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`)
+  }
+  const server = app.server!
+  const host = server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname
+  console.log(`vai ${pkg.version} listening on http://${host}:${server.port} (database ${config.db === ':memory:' ? ':memory:' : resolve(config.db)})`)
+
+  const flushing = setInterval(() => void store.flushTouches().catch((error) => console.error('vai: flushing lastUsedAt failed:', error)), TOUCH_FLUSH_MS)
+
+  return new Promise((done) => {
+    let stopping = false
+    const stop = async (signal: string) => {
+      if (stopping) return
+      stopping = true
+      console.log(`vai: ${signal} received, finishing in-flight requests`)
+      clearInterval(flushing)
+      // Stops accepting at once; resolves when the requests in flight have been answered.
+      await server.stop(false)
+      await store.close()
+      console.log('vai: stopped')
+      done(0)
+    }
+    process.on('SIGINT', () => void stop('SIGINT'))
+    process.on('SIGTERM', () => void stop('SIGTERM'))
+  })
+}
+
+main(process.argv.slice(2), process.env).then(
+  (code) => process.exit(code),
+  (error) => {
+    if (error instanceof UsageError) {
+      console.error(`vai: ${error.message}`)
+      process.exit(2)
+    }
+    if (error instanceof RuntimeError) {
+      console.error(`vai: ${error.message}`)
+      process.exit(1)
+    }
+    console.error('vai: unexpected failure:', error)
+    process.exit(1)
+  },
+)

@@ -1,0 +1,158 @@
+// The compiled executable over a real port: build, flags, embedded assets, signals.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Database } from 'bun:sqlite'
+import pkg from '../package.json'
+
+const root = join(import.meta.dir, '..')
+let dir: string
+let vai: string
+
+beforeAll(() => {
+  const build = Bun.spawnSync([process.execPath, 'run', 'build'], { cwd: root, stdout: 'pipe', stderr: 'pipe' })
+  if (build.exitCode !== 0) throw new Error(`build failed: ${build.stderr.toString()}`)
+  // Alone in an empty folder: no node_modules, no sources beside it.
+  dir = mkdtempSync(join(tmpdir(), 'vai-bin-'))
+  vai = join(dir, 'vai')
+  copyFileSync(join(root, 'dist/vai'), vai)
+  Bun.spawnSync(['chmod', '+x', vai])
+}, 60_000)
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const result = Bun.spawnSync([vai, ...args], { cwd: dir, env: { PATH: process.env.PATH ?? '', ...env }, stdout: 'pipe', stderr: 'pipe' })
+  return { code: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() }
+}
+
+interface Running {
+  proc: Bun.Subprocess<'ignore', 'pipe', 'pipe'>
+  url: string
+  firstLine: string
+}
+
+async function start(args: string[], env: Record<string, string> = {}): Promise<Running> {
+  const proc = Bun.spawn([vai, ...args], { cwd: dir, env: { PATH: process.env.PATH ?? '', ...env }, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
+  const reader = proc.stdout.getReader()
+  let text = ''
+  while (!text.includes('\n')) {
+    const { value, done } = await reader.read()
+    if (done) throw new Error(`vai exited before it started: ${await new Response(proc.stderr).text()}`)
+    text += new TextDecoder().decode(value)
+  }
+  reader.releaseLock()
+  const firstLine = text.split('\n')[0]!
+  const port = /:(\d+) /.exec(firstLine)?.[1]
+  return { proc, url: `http://127.0.0.1:${port}`, firstLine }
+}
+
+describe('dist/vai', () => {
+  test('--version prints the version', () => {
+    expect(run(['--version'])).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' })
+  })
+
+  test.each([[['--help']], [['serve', '--help']]])('%j prints usage and exits 0', (args) => {
+    const result = run(args)
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain('Usage: vai')
+  })
+
+  test.each([
+    [['--bogus'], "vai: Unknown option '--bogus'"],
+    [['serve', '--port', 'abc'], "vai: invalid --port 'abc': expected a port number from 0 to 65535"],
+    [['serve', '--signup', 'maybe'], "vai: invalid --signup 'maybe': expected 'open' or 'closed'"],
+    [['frob'], "vai: unknown command 'frob' (try vai --help)"],
+  ])('bad usage %p is one line on stderr and exit 2', (args, line) => {
+    expect(run(args)).toEqual({ code: 2, stdout: '', stderr: `${line}\n` })
+  })
+
+  test('a bad environment twin is a usage error too', () => {
+    expect(run([], { VAI_SESSION_DAYS: '0' })).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: "vai: invalid VAI_SESSION_DAYS '0': expected a whole number of days from 1 to 3650\n",
+    })
+  })
+
+  test('serves the contract end to end, then stops cleanly on SIGTERM', async () => {
+    const db = join(dir, 'e2e.db')
+    // The flag wins over its twin: PORT says 1, --port 0 picks a free port.
+    const server = await start(['--port', '0', '--host', '127.0.0.1', '--db', db], { PORT: '1', VAI_SIGNUP: 'closed' })
+    expect(server.firstLine).toMatch(new RegExp(`^vai ${pkg.version} listening on http://127\\.0\\.0\\.1:\\d+ \\(database ${db}\\)$`))
+    const api = (path: string, init: RequestInit = {}) => fetch(server.url + path, init)
+    const json = { 'content-type': 'application/json' }
+
+    expect(await (await api('/healthz')).json()).toEqual({ status: 'ok' })
+    const signup = await api('/api/v1/auth/signup', { method: 'POST', headers: json, body: JSON.stringify({ email: 'Ada@Example.com', password: 'correct horse' }) })
+    expect(signup.status).toBe(201)
+
+    const login = await api('/api/v1/auth/login', { method: 'POST', headers: json, body: JSON.stringify({ email: 'ada@example.com', password: 'correct horse' }) })
+    expect(login.status).toBe(200)
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!
+    expect(cookie).toMatch(/^vai_token=vai_[0-9A-Za-z]{38}$/)
+
+    const created = await api('/api/v1/access-tokens', { method: 'POST', headers: { ...json, cookie }, body: JSON.stringify({ name: 'deploy' }) })
+    expect(created.status).toBe(201)
+    const { plaintext, token } = (await created.json()) as { plaintext: string; token: { id: string } }
+
+    const list = await api('/api/v1/access-tokens', { headers: { authorization: `Bearer ${plaintext}` } })
+    const page = (await list.json()) as { items: { id: string; tokenType: string }[]; nextCursor: string | null }
+    expect(page.nextCursor).toBeNull()
+    expect(page.items.map((item) => item.tokenType)).toEqual(['api', 'session'])
+    expect(page.items[0]!.id).toBe(token.id)
+
+    const revoked = await api('/api/v1/access-tokens?exclude_current=false', { method: 'DELETE', headers: { 'x-api-key': plaintext } })
+    expect(await revoked.json()).toEqual({ revokedCount: 2 })
+    expect((await api('/api/v1/auth/me', { headers: { cookie } })).status).toBe(401)
+
+    server.proc.kill('SIGTERM')
+    const started = performance.now()
+    expect(await server.proc.exited).toBe(0)
+    expect(performance.now() - started).toBeLessThan(5000)
+    // Closed cleanly: the file opens and is whole.
+    const check = new Database(db, { readonly: true })
+    expect(check.query('PRAGMA integrity_check').get()).toEqual({ integrity_check: 'ok' })
+    expect(check.query('SELECT count(*) AS n FROM tokens WHERE revoked_at IS NOT NULL').get()).toEqual({ n: 2 })
+    check.close()
+    expect(statSync(db).mode & 0o777).toBe(0o600)
+  }, 30_000)
+
+  test('SIGTERM lets the requests in flight finish', async () => {
+    const server = await start(['--port', '0', '--host', '127.0.0.1', '--db', join(dir, 'inflight.db')])
+    const json = { 'content-type': 'application/json' }
+    const credentials = JSON.stringify({ email: 'grace@example.com', password: 'correct horse' })
+    expect((await fetch(`${server.url}/api/v1/auth/signup`, { method: 'POST', headers: json, body: credentials })).status).toBe(201)
+    // Login hashes with argon2: slow enough to still be running when the signal lands.
+    const logins = Array.from({ length: 4 }, () => fetch(`${server.url}/api/v1/auth/login`, { method: 'POST', headers: json, body: credentials }))
+    await Bun.sleep(5)
+    server.proc.kill('SIGTERM')
+    const statuses = await Promise.all(logins.map(async (login) => (await login).status))
+    expect(statuses).toEqual([200, 200, 200, 200])
+    expect(await server.proc.exited).toBe(0)
+    const check = new Database(join(dir, 'inflight.db'), { readonly: true })
+    expect(check.query("SELECT count(*) AS n FROM tokens WHERE token_type = 'session'").get()).toEqual({ n: 4 })
+    check.close()
+  }, 30_000)
+
+  test('serves Swagger UI with its assets from inside the binary', async () => {
+    const server = await start(['--port', '0', '--host', '127.0.0.1', '--db', join(dir, 'docs.db')])
+    try {
+      const page = await (await fetch(`${server.url}/swagger`)).text()
+      const assets = [...page.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!)
+      expect(assets.length).toBeGreaterThanOrEqual(2)
+      for (const asset of assets) {
+        expect(asset.startsWith('/')).toBe(true)
+        const response = await fetch(server.url + asset)
+        expect(response.status).toBe(200)
+        expect((await response.arrayBuffer()).byteLength).toBeGreaterThan(10_000)
+      }
+      const doc = (await (await fetch(`${server.url}/swagger/json`)).json()) as { openapi: string }
+      expect(doc.openapi).toBe('3.0.3')
+    } finally {
+      server.proc.kill('SIGINT')
+      expect(await server.proc.exited).toBe(0)
+    }
+  }, 30_000)
+})
