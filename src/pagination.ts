@@ -5,10 +5,11 @@ import type { PageStart } from './store/store'
 // database, so every instance and restart agrees) and bound to its owner, so a
 // client cannot forge one or reuse another user's.
 
-const MAC_BYTES = 16
+// 16 bytes of HMAC-SHA256, base64url.
+const MAC_CHARS = 22
 
 function mac(secret: Uint8Array, payload: string): string {
-  return new Bun.CryptoHasher('sha256', secret).update(payload).digest('base64url').slice(0, (MAC_BYTES * 4) / 3)
+  return new Bun.CryptoHasher('sha256', secret).update(payload).digest('base64url').slice(0, MAC_CHARS)
 }
 
 export function encodeCursor(secret: Uint8Array, userId: string, start: PageStart): string {
