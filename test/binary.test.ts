@@ -124,9 +124,12 @@ describe('dist/vai', () => {
     const json = { 'content-type': 'application/json' }
     const credentials = JSON.stringify({ email: 'grace@example.com', password: 'correct horse' })
     expect((await fetch(`${server.url}/api/v1/auth/signup`, { method: 'POST', headers: json, body: credentials })).status).toBe(201)
+    // Open the connections first (kept alive), so the logins below are surely
+    // accepted before the signal: a connection still being set up may be refused.
+    await Promise.all(Array.from({ length: 4 }, () => fetch(`${server.url}/healthz`).then((r) => r.arrayBuffer())))
     // Login hashes with argon2: slow enough to still be running when the signal lands.
     const logins = Array.from({ length: 4 }, () => fetch(`${server.url}/api/v1/auth/login`, { method: 'POST', headers: json, body: credentials }))
-    await Bun.sleep(5)
+    await Bun.sleep(20)
     server.proc.kill('SIGTERM')
     const statuses = await Promise.all(logins.map(async (login) => (await login).status))
     expect(statuses).toEqual([200, 200, 200, 200])
