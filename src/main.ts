@@ -3,6 +3,8 @@
 import { resolve } from 'node:path'
 import pkg from '../package.json'
 import { createApp } from './app'
+import { runAdmin } from './cli/admin'
+import { CommandError } from './cli/io'
 import { loadConfig, SERVE_USAGE, UsageError, type Config } from './config'
 import { MAX_BODY_BYTES } from './http/body'
 import { createSqliteStore, openDatabase } from './store/sqlite'
@@ -12,7 +14,19 @@ const USAGE = `vai ${pkg.version}: self-hosted access tokens
 Usage: vai [command] [options]
 
 Commands:
-  serve        run the HTTP server (the default when no command is given)
+  serve              run the HTTP server (the default when no command is given)
+  user add           create a user (password from the terminal or stdin)
+  user list          list users
+  user passwd        set a user's password
+  user delete        delete a user and their tokens
+  tokens list        list a user's tokens
+  tokens revoke-all  revoke all of a user's tokens
+  tokens purge       delete tokens revoked or expired long ago
+  backup FILE        write a checked copy of the live database
+  migrate            apply pending schema migrations
+  doctor             check the database file and configuration
+
+Each command takes --help.
 
 Options:
   -h, --help     show this help (vai serve --help for the server's options)
@@ -32,8 +46,11 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
     case 'serve':
       if (args.includes('-h') || args.includes('--help')) return print(SERVE_USAGE)
       return serve(loadConfig(args, env))
-    default:
-      throw new UsageError(`unknown command '${command}' (try vai --help)`)
+    default: {
+      const code = await runAdmin(argv, env)
+      if (code === undefined) throw new UsageError(`unknown command '${command}' (try vai --help)`)
+      return code
+    }
   }
 }
 
@@ -93,7 +110,7 @@ main(process.argv.slice(2), process.env).then(
       console.error(`vai: ${error.message}`)
       process.exit(2)
     }
-    if (error instanceof RuntimeError) {
+    if (error instanceof RuntimeError || error instanceof CommandError) {
       console.error(`vai: ${error.message}`)
       process.exit(1)
     }

@@ -1,31 +1,18 @@
 // The compiled executable over a real port: build, flags, embedded assets, signals.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { Database } from 'bun:sqlite'
 import pkg from '../package.json'
+import { binaryInEmptyDir, runIn } from './support/binary'
 
-const root = join(import.meta.dir, '..')
 let dir: string
 let vai: string
 
-beforeAll(() => {
-  const build = Bun.spawnSync([process.execPath, 'run', 'build'], { cwd: root, stdout: 'pipe', stderr: 'pipe' })
-  if (build.exitCode !== 0) throw new Error(`build failed: ${build.stderr.toString()}`)
-  // Alone in an empty folder: no node_modules, no sources beside it.
-  dir = mkdtempSync(join(tmpdir(), 'vai-bin-'))
-  vai = join(dir, 'vai')
-  copyFileSync(join(root, 'dist/vai'), vai)
-  Bun.spawnSync(['chmod', '+x', vai])
-}, 60_000)
-
+beforeAll(() => ({ dir, vai } = binaryInEmptyDir()), 60_000)
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-function run(args: string[], env: Record<string, string> = {}) {
-  const result = Bun.spawnSync([vai, ...args], { cwd: dir, env: { PATH: process.env.PATH ?? '', ...env }, stdout: 'pipe', stderr: 'pipe' })
-  return { code: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() }
-}
+const run = (args: string[], env: Record<string, string> = {}) => runIn(dir, vai, args, { env })
 
 interface Running {
   proc: Bun.Subprocess<'ignore', 'pipe', 'pipe'>
@@ -143,7 +130,7 @@ describe('dist/vai', () => {
     const server = await start(['--port', '0', '--host', '127.0.0.1', '--db', join(dir, 'docs.db')])
     try {
       const page = await (await fetch(`${server.url}/swagger`)).text()
-      const assets = [...page.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!)
+      const assets = [...page.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!).filter((url) => !url.startsWith('data:'))
       expect(assets.length).toBeGreaterThanOrEqual(2)
       for (const asset of assets) {
         expect(asset.startsWith('/')).toBe(true)

@@ -1,5 +1,5 @@
 import { Database } from 'bun:sqlite'
-import { closeSync, openSync } from 'node:fs'
+import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs'
 import type { CreateUserResult, ListTokensOptions, NewToken, NewUser, Store, TokenRecord, UserRecord } from './store'
 
 // Each entry moves the schema one version up; PRAGMA user_version says where a file is.
@@ -34,7 +34,15 @@ const MIGRATIONS: string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length
 
-export function openDatabase(path: string): Database {
+export interface OpenOptions {
+  /** false: refuse a missing file instead of creating an empty database. */
+  create?: boolean
+  /** false: leave the schema as found (for `vai doctor`). */
+  migrate?: boolean
+}
+
+export function openDatabase(path: string, { create = true, migrate: migrating = true }: OpenOptions = {}): Database {
+  if (path !== ':memory:' && !create && !existsSync(path)) throw new Error('no such file')
   if (path !== ':memory:') {
     // Create the file ourselves so that it is born private; SQLite gives the
     // -wal and -shm files the same mode.
@@ -46,7 +54,7 @@ export function openDatabase(path: string): Database {
   db.run('PRAGMA synchronous = FULL')
   db.run('PRAGMA foreign_keys = ON')
   db.run('PRAGMA busy_timeout = 5000')
-  migrate(db)
+  if (migrating) migrate(db)
   return db
 }
 
@@ -69,6 +77,26 @@ export function migrate(db: Database): number {
   }
   if (current < MIGRATIONS.length) apply.immediate(current)
   return schemaVersion(db)
+}
+
+/**
+ * A consistent copy of a live database (other processes may keep writing), checked
+ * by opening it and running integrity_check. Returns its size in bytes.
+ */
+export function backupDatabase(db: Database, target: string): number {
+  if (existsSync(target)) throw new Error(`${target} exists already; choose a new file`)
+  // Born private like the database: it holds password hashes and token digests.
+  closeSync(openSync(target, 'wx', 0o600))
+  db.run('VACUUM INTO ?', [target])
+  chmodSync(target, 0o600)
+  const copy = new Database(target, { readonly: true })
+  try {
+    const result = copy.query<{ integrity_check: string }, []>('PRAGMA integrity_check').get()
+    if (result?.integrity_check !== 'ok') throw new Error(`the copy failed integrity_check: ${result?.integrity_check}`)
+  } finally {
+    copy.close()
+  }
+  return statSync(target).size
 }
 
 interface TokenRow {
@@ -133,6 +161,16 @@ export function createSqliteStore(db: Database): Store {
     touch: db.query('UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)'),
     secret: db.query<{ value: Uint8Array }, []>("SELECT value FROM meta WHERE key = 'cursor_secret'"),
     ping: db.query('SELECT 1'),
+    users: db.query<UserRow & { active_tokens: number }, [number]>(
+      `SELECT u.id, u.email, u.name, u.created_at,
+              (SELECT count(*) FROM tokens t WHERE t.user_id = u.id AND t.revoked_at IS NULL
+                 AND (t.expires_at IS NULL OR t.expires_at > ?)) AS active_tokens
+       FROM users u ORDER BY u.created_at, u.id`,
+    ),
+    setPassword: db.query('UPDATE users SET password_hash = ? WHERE id = ?'),
+    deleteTokensOf: db.query('DELETE FROM tokens WHERE user_id = ?'),
+    deleteUser: db.query('DELETE FROM users WHERE id = ?'),
+    purge: db.query('DELETE FROM tokens WHERE revoked_at < $before OR expires_at < $before'),
   }
 
   // One statement per filter combination, so each is planned for the index once.
@@ -160,6 +198,12 @@ export function createSqliteStore(db: Database): Store {
     const { changes } = q.insertUser.run({ ...user })
     if (changes === 0) return { refused: 'email_taken' }
     return { created: { id: user.id, email: user.email, name: user.name, createdAt: user.createdAt } }
+  })
+
+  const deleteUser = db.transaction((userId: string) => {
+    const tokens = q.deleteTokensOf.run(userId).changes
+    q.deleteUser.run(userId)
+    return tokens
   })
 
   const writeTouches = db.transaction((entries: [string, number][]) => {
@@ -211,6 +255,18 @@ export function createSqliteStore(db: Database): Store {
       const entries = [...pending]
       pending.clear()
       writeTouches(entries)
+    },
+    async listUsers(now) {
+      return q.users.all(now).map((row) => ({ ...toUser(row), activeTokens: row.active_tokens }))
+    },
+    async setPasswordHash(userId, passwordHash) {
+      q.setPassword.run(passwordHash, userId)
+    },
+    async deleteUser(userId) {
+      return deleteUser.immediate(userId)
+    },
+    async purgeTokens(before) {
+      return q.purge.run({ before }).changes
     },
     async cursorSecret() {
       return q.secret.get()!.value

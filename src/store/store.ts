@@ -63,6 +63,13 @@ export interface Store {
   touchToken(tokenId: string, at: number): void
   /** Writes the pending lastUsedAt values. */
   flushTouches(): Promise<void>
+  // Administration (the CLI): rare, never on a request's path.
+  listUsers(now: number): Promise<(UserRecord & { activeTokens: number })[]>
+  setPasswordHash(userId: string, passwordHash: string): Promise<void>
+  /** Removes the user and, with them, all their tokens; returns how many tokens went. */
+  deleteUser(userId: string): Promise<number>
+  /** Deletes tokens revoked or expired before `before`; returns how many. */
+  purgeTokens(before: number): Promise<number>
   /** A secret that lives with the data, for signing pagination cursors. */
   cursorSecret(): Promise<Uint8Array>
   ping(): Promise<void>

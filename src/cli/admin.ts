@@ -1,0 +1,322 @@
+// Administration commands. They share the store with the server (no second copy
+// of any SQL) and are safe while it runs: SQLite in WAL mode takes one writer at
+// a time and the busy timeout waits for it.
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { statSync } from 'node:fs'
+import { Value } from '@sinclair/typebox/value'
+import { hashPassword } from '../auth/password'
+import { DAY_MS } from '../auth/tokens'
+import { DEFAULT_CONFIG, loadConfig, UsageError } from '../config'
+import { presentToken, presentUser } from '../http/present'
+import { SignupBody } from '../schemas'
+import { backupDatabase, createSqliteStore, openDatabase, SCHEMA_VERSION, schemaVersion } from '../store/sqlite'
+import type { Store, TokenRecord, UserRecord } from '../store/store'
+import { CommandError, confirm, printTable, readSecret } from './io'
+
+type Env = Record<string, string | undefined>
+type Values = Record<string, string | boolean | undefined>
+
+interface Command {
+  usage: string
+  options: NonNullable<ParseArgsConfig['options']>
+  positionals?: number
+  run(values: Values, positionals: string[], env: Env): Promise<number>
+}
+
+const DB_OPTION = { db: { type: 'string' } } as const
+const DB_HELP = '  --db PATH        the database file (VAI_DB, default ./vai.db)'
+const EMAIL_OPTION = { email: { type: 'string' } } as const
+const JSON_OPTION = { json: { type: 'boolean' } } as const
+
+export const DEFAULT_RETENTION_DAYS = 90
+
+const dbPath = (values: Values, env: Env) => (values.db as string | undefined) ?? (env.VAI_DB || DEFAULT_CONFIG.db)
+
+/** Opens the existing database (never creates an empty one by mistake) and runs `body` with its store. */
+async function withStore<T>(values: Values, env: Env, body: (store: Store) => Promise<T>): Promise<T> {
+  const path = dbPath(values, env)
+  let store: Store
+  try {
+    store = createSqliteStore(openDatabase(path, { create: false }))
+  } catch (error) {
+    throw new CommandError(`cannot open database ${path}: ${(error as Error).message}`)
+  }
+  try {
+    return await body(store)
+  } finally {
+    await store.close()
+  }
+}
+
+function requireEmail(values: Values): string {
+  const email = values.email
+  if (typeof email !== 'string' || email.trim() === '') throw new UsageError('--email is required')
+  return email.trim().toLowerCase()
+}
+
+async function requireUser(store: Store, email: string): Promise<UserRecord> {
+  const user = await store.findUserByEmail(email)
+  if (!user) throw new CommandError(`no user with email ${email}`)
+  return user
+}
+
+async function newPassword(): Promise<string> {
+  const password = await readSecret('New password: ')
+  if (!Value.Check(SignupBody.properties.password, password)) {
+    throw new CommandError('the password must be 8 to 256 characters')
+  }
+  if (process.stdin.isTTY && (await readSecret('Repeat it: ')) !== password) {
+    throw new CommandError('the passwords do not match')
+  }
+  return password
+}
+
+async function allTokens(store: Store, userId: string): Promise<TokenRecord[]> {
+  const tokens: TokenRecord[] = []
+  for (let page = await store.listTokens(userId, { includeRevoked: true, limit: 500 }); page.length > 0; ) {
+    tokens.push(...page)
+    const last = page.at(-1)!
+    page = await store.listTokens(userId, { includeRevoked: true, limit: 500, after: last })
+  }
+  return tokens
+}
+
+const date = (iso: string | null) => (iso === null ? '-' : iso.slice(0, 19).replace('T', ' '))
+
+function status(token: TokenRecord, now: number): string {
+  if (token.revokedAt !== null) return 'revoked'
+  if (token.expiresAt !== null && token.expiresAt <= now) return 'expired'
+  return 'active'
+}
+
+const COMMANDS: Record<string, Command> = {
+  'user add': {
+    usage: `Usage: vai user add --email EMAIL [--name NAME] [--db PATH]
+
+Creates a user, even while signup is closed. The password is read from the
+terminal without echo, or from the first line of stdin:
+  printf '%s\\n' "$PASSWORD" | vai user add --email ada@example.com
+
+${DB_HELP}`,
+    options: { ...DB_OPTION, ...EMAIL_OPTION, name: { type: 'string' } },
+    async run(values, _, env) {
+      const email = requireEmail(values)
+      if (!Value.Check(SignupBody.properties.email, email)) throw new UsageError(`'${email}' is not a valid email address`)
+      const name = (values.name as string | undefined) ?? null
+      if (name !== null && !Value.Check(SignupBody.properties.name, name)) throw new UsageError('--name must be at most 255 characters')
+      const password = await newPassword()
+      return withStore(values, env, async (store) => {
+        const at = Date.now()
+        const result = await store.createUser({ id: Bun.randomUUIDv7('hex', at), email, name, passwordHash: await hashPassword(password), createdAt: at }, true)
+        if ('refused' in result) throw new CommandError(`${email} is already registered`)
+        console.log(`created user ${email} (${result.created.id})`)
+        return 0
+      })
+    },
+  },
+  'user list': {
+    usage: `Usage: vai user list [--json] [--db PATH]\n\n  --json           one JSON array instead of a table\n${DB_HELP}`,
+    options: { ...DB_OPTION, ...JSON_OPTION },
+    async run(values, _, env) {
+      return withStore(values, env, async (store) => {
+        const users = await store.listUsers(Date.now())
+        if (values.json) {
+          console.log(JSON.stringify(users.map((user) => ({ ...presentUser(user), activeTokens: user.activeTokens }))))
+        } else {
+          printTable(['EMAIL', 'NAME', 'CREATED', 'ACTIVE TOKENS', 'ID'], users.map((user) => [user.email, user.name ?? '-', date(presentUser(user).createdAt), String(user.activeTokens), user.id]))
+        }
+        return 0
+      })
+    },
+  },
+  'user passwd': {
+    usage: `Usage: vai user passwd --email EMAIL [--db PATH]\n\nSets a new password, read like \`user add\` reads it. Existing tokens stay valid.\n\n${DB_HELP}`,
+    options: { ...DB_OPTION, ...EMAIL_OPTION },
+    async run(values, _, env) {
+      const email = requireEmail(values)
+      return withStore(values, env, async (store) => {
+        const user = await requireUser(store, email)
+        await store.setPasswordHash(user.id, await hashPassword(await newPassword()))
+        console.log(`password changed for ${email}`)
+        return 0
+      })
+    },
+  },
+  'user delete': {
+    usage: `Usage: vai user delete --email EMAIL [--yes] [--db PATH]\n\nDeletes the user and all their tokens. Asks first unless --yes.\n\n  --yes            do not ask\n${DB_HELP}`,
+    options: { ...DB_OPTION, ...EMAIL_OPTION, yes: { type: 'boolean' } },
+    async run(values, _, env) {
+      const email = requireEmail(values)
+      return withStore(values, env, async (store) => {
+        const user = await requireUser(store, email)
+        if (!values.yes && !(await confirm(`Delete ${email} and all their tokens?`))) throw new CommandError('not deleted')
+        const tokens = await store.deleteUser(user.id)
+        console.log(`deleted user ${email} and ${tokens} token${tokens === 1 ? '' : 's'}`)
+        return 0
+      })
+    },
+  },
+  'tokens list': {
+    usage: `Usage: vai tokens list --email EMAIL [--json] [--db PATH]\n\nEvery token of the user, revoked ones too, newest first.\n\n  --json           one JSON array instead of a table\n${DB_HELP}`,
+    options: { ...DB_OPTION, ...EMAIL_OPTION, ...JSON_OPTION },
+    async run(values, _, env) {
+      const email = requireEmail(values)
+      return withStore(values, env, async (store) => {
+        const tokens = await allTokens(store, (await requireUser(store, email)).id)
+        const now = Date.now()
+        if (values.json) {
+          console.log(JSON.stringify(tokens.map(presentToken)))
+        } else {
+          printTable(
+            ['PREFIX', 'TYPE', 'NAME', 'CREATED', 'EXPIRES', 'LAST USED', 'STATUS', 'ID'],
+            tokens.map((token) => {
+              const shown = presentToken(token)
+              return [token.tokenPrefix, token.tokenType, token.name, date(shown.createdAt), date(shown.expiresAt), date(shown.lastUsedAt), status(token, now), token.id]
+            }),
+          )
+        }
+        return 0
+      })
+    },
+  },
+  'tokens revoke-all': {
+    usage: `Usage: vai tokens revoke-all --email EMAIL [--db PATH]\n\nRevokes every session and API token of the user and prints how many.\n\n${DB_HELP}`,
+    options: { ...DB_OPTION, ...EMAIL_OPTION },
+    async run(values, _, env) {
+      const email = requireEmail(values)
+      return withStore(values, env, async (store) => {
+        const count = await store.revokeAllTokens((await requireUser(store, email)).id, Date.now(), null)
+        console.log(count)
+        return 0
+      })
+    },
+  },
+  'tokens purge': {
+    usage: `Usage: vai tokens purge [--retention-days N] [--db PATH]\n\nDeletes tokens revoked or expired more than N days ago (default ${DEFAULT_RETENTION_DAYS}) and prints how many.\n\n  --retention-days N  (VAI_RETENTION_DAYS)\n${DB_HELP}`,
+    options: { ...DB_OPTION, 'retention-days': { type: 'string' } },
+    async run(values, _, env) {
+      const raw = (values['retention-days'] as string | undefined) ?? env.VAI_RETENTION_DAYS
+      if (raw !== undefined && raw !== '' && !/^\d+$/.test(raw)) {
+        throw new UsageError(`invalid --retention-days '${raw}': expected a whole number of days`)
+      }
+      const days = raw === undefined || raw === '' ? DEFAULT_RETENTION_DAYS : Number(raw)
+      return withStore(values, env, async (store) => {
+        console.log(await store.purgeTokens(Date.now() - days * DAY_MS))
+        return 0
+      })
+    },
+  },
+  backup: {
+    usage: `Usage: vai backup FILE [--db PATH]\n\nWrites a consistent copy of the live database to FILE (which must not exist),\nchecks that it opens and passes integrity_check, and prints its size.\n\n${DB_HELP}`,
+    options: DB_OPTION,
+    positionals: 1,
+    async run(values, [target], env) {
+      const path = dbPath(values, env)
+      let db
+      try {
+        db = openDatabase(path, { create: false, migrate: false })
+      } catch (error) {
+        throw new CommandError(`cannot open database ${path}: ${(error as Error).message}`)
+      }
+      try {
+        const size = backupDatabase(db, target!)
+        console.log(`backed up ${path} to ${target} (${size} bytes, integrity ok)`)
+        return 0
+      } catch (error) {
+        throw new CommandError(`backup failed: ${(error as Error).message}`)
+      } finally {
+        db.close()
+      }
+    },
+  },
+  migrate: {
+    usage: `Usage: vai migrate [--db PATH]\n\nApplies pending schema migrations (serve does this at start too) and prints the schema version.\n\n${DB_HELP}`,
+    options: DB_OPTION,
+    async run(values, _, env) {
+      const path = dbPath(values, env)
+      try {
+        const db = openDatabase(path)
+        console.log(`schema version ${schemaVersion(db)}`)
+        db.close()
+        return 0
+      } catch (error) {
+        throw new CommandError(`cannot migrate ${path}: ${(error as Error).message}`)
+      }
+    },
+  },
+  doctor: {
+    usage: `Usage: vai doctor [--db PATH]\n\nChecks the database file (permissions, integrity, WAL mode, schema version) and the\nconfiguration in the environment, and says in plain words what is wrong. Exit 1 if anything is.\n\n${DB_HELP}`,
+    options: DB_OPTION,
+    async run(values, _, env) {
+      const path = dbPath(values, env)
+      const findings: [boolean, string][] = []
+      try {
+        loadConfig([], env)
+        findings.push([true, 'configuration in the environment is valid'])
+      } catch (error) {
+        findings.push([false, `configuration: ${(error as Error).message}`])
+      }
+      try {
+        const mode = statSync(path).mode & 0o777
+        findings.push(
+          (mode & 0o077) === 0
+            ? [true, `${path} is private (mode ${mode.toString(8)})`]
+            : [false, `${path} has mode ${mode.toString(8)}: others can read password hashes and token digests; run chmod 600 ${path}`],
+        )
+        const db = openDatabase(path, { create: false, migrate: false })
+        try {
+          const integrity = db.query<{ integrity_check: string }, []>('PRAGMA integrity_check').get()?.integrity_check
+          findings.push(integrity === 'ok' ? [true, 'integrity_check: ok'] : [false, `integrity_check failed: ${integrity}; restore from a backup`])
+          const journal = db.query<{ journal_mode: string }, []>('PRAGMA journal_mode').get()?.journal_mode
+          findings.push(journal === 'wal' ? [true, 'journal mode: wal'] : [false, `journal mode is ${journal}, not wal`])
+          const version = schemaVersion(db)
+          findings.push(
+            version === SCHEMA_VERSION
+              ? [true, `schema version ${version} (current)`]
+              : version < SCHEMA_VERSION
+                ? [false, `schema version ${version} is behind ${SCHEMA_VERSION}: run vai migrate`]
+                : [false, `schema version ${version} is newer than this vai knows (${SCHEMA_VERSION}): upgrade vai`],
+          )
+        } finally {
+          db.close()
+        }
+      } catch (error) {
+        findings.push([false, `cannot open database ${path}: ${(error as Error).message}`])
+      }
+      for (const [ok, text] of findings) console.log(`${ok ? 'ok  ' : 'FAIL'}  ${text}`)
+      return findings.every(([ok]) => ok) ? 0 : 1
+    },
+  },
+}
+
+export const ADMIN_USAGE = Object.keys(COMMANDS).map((name) => `  ${name}`).join('\n')
+
+/** Runs `vai <group> <sub> …` or `vai <command> …`; undefined when argv names no admin command. */
+export async function runAdmin(argv: string[], env: Env): Promise<number | undefined> {
+  const [first, second] = argv
+  const name = first && second && `${first} ${second}` in COMMANDS ? `${first} ${second}` : first
+  const command = name ? COMMANDS[name] : undefined
+  if (!command) {
+    if (first === 'user' || first === 'tokens') {
+      const subs = Object.keys(COMMANDS).filter((key) => key.startsWith(`${first} `))
+      throw new UsageError(`${first} needs one of: ${subs.map((key) => key.split(' ')[1]).join(', ')}`)
+    }
+    return undefined
+  }
+  const args = argv.slice(name!.split(' ').length)
+  if (args.includes('-h') || args.includes('--help')) {
+    console.log(command.usage)
+    return 0
+  }
+  let parsed
+  try {
+    parsed = parseArgs({ args, options: command.options, allowPositionals: true, strict: true })
+  } catch (error) {
+    // node:util adds advice about '--' that does not fit here.
+    throw new UsageError((error as Error).message.split(/\n|\. To specify/)[0])
+  }
+  if (parsed.positionals.length !== (command.positionals ?? 0)) {
+    throw new UsageError(`usage: ${command.usage.split('\n')[0]!.replace('Usage: ', '')}`)
+  }
+  return command.run(parsed.values as Values, parsed.positionals, env)
+}

@@ -1,0 +1,154 @@
+// The admin commands, run from the compiled binary, beside a running server.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { chmodSync, rmSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { Database } from 'bun:sqlite'
+import { binaryInEmptyDir, runIn } from './support/binary'
+
+let dir: string
+let vai: string
+let server: Bun.Subprocess<'ignore', 'pipe', 'pipe'>
+let url: string
+const db = () => join(dir, 'vai.db')
+
+beforeAll(async () => {
+  ;({ dir, vai } = binaryInEmptyDir())
+  server = Bun.spawn([vai, 'serve', '--port', '0', '--host', '127.0.0.1', '--db', db()], { cwd: dir, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
+  const reader = server.stdout.getReader()
+  const { value } = await reader.read()
+  reader.releaseLock()
+  url = `http://127.0.0.1:${/:(\d+) /.exec(new TextDecoder().decode(value))![1]}`
+}, 60_000)
+
+afterAll(async () => {
+  server.kill('SIGTERM')
+  await server.exited
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const vaiCli = (args: string[], stdin?: string) => runIn(dir, vai, [...args, '--db', db()], { stdin })
+
+async function login(email: string, password: string): Promise<{ status: number; plaintext?: string }> {
+  const response = await fetch(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) })
+  const body = (await response.json()) as { plaintext?: string }
+  return { status: response.status, plaintext: body.plaintext }
+}
+
+describe('vai user', () => {
+  test('add reads the password from stdin, works while the server runs', async () => {
+    const added = vaiCli(['user', 'add', '--email', ' Ada@Example.com ', '--name', 'Ada'], 'correct horse battery\n')
+    expect(added.code).toBe(0)
+    expect(added.stdout).toMatch(/^created user ada@example\.com \([0-9a-f-]{36}\)\n$/)
+    expect((await login('ada@example.com', 'correct horse battery')).status).toBe(200)
+  })
+
+  test.each([
+    [['user', 'add', '--email', 'ada@example.com'], 'correct horse battery\n', 'vai: ada@example.com is already registered\n'],
+    [['user', 'add', '--email', 'bob@example.com'], 'short\n', 'vai: the password must be 8 to 256 characters\n'],
+    [['user', 'passwd', '--email', 'nobody@example.com'], 'whatever123\n', 'vai: no user with email nobody@example.com\n'],
+  ])('%j fails with one line and exit 1', (args, stdin, stderr) => {
+    expect(vaiCli(args, stdin)).toEqual({ code: 1, stdout: '', stderr })
+  })
+
+  test.each([
+    [['user', 'add'], 'vai: --email is required\n'],
+    [['user', 'add', '--email', 'not-an-email'], "vai: 'not-an-email' is not a valid email address\n"],
+    [['user', 'list', '--bogus'], "vai: Unknown option '--bogus'\n"],
+    [['user'], 'vai: user needs one of: add, list, passwd, delete\n'],
+  ])('%j is a usage error: exit 2', (args, stderr) => {
+    expect(vaiCli(args)).toEqual({ code: 2, stdout: '', stderr })
+  })
+
+  test('list prints a table and --json', async () => {
+    await login('ada@example.com', 'correct horse battery')
+    const table = vaiCli(['user', 'list'])
+    expect(table.code).toBe(0)
+    const [header, row, end] = table.stdout.split('\n')
+    expect(header).toMatch(/^EMAIL\s+NAME\s+CREATED\s+ACTIVE TOKENS\s+ID$/)
+    expect(row).toMatch(/^ada@example\.com\s+Ada\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+2\s+[0-9a-f-]{36}$/)
+    expect(end).toBe('')
+    const json = JSON.parse(vaiCli(['user', 'list', '--json']).stdout)
+    expect(json).toEqual([{ id: expect.any(String), email: 'ada@example.com', name: 'Ada', createdAt: expect.stringMatching(/Z$/), activeTokens: 2 }])
+  })
+
+  test('passwd replaces the password', async () => {
+    expect(vaiCli(['user', 'passwd', '--email', 'ada@example.com'], 'another long one\n')).toEqual({ code: 0, stdout: 'password changed for ada@example.com\n', stderr: '' })
+    expect((await login('ada@example.com', 'correct horse battery')).status).toBe(401)
+    expect((await login('ada@example.com', 'another long one')).status).toBe(200)
+  })
+
+  test('delete asks first, and removes the user with their tokens', async () => {
+    vaiCli(['user', 'add', '--email', 'eve@example.com'], 'eve password 1\n')
+    const { plaintext } = await login('eve@example.com', 'eve password 1')
+    const refused = vaiCli(['user', 'delete', '--email', 'eve@example.com'], 'n\n')
+    expect(refused).toEqual({ code: 1, stdout: '', stderr: 'Delete eve@example.com and all their tokens? [y/N] vai: not deleted\n' })
+    const deleted = vaiCli(['user', 'delete', '--email', 'eve@example.com', '--yes'])
+    expect(deleted).toEqual({ code: 0, stdout: 'deleted user eve@example.com and 1 token\n', stderr: '' })
+    const me = await fetch(`${url}/api/v1/auth/me`, { headers: { authorization: `Bearer ${plaintext}` } })
+    expect(me.status).toBe(401)
+  })
+})
+
+describe('vai tokens', () => {
+  test('list shows every token, revoke-all prints the count and the server refuses them', async () => {
+    const { plaintext } = await login('ada@example.com', 'another long one')
+    const listed = JSON.parse(vaiCli(['tokens', 'list', '--email', 'ada@example.com', '--json']).stdout) as { tokenType: string; revokedAt: null }[]
+    // One session per successful login above.
+    expect(listed.length).toBe(4)
+    expect(listed.every((token) => token.tokenType === 'session' && token.revokedAt === null)).toBe(true)
+    const table = vaiCli(['tokens', 'list', '--email', 'ada@example.com']).stdout.split('\n')
+    expect(table[0]).toMatch(/^PREFIX\s+TYPE\s+NAME\s+CREATED\s+EXPIRES\s+LAST USED\s+STATUS\s+ID$/)
+    expect(table[1]).toMatch(/^vai_\w{8}\s+session\s+Bun\s+.*\s+active\s+[0-9a-f-]{36}$/)
+
+    expect(vaiCli(['tokens', 'revoke-all', '--email', 'ada@example.com'])).toEqual({ code: 0, stdout: '4\n', stderr: '' })
+    expect((await fetch(`${url}/api/v1/auth/me`, { headers: { 'x-api-key': plaintext! } })).status).toBe(401)
+    expect(vaiCli(['tokens', 'revoke-all', '--email', 'ada@example.com']).stdout).toBe('0\n')
+  })
+
+  test('purge deletes what was revoked longer ago than the retention', () => {
+    expect(vaiCli(['tokens', 'purge']).stdout).toBe('0\n')
+    expect(vaiCli(['tokens', 'purge', '--retention-days', '0'])).toEqual({ code: 0, stdout: '4\n', stderr: '' })
+    expect(vaiCli(['tokens', 'purge', '--retention-days', 'soon']).code).toBe(2)
+  })
+})
+
+describe('vai backup, migrate, doctor', () => {
+  test('backup writes a checked, private copy', () => {
+    const target = join(dir, 'backup.db')
+    const result = vaiCli(['backup', target])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toBe(`backed up ${db()} to ${target} (${statSync(target).size} bytes, integrity ok)\n`)
+    expect(statSync(target).mode & 0o777).toBe(0o600)
+    const copy = new Database(target, { readonly: true })
+    expect(copy.query('SELECT email FROM users').all()).toEqual([{ email: 'ada@example.com' }])
+    copy.close()
+    expect(vaiCli(['backup', target])).toEqual({ code: 1, stdout: '', stderr: `vai: backup failed: ${target} exists already; choose a new file\n` })
+  })
+
+  test('migrate prints the schema version', () => {
+    expect(vaiCli(['migrate'])).toEqual({ code: 0, stdout: 'schema version 1\n', stderr: '' })
+  })
+
+  test('doctor says what is right and what is wrong', () => {
+    const healthy = vaiCli(['doctor'])
+    expect(healthy.code).toBe(0)
+    expect(healthy.stdout.split('\n').filter(Boolean).every((line) => line.startsWith('ok'))).toBe(true)
+    chmodSync(db(), 0o644)
+    try {
+      const loose = vaiCli(['doctor'])
+      expect(loose.code).toBe(1)
+      expect(loose.stdout).toContain(`FAIL  ${db()} has mode 644: others can read password hashes and token digests; run chmod 600 ${db()}`)
+    } finally {
+      chmodSync(db(), 0o600)
+    }
+    const missing = runIn(dir, vai, ['doctor', '--db', join(dir, 'nope.db')])
+    expect(missing.code).toBe(1)
+    expect(missing.stdout).toContain('FAIL')
+  })
+
+  test.each(['user add', 'user list', 'user passwd', 'user delete', 'tokens list', 'tokens revoke-all', 'tokens purge', 'backup', 'migrate', 'doctor'])('%s --help', (command) => {
+    const result = runIn(dir, vai, [...command.split(' '), '--help'])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toStartWith(`Usage: vai ${command}`)
+  })
+})
