@@ -7,6 +7,9 @@ import { accessTokenRoutes } from './http/access-tokens'
 import { authRoutes } from './http/auth'
 import { jsonBody } from './http/body'
 import { docsRoutes } from './http/docs'
+import { metricsRoutes } from './http/metrics'
+import { observe, type AccessLog } from './http/observe'
+import { createMetrics, type Metrics } from './metrics'
 import { serviceRoutes } from './http/service'
 import type { Store } from './store/store'
 
@@ -15,15 +18,22 @@ export interface AppOptions {
   store: Store
   now?: () => number
   loginLimiter?: LoginLimiter
+  metrics?: Metrics
+  /** Where access-log entries go; none by default (tests), main.ts passes stdout's. */
+  log?: AccessLog
 }
 
 /** Builds the whole HTTP surface. It never listens: main.ts or a test decides that. */
-export function createApp({ config, store, now = Date.now, loginLimiter = createLoginLimiter() }: AppOptions) {
-  const deps = { config, store, now, loginLimiter, caller: callerPlugin(store, now) }
+export function createApp({
+  config, store, now = Date.now, loginLimiter = createLoginLimiter(), metrics = createMetrics(store, now), log = () => {},
+}: AppOptions) {
+  const deps = { config, store, now, loginLimiter, metrics, caller: callerPlugin(store, now, metrics) }
   const app = new Elysia()
   return app
+    .use(observe(metrics, log))
     .use(errorRenderer((path) => allowedMethods(app, path)))
     .use(jsonBody)
+    .use(metricsRoutes(config, metrics))
     .use(serviceRoutes(store))
     .use(authRoutes(deps))
     .use(accessTokenRoutes(deps))

@@ -10,6 +10,10 @@ export const Config = t.Object({
   sessionDays: t.Integer({ minimum: 1, maximum: 3650 }),
   maxTokenDays: t.Union([t.Integer({ minimum: 1, maximum: 3650 }), t.Null()]),
   cookieSecure: t.Union([t.Literal('auto'), t.Literal('true'), t.Literal('false')]),
+  logFormat: t.Union([t.Literal('plain'), t.Literal('json')]),
+  metrics: t.Boolean(),
+  metricsToken: t.Union([t.String({ minLength: 16 }), t.Null()]),
+  retentionDays: t.Integer({ minimum: 0, maximum: 36500 }),
 })
 export type Config = typeof Config.static
 
@@ -21,6 +25,10 @@ export const DEFAULT_CONFIG: Config = {
   sessionDays: 30,
   maxTokenDays: null,
   cookieSecure: 'auto',
+  logFormat: 'plain',
+  metrics: false,
+  metricsToken: null,
+  retentionDays: 90,
 }
 
 /** A mistake in how vai was invoked: one line for the user, exit code 2. */
@@ -35,7 +43,11 @@ const SETTINGS = {
   'session-days': ['sessionDays', 'VAI_SESSION_DAYS', 'integer'],
   'max-token-days': ['maxTokenDays', 'VAI_MAX_TOKEN_DAYS', 'integer'],
   'cookie-secure': ['cookieSecure', 'VAI_COOKIE_SECURE', 'string'],
-} as const satisfies Record<string, [keyof Config, string, 'integer' | 'string']>
+  'log-format': ['logFormat', 'VAI_LOG_FORMAT', 'string'],
+  metrics: ['metrics', 'VAI_METRICS', 'boolean'],
+  'metrics-token': ['metricsToken', 'VAI_METRICS_TOKEN', 'string'],
+  'retention-days': ['retentionDays', 'VAI_RETENTION_DAYS', 'integer'],
+} as const satisfies Record<string, [keyof Config, string, 'integer' | 'string' | 'boolean']>
 
 export const SERVE_USAGE = `Usage: vai serve [options]
 
@@ -48,6 +60,12 @@ Options (each also read from the environment variable shown; a flag wins):
   --max-token-days N        longest API token lifetime allowed (VAI_MAX_TOKEN_DAYS, default none)
   --cookie-secure auto|true|false
                             mark the session cookie Secure (VAI_COOKIE_SECURE, default auto: when served over HTTPS)
+  --log-format plain|json   access log format on stdout (VAI_LOG_FORMAT, default plain)
+  --metrics                 serve Prometheus metrics at /metrics to anyone (VAI_METRICS, default off)
+  --metrics-token TOKEN     serve /metrics only with Authorization: Bearer TOKEN, 16+ characters
+                            (VAI_METRICS_TOKEN; prefer the variable: flags show in the process list)
+  --retention-days N        delete tokens revoked or expired more than N days ago, hourly
+                            (VAI_RETENTION_DAYS, default 90)
   -h, --help                show this help`
 
 /** Reads `serve`'s flags and their environment twins into a checked Config. */
@@ -58,24 +76,39 @@ export function loadConfig(args: string[], env: Record<string, string | undefine
       args,
       strict: true,
       allowPositionals: false,
-      options: Object.fromEntries(Object.keys(SETTINGS).map((flag) => [flag, { type: 'string' as const }])),
+      options: Object.fromEntries(
+        Object.entries(SETTINGS).map(([flag, [, , kind]]) => [flag, { type: kind === 'boolean' ? ('boolean' as const) : ('string' as const) }]),
+      ),
     }))
   } catch (error) {
     throw new UsageError((error as Error).message.split('\n')[0])
   }
   const config: Record<string, unknown> = { ...DEFAULT_CONFIG }
   for (const [flag, [key, envName, kind]] of Object.entries(SETTINGS)) {
-    const fromFlag = values[flag] as string | undefined
+    const fromFlag = values[flag] === true ? 'true' : (values[flag] as string | undefined)
     const raw = fromFlag ?? (env[envName] === '' ? undefined : env[envName])
     if (raw === undefined) continue
     const source = fromFlag !== undefined ? `--${flag}` : envName
-    const value = kind === 'integer' ? (/^\d+$/.test(raw.trim()) ? Number(raw) : NaN) : raw
+    const value = parse(kind, raw)
     if (!Value.Check(Config.properties[key], value)) {
-      throw new UsageError(`invalid ${source} '${raw}': ${describe(key)}`)
+      // A secret is never repeated back: it would land in logs and terminals.
+      const shown = key === 'metricsToken' ? '' : ` '${raw}'`
+      throw new UsageError(`invalid ${source}${shown}: ${describe(key)}`)
     }
     config[key] = value
   }
   return config as Config
+}
+
+function parse(kind: 'integer' | 'string' | 'boolean', raw: string): unknown {
+  switch (kind) {
+    case 'integer':
+      return /^\d+$/.test(raw.trim()) ? Number(raw) : NaN
+    case 'boolean':
+      return { true: true, '1': true, false: false, '0': false }[raw.trim().toLowerCase()] ?? raw
+    case 'string':
+      return raw
+  }
 }
 
 function describe(key: keyof Config): string {
@@ -89,6 +122,14 @@ function describe(key: keyof Config): string {
     case 'sessionDays':
     case 'maxTokenDays':
       return 'expected a whole number of days from 1 to 3650'
+    case 'retentionDays':
+      return 'expected a whole number of days from 0 to 36500'
+    case 'logFormat':
+      return "expected 'plain' or 'json'"
+    case 'metrics':
+      return "expected 'true' or 'false'"
+    case 'metricsToken':
+      return 'expected at least 16 characters'
     default:
       return 'expected a non-empty value'
   }

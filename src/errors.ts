@@ -1,7 +1,9 @@
 import { Elysia, ValidationError } from 'elysia'
 import { Kind } from '@sinclair/typebox'
 import { sentBody, UndecodableBody } from './http/body'
-import { BOOLEAN_WORDS, emailProblem, textProblem, type TextOptions, type ValidationIssue } from './schemas'
+import {
+  BOOLEAN_WORDS, emailProblem, INTEGER_STRING, laxInteger, textProblem, type TextOptions, type ValidationIssue,
+} from './schemas'
 
 /** Every error vai raises on purpose: a status and the contract's `detail`. */
 export class HttpError extends Error {
@@ -26,13 +28,9 @@ const issue = (loc: Loc, type: string, msg: string): ValidationIssue => ({ loc, 
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
 
-const INTEGER_STRING = /^\s*[+-]?\d+\s*$/
-
 /**
  * Explains why `value` fails `schema`, in Pydantic's vocabulary, listing every
  * problem. Elysia's own check is the gate; this only describes what it refused.
- * It understands Elysia's query coercion, which rewrites `integer` as
- * `anyOf [string with format integer, integer]`.
  */
 export function explain(schema: Schema, value: unknown, loc: Loc): ValidationIssue[] {
   switch (schema[Kind]) {
@@ -53,10 +51,16 @@ export function explain(schema: Schema, value: unknown, loc: Loc): ValidationIss
       const messages = {
         string_type: 'Input should be a valid string',
         string_too_long: `String should have at most ${plural(schema.maxLength, 'character')}`,
+        string_unicode: 'Input should be a valid string, unable to parse raw data as a unicode string',
         value_error: 'value is not a valid email address: it must look like name@example.com',
       }
       return [issue(loc, problem, messages[problem])]
     }
+    case 'LaxInteger':
+      if (typeof value === 'string' && !INTEGER_STRING.test(value)) {
+        return [issue(loc, 'int_parsing', 'Input should be a valid integer, unable to parse string as an integer')]
+      }
+      return explain({ type: 'integer', minimum: schema.minimum, maximum: schema.maximum }, laxInteger(value) ?? value, loc)
     case 'QueryBoolean':
       return typeof value === 'boolean' || (typeof value === 'string' && value.toLowerCase() in BOOLEAN_WORDS)
         ? []
@@ -71,16 +75,8 @@ export function explain(schema: Schema, value: unknown, loc: Loc): ValidationIss
       const names = branches.map((b) => `'${b.const}'`)
       return [issue(loc, 'enum', `Input should be ${names.slice(0, -1).join(', ')} or ${names.at(-1)}`)]
     }
-    const coercedFrom = branches.find((b) => b.type === 'string' && b.format === 'integer')
-    const target = branches.find((b) => b !== coercedFrom && b.type !== 'null')
-    if (!target) return []
-    if (coercedFrom && typeof value === 'string') {
-      if (!INTEGER_STRING.test(value)) {
-        return [issue(loc, 'int_parsing', 'Input should be a valid integer, unable to parse string as an integer')]
-      }
-      return explain(target, Number(value), loc)
-    }
-    return explain(target, value, loc)
+    const target = branches.find((b) => b.type !== 'null')
+    return target ? explain(target, value, loc) : []
   }
 
   switch (schema.type) {
@@ -151,23 +147,33 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
  * tells a 405 (and an OPTIONS answer) from a 404.
  */
 export function errorRenderer(allowedMethods: (path: string) => string[]) {
-  return new Elysia({ name: 'error-renderer' }).onError({ as: 'global' }, ({ code, error, request, path }) => {
-    if (error instanceof HttpError) {
-      return json(error.status, { detail: error.detail }, error.headers)
+  return new Elysia({ name: 'error-renderer' }).onError({ as: 'global' }, ({ code, error, request, path, set }) => {
+    // set.status too, so that what runs after the response (access log, metrics) sees it.
+    const reply = (status: number, body: unknown, headers?: Record<string, string>) => {
+      set.status = status
+      return json(status, body, headers)
+    }
+    // Elysia wraps what a body parser throws (body.ts's 413) in its own ParseError.
+    const raised = code === 'PARSE' ? error.cause : error
+    if (raised instanceof HttpError) {
+      return reply(raised.status, { detail: raised.detail }, raised.headers)
     }
     switch (code) {
       case 'VALIDATION':
         if (error.type === 'response') break
-        return json(422, { detail: validationIssues(error, request) })
+        return reply(422, { detail: validationIssues(error, request) })
       case 'NOT_FOUND': {
         const allowed = allowedMethods(path)
-        if (allowed.length === 0) return json(404, { detail: 'Not Found' })
+        if (allowed.length === 0) return reply(404, { detail: 'Not Found' })
         const allow = allowed.join(', ')
-        if (request.method === 'OPTIONS') return new Response(null, { status: 204, headers: { allow } })
-        return json(405, { detail: 'Method Not Allowed' }, { allow })
+        if (request.method === 'OPTIONS') {
+          set.status = 204
+          return new Response(null, { status: 204, headers: { allow } })
+        }
+        return reply(405, { detail: 'Method Not Allowed' }, { allow })
       }
     }
     console.error('unhandled error:', error)
-    return json(500, { detail: 'Internal Server Error' })
+    return reply(500, { detail: 'Internal Server Error' })
   })
 }

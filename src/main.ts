@@ -6,7 +6,9 @@ import { createApp } from './app'
 import { runAdmin } from './cli/admin'
 import { CommandError } from './cli/io'
 import { loadConfig, SERVE_USAGE, UsageError, type Config } from './config'
+import { DAY_MS } from './auth/tokens'
 import { MAX_BODY_BYTES } from './http/body'
+import { accessLog } from './http/observe'
 import { createSqliteStore, openDatabase } from './store/sqlite'
 
 const USAGE = `vai ${pkg.version}: self-hosted access tokens
@@ -25,6 +27,7 @@ Commands:
   backup FILE        write a checked copy of the live database
   migrate            apply pending schema migrations
   doctor             check the database file and configuration
+  healthcheck        exit 0 when the server answers on /healthz (for containers)
 
 Each command takes --help.
 
@@ -34,6 +37,7 @@ Options:
 
 // Written at most once per token per interval; also flushed on shutdown.
 const TOUCH_FLUSH_MS = 60_000
+const RETENTION_EVERY_MS = 60 * 60_000
 
 class RuntimeError extends Error {}
 
@@ -67,7 +71,7 @@ async function serve(config: Config): Promise<number> {
     throw new RuntimeError(`cannot open database ${config.db}: ${(error as Error).message}`)
   }
   const store = createSqliteStore(db)
-  const app = createApp({ config, store })
+  const app = createApp({ config, store, log: accessLog(config.logFormat) })
   try {
     app.listen({
       port: config.port,
@@ -84,6 +88,19 @@ async function serve(config: Config): Promise<number> {
   console.log(`vai ${pkg.version} listening on http://${host}:${server.port} (database ${config.db === ':memory:' ? ':memory:' : resolve(config.db)})`)
 
   const flushing = setInterval(() => void store.flushTouches().catch((error) => console.error('vai: flushing lastUsedAt failed:', error)), TOUCH_FLUSH_MS)
+  const purge = async () => {
+    try {
+      const purged = await store.purgeTokens(Date.now() - config.retentionDays * DAY_MS)
+      const line = config.logFormat === 'json'
+        ? JSON.stringify({ time: new Date().toISOString(), event: 'retention', purged, retentionDays: config.retentionDays })
+        : `${new Date().toISOString()} retention purged=${purged} retention-days=${config.retentionDays}`
+      console.log(line)
+    } catch (error) {
+      console.error('vai: retention purge failed:', error)
+    }
+  }
+  void purge()
+  const purging = setInterval(purge, RETENTION_EVERY_MS)
 
   return new Promise((done) => {
     let stopping = false
@@ -92,6 +109,7 @@ async function serve(config: Config): Promise<number> {
       stopping = true
       console.log(`vai: ${signal} received, finishing in-flight requests`)
       clearInterval(flushing)
+      clearInterval(purging)
       // Stops accepting at once; resolves when the requests in flight have been answered.
       await server.stop(false)
       await store.close()

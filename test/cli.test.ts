@@ -146,7 +146,14 @@ describe('vai backup, migrate, doctor', () => {
     expect(missing.stdout).toContain('FAIL')
   })
 
-  test.each(['user add', 'user list', 'user passwd', 'user delete', 'tokens list', 'tokens revoke-all', 'tokens purge', 'backup', 'migrate', 'doctor'])('%s --help', (command) => {
+  test('healthcheck asks /healthz', () => {
+    expect(runIn(dir, vai, ['healthcheck', '--url', `${url}/healthz`])).toEqual({ code: 0, stdout: 'ok\n', stderr: '' })
+    expect(runIn(dir, vai, ['healthcheck', '--url', `${url}/nope`])).toEqual({ code: 1, stdout: '', stderr: `vai: ${url}/nope answered 404\n` })
+    const port = new URL(url).port
+    expect(runIn(dir, vai, ['healthcheck'], { env: { PORT: port } }).code).toBe(0)
+  })
+
+  test.each(['healthcheck', 'user add', 'user list', 'user passwd', 'user delete', 'tokens list', 'tokens revoke-all', 'tokens purge', 'backup', 'migrate', 'doctor'])('%s --help', (command) => {
     const result = runIn(dir, vai, [...command.split(' '), '--help'])
     expect(result.code).toBe(0)
     expect(result.stdout).toStartWith(`Usage: vai ${command}`)

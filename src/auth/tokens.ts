@@ -37,16 +37,19 @@ export interface Caller {
   token: TokenRecord
 }
 
-/** The owner of a presented plaintext, or null when it must not authenticate. */
-export async function authenticate(store: Store, plaintext: string, now: number): Promise<Caller | null> {
+export type Refusal = 'malformed' | 'unknown' | 'expired' | 'revoked'
+
+/** The owner of a presented plaintext, or why it must not authenticate. */
+export async function authenticate(store: Store, plaintext: string, now: number): Promise<{ caller: Caller } | { refused: Refusal }> {
   // The checksum turns away typos and guesses before any database work.
-  if (!isWellFormedToken(plaintext)) return null
+  if (!isWellFormedToken(plaintext)) return { refused: 'malformed' }
   const found = await store.findTokenByDigest(tokenDigest(plaintext))
-  if (!found) return null
+  if (!found) return { refused: 'unknown' }
   const { token } = found
-  if (token.revokedAt !== null || (token.expiresAt !== null && token.expiresAt <= now)) return null
+  if (token.revokedAt !== null) return { refused: 'revoked' }
+  if (token.expiresAt !== null && token.expiresAt <= now) return { refused: 'expired' }
   store.touchToken(token.id, now)
-  return { user: found.user, token: { ...token, lastUsedAt: now } }
+  return { caller: { user: found.user, token: { ...token, lastUsedAt: now } } }
 }
 
 export const DAY_MS = 24 * 60 * 60 * 1000

@@ -18,7 +18,7 @@ function isHttps(request: Request): boolean {
   return request.url.startsWith('https:')
 }
 
-export function authRoutes({ store, config, now, loginLimiter, caller }: RouteDeps) {
+export function authRoutes({ store, config, now, loginLimiter, metrics, caller }: RouteDeps) {
   const sessionSeconds = config.sessionDays * 24 * 60 * 60
 
   const sessionCookie = (value: string, maxAge: number, request: Request) => {
@@ -62,14 +62,17 @@ export function authRoutes({ store, config, now, loginLimiter, caller }: RouteDe
         // Checked before the password: a blocked caller costs no argon2 work and learns nothing.
         const waitMs = loginLimiter.blockedFor(email, client, at)
         if (waitMs > 0) {
+          metrics.login('rate_limited')
           throw new HttpError(429, 'Too many failed login attempts; try again later', { 'retry-after': String(Math.ceil(waitMs / 1000)) })
         }
         const user = await store.findUserByEmail(email)
         if (!(await verifyPassword(body.password, user?.passwordHash ?? null)) || !user) {
           loginLimiter.recordFailure(email, client, at)
+          metrics.login('failed')
           throw new HttpError(401, 'Invalid email or password')
         }
         loginLimiter.recordSuccess(email)
+        metrics.login('ok')
         const issued = await issueToken(store, {
           userId: user.id,
           name: body.name ?? sessionName(request.headers.get('user-agent')),

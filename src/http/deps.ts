@@ -1,6 +1,7 @@
 import type { callerPlugin } from '../auth/caller'
 import type { LoginLimiter } from '../auth/login-limiter'
 import type { Config } from '../config'
+import type { Metrics } from '../metrics'
 import type { Store } from '../store/store'
 
 /** What every route group is built from. */
@@ -9,5 +10,6 @@ export interface RouteDeps {
   store: Store
   now: () => number
   loginLimiter: LoginLimiter
+  metrics: Metrics
   caller: ReturnType<typeof callerPlugin>
 }

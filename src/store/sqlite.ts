@@ -1,6 +1,6 @@
 import { Database } from 'bun:sqlite'
 import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs'
-import type { CreateUserResult, ListTokensOptions, NewToken, NewUser, Store, TokenRecord, UserRecord } from './store'
+import type { CreateUserResult, ListTokensOptions, TokenType, NewToken, NewUser, Store, TokenRecord, UserRecord } from './store'
 
 // Each entry moves the schema one version up; PRAGMA user_version says where a file is.
 const MIGRATIONS: string[] = [
@@ -167,6 +167,11 @@ export function createSqliteStore(db: Database): Store {
                  AND (t.expires_at IS NULL OR t.expires_at > ?)) AS active_tokens
        FROM users u ORDER BY u.created_at, u.id`,
     ),
+    activeByType: db.query<{ token_type: TokenType; n: number }, [number]>(
+      `SELECT token_type, count(*) AS n FROM tokens
+       WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) GROUP BY token_type`,
+    ),
+    size: db.query<{ bytes: number }, []>('SELECT page_count * page_size AS bytes FROM pragma_page_count(), pragma_page_size()'),
     setPassword: db.query('UPDATE users SET password_hash = ? WHERE id = ?'),
     deleteTokensOf: db.query('DELETE FROM tokens WHERE user_id = ?'),
     deleteUser: db.query('DELETE FROM users WHERE id = ?'),
@@ -255,6 +260,14 @@ export function createSqliteStore(db: Database): Store {
       const entries = [...pending]
       pending.clear()
       writeTouches(entries)
+    },
+    async countActiveTokens(now) {
+      const counts: Record<TokenType, number> = { session: 0, api: 0 }
+      for (const row of q.activeByType.all(now)) counts[row.token_type] = row.n
+      return counts
+    },
+    async sizeBytes() {
+      return q.size.get()!.bytes
     },
     async listUsers(now) {
       return q.users.all(now).map((row) => ({ ...toUser(row), activeTokens: row.active_tokens }))

@@ -63,6 +63,9 @@ export interface Store {
   touchToken(tokenId: string, at: number): void
   /** Writes the pending lastUsedAt values. */
   flushTouches(): Promise<void>
+  // Metrics: read on each scrape.
+  countActiveTokens(now: number): Promise<Record<TokenType, number>>
+  sizeBytes(): Promise<number>
   // Administration (the CLI): rare, never on a request's path.
   listUsers(now: number): Promise<(UserRecord & { activeTokens: number })[]>
   setPasswordHash(userId: string, passwordHash: string): Promise<void>

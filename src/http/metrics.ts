@@ -1,0 +1,29 @@
+import { timingSafeEqual } from 'node:crypto'
+import { Elysia } from 'elysia'
+import type { Config } from '../config'
+import { notAuthenticated } from '../errors'
+import type { Metrics } from '../metrics'
+
+const sameSecret = (given: string, expected: string) => {
+  const a = Buffer.from(given)
+  const b = Buffer.from(expected)
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+/**
+ * GET /metrics in Prometheus' text format. Off unless asked for, since it must
+ * not reach the internet by accident; with a metrics token, only for its bearer.
+ */
+export function metricsRoutes(config: Config, metrics: Metrics) {
+  const app = new Elysia()
+  if (!config.metrics && config.metricsToken === null) return app
+  const token = config.metricsToken
+  return app.get(
+    '/metrics',
+    async ({ request }) => {
+      if (token !== null && !sameSecret(request.headers.get('authorization') ?? '', `Bearer ${token}`)) throw notAuthenticated()
+      return new Response(await metrics.registry.metrics(), { headers: { 'content-type': metrics.registry.contentType } })
+    },
+    { detail: { hide: true } },
+  )
+}

@@ -1,0 +1,57 @@
+import { Elysia } from 'elysia'
+import type { Caller } from '../auth/tokens'
+import type { Metrics } from '../metrics'
+
+export interface AccessLogEntry {
+  time: string
+  method: string
+  route: string
+  status: number
+  durationMs: number
+  requestId: string
+  userId: string | null
+}
+
+export type AccessLog = (entry: AccessLogEntry) => void
+
+/**
+ * One line per request on stdout. Only the route template is written, never the
+ * path, query, headers or body: those are where secrets travel.
+ */
+export function accessLog(format: 'plain' | 'json', write: (line: string) => void = (line) => process.stdout.write(line)): AccessLog {
+  if (format === 'json') return (entry) => write(`${JSON.stringify(entry)}\n`)
+  return (entry) =>
+    write(`${entry.time} ${entry.method} ${entry.route} ${entry.status} ${entry.durationMs}ms id=${entry.requestId} user=${entry.userId ?? '-'}\n`)
+}
+
+// An incoming id is kept when it looks like one (a proxy's or a client's), so a
+// request can be followed across services; anything else is replaced.
+const SANE_REQUEST_ID = /^[\w.:\-]{1,128}$/
+
+/** Request ids, the access log and request metrics, for every request. */
+export function observe(metrics: Metrics, log: AccessLog) {
+  const started = new WeakMap<Request, number>()
+  return new Elysia({ name: 'observe' })
+    .onRequest(({ request, set }) => {
+      const incoming = request.headers.get('x-request-id')
+      set.headers['x-request-id'] = incoming && SANE_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID()
+      started.set(request, performance.now())
+    })
+    .onAfterResponse({ as: 'global' }, (context) => {
+      const { request, route, set } = context
+      const seconds = (performance.now() - (started.get(request) ?? performance.now())) / 1000
+      // Unmatched requests have no template; one label keeps their paths out of the metrics.
+      const template = route || '(unmatched)'
+      const status = typeof set.status === 'number' ? set.status : 200
+      metrics.request(request.method, template, status, seconds)
+      log({
+        time: new Date().toISOString(),
+        method: request.method,
+        route: template,
+        status,
+        durationMs: Math.round(seconds * 100_000) / 100,
+        requestId: String(set.headers['x-request-id']),
+        userId: (context as { caller?: Caller }).caller?.user.id ?? null,
+      })
+    })
+}

@@ -1,0 +1,79 @@
+// Prometheus metrics. One registry per app (never prom-client's global one), so
+// tests and several apps in one process do not share counters.
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { Store } from './store/store'
+
+export type AuthFailure = 'missing' | 'malformed' | 'unknown' | 'expired' | 'revoked'
+export type LoginResult = 'ok' | 'failed' | 'rate_limited'
+
+export interface Metrics {
+  registry: Registry
+  request(method: string, route: string, status: number, seconds: number): void
+  authFailure(reason: AuthFailure): void
+  login(result: LoginResult): void
+}
+
+export function createMetrics(store: Store, now: () => number): Metrics {
+  const registry = new Registry()
+  const requests = new Counter({
+    name: 'vai_http_requests_total',
+    help: 'HTTP requests answered, by route template and status.',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [registry],
+  })
+  const duration = new Histogram({
+    name: 'vai_http_request_duration_seconds',
+    help: 'Time from receiving a request to answering it.',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  })
+  const authFailures = new Counter({
+    name: 'vai_auth_failures_total',
+    help: 'Requests refused authentication, by reason.',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  })
+  const logins = new Counter({
+    name: 'vai_logins_total',
+    help: 'Login attempts by outcome.',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  })
+  for (const reason of ['missing', 'malformed', 'unknown', 'expired', 'revoked'] as const) authFailures.inc({ reason }, 0)
+  for (const result of ['ok', 'failed', 'rate_limited'] as const) logins.inc({ result }, 0)
+
+  new Gauge({
+    name: 'vai_active_tokens',
+    help: 'Tokens neither revoked nor expired, by type.',
+    labelNames: ['type'] as const,
+    registers: [registry],
+    async collect() {
+      const counts = await store.countActiveTokens(now())
+      this.set({ type: 'session' }, counts.session)
+      this.set({ type: 'api' }, counts.api)
+    },
+  })
+  new Gauge({
+    name: 'vai_database_size_bytes',
+    help: 'Size of the database on disk.',
+    registers: [registry],
+    async collect() {
+      this.set(await store.sizeBytes())
+    },
+  })
+
+  return {
+    registry,
+    request(method, route, status, seconds) {
+      requests.inc({ method, route, status: String(status) })
+      duration.observe({ method, route }, seconds)
+    },
+    authFailure(reason) {
+      authFailures.inc({ reason })
+    },
+    login(result) {
+      logins.inc({ result })
+    },
+  }
+}

@@ -1,0 +1,184 @@
+// In-process test harness: a fresh app on ':memory:' per call, a clock the test
+// moves by hand, and request builders that return { status, headers, body }.
+import { createApp } from '../src/app'
+import { createLoginLimiter, DEFAULT_LOGIN_LIMITS, type LoginLimits } from '../src/auth/login-limiter'
+import { hashPassword } from '../src/auth/password'
+import { DAY_MS, issueToken } from '../src/auth/tokens'
+import { DEFAULT_CONFIG, type Config } from '../src/config'
+import type { AccessLog } from '../src/http/observe'
+import { createSqliteStore, openDatabase } from '../src/store/sqlite'
+import type { TokenRecord, UserRecord } from '../src/store/store'
+
+export const BASE = 'http://localhost'
+export const START = Date.parse('2026-11-30T09:14:03.512Z')
+export const PASSWORD = 'correct horse battery'
+
+export type Via = 'bearer' | 'apiKey' | 'cookie'
+
+export interface RequestOptions {
+  body?: unknown
+  /** Sent as is, without JSON encoding or a Content-Type. */
+  rawBody?: BodyInit
+  headers?: Record<string, string>
+  token?: string
+  via?: Via
+  /** Overrides BASE, e.g. 'https://localhost'. */
+  origin?: string
+}
+
+export interface Reply {
+  status: number
+  headers: Headers
+  /** Parsed JSON when the response says JSON, the text otherwise ('' when empty). */
+  body: any
+}
+
+export type MakeAppOptions = Partial<Config> & { loginLimits?: LoginLimits; log?: AccessLog }
+
+export function makeApp(overrides: MakeAppOptions = {}) {
+  const { loginLimits = DEFAULT_LOGIN_LIMITS, log, ...configOverrides } = overrides
+  const config: Config = { ...DEFAULT_CONFIG, db: ':memory:', signup: 'open', ...configOverrides }
+  const db = openDatabase(':memory:')
+  const store = createSqliteStore(db)
+  let time = START
+  const clock = {
+    now: () => time,
+    advance(ms: number) {
+      time += ms
+    },
+  }
+  const app = createApp({ config, store, now: clock.now, loginLimiter: createLoginLimiter(loginLimits), log })
+
+  const request = async (method: string, path: string, options: RequestOptions = {}): Promise<Reply> => {
+    const headers = new Headers(options.headers)
+    if (options.token !== undefined) {
+      const via = options.via ?? 'bearer'
+      if (via === 'bearer') headers.set('authorization', `Bearer ${options.token}`)
+      else if (via === 'apiKey') headers.set('x-api-key', options.token)
+      else headers.append('cookie', `vai_token=${options.token}`)
+    }
+    let body: BodyInit | undefined = options.rawBody
+    if (options.body !== undefined) {
+      body = JSON.stringify(options.body)
+      if (!headers.has('content-type')) headers.set('content-type', 'application/json')
+    }
+    const response = await app.handle(new Request(`${options.origin ?? BASE}${path}`, { method, headers, body }))
+    return read(response)
+  }
+
+  return {
+    app,
+    /** The database under the store: for checking what was persisted, never for setting up. */
+    db,
+    store,
+    config,
+    clock,
+    request,
+    get: (path: string, options?: RequestOptions) => request('GET', path, options),
+    post: (path: string, options?: RequestOptions) => request('POST', path, options),
+    del: (path: string, options?: RequestOptions) => request('DELETE', path, options),
+    handle: async (req: Request) => read(await app.handle(req)),
+  }
+}
+
+export type TestApp = ReturnType<typeof makeApp>
+
+async function read(response: Response): Promise<Reply> {
+  const text = await response.text()
+  const json = (response.headers.get('content-type') ?? '').includes('json')
+  return { status: response.status, headers: response.headers, body: json && text !== '' ? JSON.parse(text) : text }
+}
+
+let counter = 0
+/** An email no other test in this process uses. */
+export const uniqueEmail = (label = 'user') => `${label}-${++counter}@example.com`
+
+/** POST /auth/signup; the reply's body is the User. */
+export function signup(t: TestApp, body: { email?: string; password?: string; name?: string } = {}) {
+  return t.post('/api/v1/auth/signup', { body: { email: uniqueEmail(), password: PASSWORD, ...body } })
+}
+
+/** POST /auth/login and insist that it worked. */
+export async function login(t: TestApp, email: string, password = PASSWORD, headers: Record<string, string> = {}) {
+  const reply = await t.post('/api/v1/auth/login', { body: { email, password }, headers })
+  if (reply.status !== 200) throw new Error(`login failed: ${reply.status} ${JSON.stringify(reply.body)}`)
+  return { plaintext: reply.body.plaintext as string, token: reply.body.token, reply }
+}
+
+// argon2id costs tens of milliseconds: seeded users share one hash.
+let seedHash: Promise<string> | undefined
+
+export interface Seeded {
+  user: UserRecord
+  email: string
+  password: string
+  /** A session token's plaintext, ready for `token:`. */
+  plaintext: string
+  token: TokenRecord
+}
+
+/** A user and a session straight through the store: no HTTP, one shared password hash. */
+export async function seedUser(t: TestApp, options: { email?: string; name?: string | null } = {}): Promise<Seeded> {
+  seedHash ??= hashPassword(PASSWORD)
+  const at = t.clock.now()
+  const email = options.email ?? uniqueEmail('seed')
+  const result = await t.store.createUser(
+    { id: Bun.randomUUIDv7('hex', at), email, name: options.name ?? null, passwordHash: await seedHash, createdAt: at },
+    true,
+  )
+  if (!('created' in result)) throw new Error(`seedUser: ${result.refused}`)
+  const session = await seedToken(t, result.created.id, { tokenType: 'session', expiresAt: at + t.config.sessionDays * DAY_MS })
+  return { user: result.created, email, password: PASSWORD, ...session }
+}
+
+/** Another token for a user, straight through the store. */
+export function seedToken(
+  t: TestApp,
+  userId: string,
+  options: { name?: string; tokenType?: 'session' | 'api'; expiresAt?: number | null } = {},
+) {
+  return issueToken(t.store, {
+    userId,
+    name: options.name ?? 'seeded',
+    tokenType: options.tokenType ?? 'api',
+    expiresAt: options.expiresAt ?? null,
+    now: t.clock.now(),
+  })
+}
+
+export const iso = (ms: number) => new Date(ms).toISOString()
+
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+export const PLAINTEXT = /^vai_[0-9A-Za-z]{38,}$/
+
+export const NOT_AUTHENTICATED = { detail: 'Not authenticated' }
+export const INVALID_TOKEN = { detail: 'Invalid or expired token' }
+export const TOKEN_NOT_FOUND = { detail: 'Token not found' }
+export const JSON_INVALID = {
+  detail: [
+    {
+      loc: ['body'],
+      msg: 'Request body is not valid JSON: send a JSON object with Content-Type: application/json',
+      type: 'json_invalid',
+    },
+  ],
+}
+
+/** The contract's token object for a record, as the API must render it. */
+export function tokenJson(token: TokenRecord, changes: Partial<Record<keyof TokenRecord, unknown>> = {}) {
+  const merged = { ...token, ...changes } as TokenRecord
+  return {
+    id: merged.id,
+    name: merged.name,
+    tokenType: merged.tokenType,
+    tokenPrefix: merged.tokenPrefix,
+    createdAt: iso(merged.createdAt),
+    expiresAt: merged.expiresAt === null ? null : iso(merged.expiresAt),
+    lastUsedAt: merged.lastUsedAt === null ? null : iso(merged.lastUsedAt),
+    revokedAt: merged.revokedAt === null ? null : iso(merged.revokedAt),
+  }
+}
+
+export function userJson(user: UserRecord) {
+  return { id: user.id, email: user.email, name: user.name, createdAt: iso(user.createdAt) }
+}
