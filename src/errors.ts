@@ -2,7 +2,7 @@ import { Elysia, ValidationError } from 'elysia'
 import { Kind } from '@sinclair/typebox'
 import { sentBody, UndecodableBody } from './http/body'
 import {
-  BOOLEAN_WORDS, emailProblem, INTEGER_STRING, laxInteger, textProblem, type TextOptions, type ValidationIssue,
+  BOOLEAN_WORDS, emailProblem, laxInteger, textProblem, type TextOptions, type ValidationIssue,
 } from './schemas'
 
 /** Every error vai raises on purpose: a status and the contract's `detail`. */
@@ -57,7 +57,7 @@ export function explain(schema: Schema, value: unknown, loc: Loc): ValidationIss
       return [issue(loc, problem, messages[problem])]
     }
     case 'LaxInteger':
-      if (typeof value === 'string' && !INTEGER_STRING.test(value)) {
+      if (typeof value === 'string' && laxInteger(value) === undefined) {
         return [issue(loc, 'int_parsing', 'Input should be a valid integer, unable to parse string as an integer')]
       }
       return explain({ type: 'integer', minimum: schema.minimum, maximum: schema.maximum }, laxInteger(value) ?? value, loc)

@@ -42,14 +42,45 @@ export const QueryBoolean = (options: { default: boolean; description?: string }
     .Decode((value) => (typeof value === 'boolean' ? value : BOOLEAN_WORDS[value.toLowerCase()]!))
     .Encode((value) => value)
 
+// Pydantic's lax integers: a JSON number without a fractional part, or a string
+// holding one ("42", " 42 ", "42.0"). Elysia's own t.Integer coerces strings too, but
+// refuses an out-of-range one after validation, in an error that no longer says which
+// field it was; as a kind of our own the refusal reaches explain() with its location.
+export interface IntegerOptions {
+  minimum: number
+  maximum: number
+  default?: number
+  description?: string
+  examples?: number[]
+}
+
+const INTEGER_STRING = /^\s*[+-]?\d+(?:\.0*)?\s*$/
+
+/** The integer `value` stands for, or undefined when it is not one. */
+export function laxInteger(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isInteger(value) ? value : undefined
+  return typeof value === 'string' && INTEGER_STRING.test(value) ? Number.parseInt(value, 10) : undefined
+}
+TypeRegistry.Set<IntegerOptions>('LaxInteger', (schema, value) => {
+  const number = laxInteger(value)
+  return number !== undefined && number >= schema.minimum && number <= schema.maximum
+})
+
+export const LaxInteger = (options: IntegerOptions) =>
+  t
+    .Transform(t.Unsafe<number | string>({ [Kind]: 'LaxInteger', type: 'integer', ...options }))
+    .Decode((value) => laxInteger(value)!)
+    .Encode((value) => value)
+
 // The address check of Elysia's `email` format, applied after trimming: emails are
 // trimmed and lower-cased before they are stored or compared.
 const EMAIL =
   /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/i
 const EMAIL_MAX = 254
 
-export function emailProblem(value: unknown): 'string_type' | 'string_too_long' | 'value_error' | undefined {
+export function emailProblem(value: unknown): 'string_type' | 'string_unicode' | 'string_too_long' | 'value_error' | undefined {
   if (typeof value !== 'string') return 'string_type'
+  if (!value.isWellFormed()) return 'string_unicode'
   const email = value.trim()
   if (email.length > EMAIL_MAX) return 'string_too_long'
   return EMAIL.test(email) ? undefined : 'value_error'
@@ -130,7 +161,7 @@ export const TokenIdParams = t.Object({ token_id: Uuid })
 export const ListTokensQuery = t.Object({
   tokenType: t.Optional(TokenType),
   includeRevoked: QueryBoolean({ default: false, description: 'Also list revoked tokens.' }),
-  limit: t.Integer({ minimum: 1, maximum: 200, default: 50 }),
+  limit: LaxInteger({ minimum: 1, maximum: 200, default: 50 }),
   cursor: t.Optional(t.String({ description: 'The `nextCursor` of the previous page.' })),
 })
 
@@ -138,10 +169,15 @@ export const RevokeAllQuery = t.Object({
   exclude_current: QueryBoolean({ default: true, description: 'Keep the token that makes this request.' }),
 })
 
-export const CreateTokenBody = t.Object({
-  name: Text({ minLength: 1, maxLength: 255, examples: ['ci deploy key'] }),
-  expiresInDays: t.Optional(Nullable(t.Integer({ minimum: 1, maximum: 3650 }))),
-})
+/**
+ * The bound on `expiresInDays` is the server's `--max-token-days` when it has one, so
+ * that a refusal is listed with every other problem (and shows in the OpenAPI document).
+ */
+export const CreateTokenBody = (maxTokenDays: number | null) =>
+  t.Object({
+    name: Text({ minLength: 1, maxLength: 255, examples: ['ci deploy key'] }),
+    expiresInDays: t.Optional(Nullable(LaxInteger({ minimum: 1, maximum: maxTokenDays ?? 3650 }))),
+  })
 
 export const SignupBody = t.Object({
   email: Email(),

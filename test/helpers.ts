@@ -14,11 +14,12 @@ export const START = Date.parse('2026-11-30T09:14:03.512Z')
 export const PASSWORD = 'correct horse battery'
 
 export type Via = 'bearer' | 'apiKey' | 'cookie'
+type Body = NonNullable<RequestInit['body']>
 
 export interface RequestOptions {
   body?: unknown
   /** Sent as is, without JSON encoding or a Content-Type. */
-  rawBody?: BodyInit
+  rawBody?: Body
   headers?: Record<string, string>
   token?: string
   via?: Via
@@ -57,7 +58,7 @@ export function makeApp(overrides: MakeAppOptions = {}) {
       else if (via === 'apiKey') headers.set('x-api-key', options.token)
       else headers.append('cookie', `vai_token=${options.token}`)
     }
-    let body: BodyInit | undefined = options.rawBody
+    let body: Body | undefined = options.rawBody
     if (options.body !== undefined) {
       body = JSON.stringify(options.body)
       if (!headers.has('content-type')) headers.set('content-type', 'application/json')

@@ -42,13 +42,29 @@ export const sentBody = (request: Request): unknown => sentBodies.get(request)
 async function decode(request: Request, contentType: string): Promise<unknown> {
   const bytes = await readCapped(request)
   if (bytes.byteLength === 0) return new UndecodableBody('missing')
-  if (!JSON_TYPE.test(contentType)) return new UndecodableBody('json_invalid')
+  // Like FastAPI, a body sent with no Content-Type at all is read as JSON.
+  if (contentType !== '' && !JSON_TYPE.test(contentType)) return new UndecodableBody('json_invalid')
+  let body: unknown
   try {
-    // Absurdly deep nesting makes JSON.parse throw RangeError: caught like any bad JSON.
-    return JSON.parse(strictUtf8.decode(bytes))
+    body = JSON.parse(strictUtf8.decode(bytes))
   } catch {
     return new UndecodableBody('json_invalid')
   }
+  // JSON.parse copes with nesting 100 000 deep, but validating such a value overflows the
+  // stack after seconds of work; pydantic's JSON parser stops at the same depth.
+  return nestedDeeperThan(body, MAX_DEPTH) ? new UndecodableBody('json_invalid') : body
+}
+
+const MAX_DEPTH = 200
+
+/** True when arrays or objects nest more than `levels` deep; looks no deeper than that. */
+function nestedDeeperThan(value: unknown, levels: number): boolean {
+  if (typeof value !== 'object' || value === null) return false
+  if (levels === 0) return true
+  for (const child of Array.isArray(value) ? value : Object.values(value)) {
+    if (nestedDeeperThan(child, levels - 1)) return true
+  }
+  return false
 }
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i

@@ -1,52 +1,249 @@
-import { Elysia } from 'elysia'
-import { openapi } from '@elysiajs/openapi'
+import { Elysia, type AnyElysia } from 'elysia'
+import { toOpenAPISchema } from '@elysiajs/openapi'
+import type { TSchema } from '@sinclair/typebox'
 // Embedded in the binary by `bun build --compile`: the UI works with no network.
 import swaggerBundle from 'swagger-ui-dist/swagger-ui-bundle.js' with { type: 'file' }
 import swaggerCss from 'swagger-ui-dist/swagger-ui.css' with { type: 'file' }
 import pkg from '../../package.json'
+import * as schemas from '../schemas'
+import { errorResponses } from './openapi'
 
 const ASSETS = '/swagger/assets'
+const SPEC = '/swagger/json'
+
+// The hand-written part of the document; paths and schemas come from the routes.
+const DOCUMENT_BASE = {
+  openapi: '3.0.3',
+  info: {
+    title: 'vai',
+    version: pkg.version,
+    description: 'Self-hosted access tokens: sign up, log in, then mint, list and revoke API tokens.',
+    license: { name: 'MIT', url: 'https://opensource.org/licenses/MIT' },
+  },
+  // Relative, so "Try it out" calls whichever origin served the page.
+  servers: [{ url: '/' }],
+  tags: [
+    { name: 'Accounts', description: 'Sign up, log in and out, and who you are' },
+    { name: 'Access tokens', description: 'Your session and API tokens' },
+    { name: 'Service', description: 'Health of the running server' },
+  ],
+}
+
+const SECURITY_SCHEMES = {
+  bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer vai_…' },
+  apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'X-API-Key: vai_…' },
+  cookie: { type: 'apiKey', in: 'cookie', name: 'vai_token', description: 'The session cookie set by login' },
+}
+
+const hidden = { detail: { hide: true } }
 
 const asset = (path: string, type: string) => () =>
   new Response(Bun.file(path), { headers: { 'content-type': type, 'cache-control': 'public, max-age=86400' } })
 
 export function docsRoutes() {
-  return new Elysia()
-    .use(
-      openapi({
-        path: '/swagger',
-        specPath: '/swagger/json',
-        provider: 'swagger-ui',
-        openapiVersion: '3.0.3',
-        exclude: { paths: [/^\/swagger/] },
-        swagger: {
-          cdn: `${ASSETS}/swagger-ui-bundle.js`,
-          theme: `${ASSETS}/swagger-ui.css`,
-          persistAuthorization: true,
-        },
-        documentation: {
-          info: {
-            title: 'vai',
-            version: pkg.version,
-            description: 'Self-hosted access tokens: sign up, log in, then mint, list and revoke API tokens.',
-            license: { name: 'MIT', url: 'https://opensource.org/licenses/MIT' },
-          },
-          servers: [{ url: '/' }],
-          tags: [
-            { name: 'Accounts', description: 'Sign up, log in and out, and who you are' },
-            { name: 'Access tokens', description: 'Your session and API tokens' },
-            { name: 'Service', description: 'Health of the running server' },
-          ],
-          components: {
-            securitySchemes: {
-              bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer vai_…' },
-              apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'X-API-Key: vai_…' },
-              cookie: { type: 'apiKey', in: 'cookie', name: 'vai_token', description: 'The session cookie set by login' },
-            },
-          },
-        },
+  const docs = new Elysia()
+  // Built on first request, once every route of the app is registered.
+  let document: OpenAPIDocument | undefined
+  return docs
+    .get('/swagger', () => new Response(SWAGGER_PAGE, { headers: { 'content-type': 'text/html; charset=utf-8' } }), hidden)
+    .get(SPEC, () => (document ??= openApiDocument(docs)), hidden)
+    .get(`${ASSETS}/swagger-ui-bundle.js`, asset(swaggerBundle, 'text/javascript; charset=utf-8'), hidden)
+    .get(`${ASSETS}/swagger-ui.css`, asset(swaggerCss, 'text/css; charset=utf-8'), hidden)
+}
+
+// Swagger UI, plus one thing it cannot do alone: a browser drops the Cookie header a
+// script sets, so a `vai_token` given to Authorize is stored as a cookie of this origin
+// and the browser sends it. (An HttpOnly cookie left by logging in cannot be overwritten
+// by a script and wins; logging out clears it.)
+const SWAGGER_PAGE = `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>vai API</title>
+  <link rel="icon" href="data:,">
+  <link rel="stylesheet" href="${ASSETS}/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="${ASSETS}/swagger-ui-bundle.js"></script>
+  <script>
+    window.ui = SwaggerUIBundle({
+      url: '${SPEC}',
+      dom_id: '#swagger-ui',
+      deepLinking: true,
+      persistAuthorization: true,
+      requestInterceptor: (request) => {
+        for (const pair of (request.headers.Cookie || '').split(';')) {
+          if (pair.trim()) document.cookie = pair.trim() + '; Path=/; SameSite=Strict'
+        }
+        return request
+      },
+    })
+  </script>
+</body>
+</html>
+`
+
+type Schema = Record<string, any>
+
+export interface OpenAPIDocument extends Schema {
+  openapi: string
+  paths: Record<string, Record<string, Schema>>
+  components: { schemas: Record<string, Schema>; securitySchemes: Record<string, Schema> }
+}
+
+/** The OpenAPI 3.0 document of every route of `app` that is not hidden. */
+function openApiDocument(app: AnyElysia): OpenAPIDocument {
+  // jsonBody's global parser is a function, which the generator cannot describe: it
+  // leaves every requestBody without content. What that parser accepts is JSON, so
+  // the generator sees each route as if it named Elysia's own 'json' parser. It also
+  // reads the body of every request but GET and HEAD, on any route, and refuses one
+  // over 1 MiB before anything else: a 413 is possible even where no body is expected.
+  const routes = app['getGlobalRoutes']().map((route) => {
+    const readsBody = route.method !== 'GET' && route.method !== 'HEAD'
+    const response = readsBody ? { ...errorResponses(413), ...route.hooks.response } : route.hooks.response
+    return { ...route, hooks: { ...route.hooks, parse: [{ fn: 'json' }], response } }
+  })
+  const described: AnyElysia = Object.create(app, { getGlobalRoutes: { value: () => routes } })
+  const { paths } = toOpenAPISchema(described, undefined, undefined, undefined, '3.0.3')
+  const named = Object.values(schemas).filter((value): value is TSchema & { $id: string } => typeof (value as Schema)?.$id === 'string')
+  return toOpenAPI30({ ...DOCUMENT_BASE, paths: paths as OpenAPIDocument['paths'], components: { schemas: {}, securitySchemes: SECURITY_SCHEMES } }, named)
+}
+
+// What an OpenAPI 3.0 Schema Object may hold; anything else (`$id`, `$schema`, `const`,
+// `examples`, TypeBox's own keys) makes the document invalid.
+const OPENAPI_30_KEYWORDS = new Set([
+  'title', 'multipleOf', 'maximum', 'exclusiveMaximum', 'minimum', 'exclusiveMinimum', 'maxLength', 'minLength',
+  'pattern', 'maxItems', 'minItems', 'uniqueItems', 'maxProperties', 'minProperties', 'required', 'enum', 'type',
+  'allOf', 'oneOf', 'anyOf', 'not', 'items', 'properties', 'additionalProperties', 'description', 'format',
+  'default', 'nullable', 'discriminator', 'readOnly', 'writeOnly', 'xml', 'externalDocs', 'example', 'deprecated',
+])
+
+const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'])
+
+/**
+ * Rewrites what Elysia's generator makes of our TypeBox schemas as OpenAPI 3.0.3.
+ *
+ * - A schema with an `$id` is a component: listed once under `components.schemas`,
+ *   referred to everywhere else. `named` are registered first, so that their own
+ *   description, not the one a use gives them, describes the component.
+ * - `T | null` becomes `nullable: true` (3.0 has no `type: "null"`); a union of
+ *   constants an `enum`; a `const` a one-value `enum`; `examples` its first `example`.
+ * - Elysia's `t.Integer` accepts a numeric string too, and says so as
+ *   `anyOf [string with format integer, integer]`; clients should send an integer.
+ * - A query parameter with a default is not required; its description sits on it.
+ * - A response without a body (`t.Void()`) has no content.
+ */
+export function toOpenAPI30(document: OpenAPIDocument, named: (TSchema & { $id: string })[] = []): OpenAPIDocument {
+  const components: Record<string, Schema> = {}
+
+  const register = (schema: Schema): Schema => {
+    const name: string = schema.$id
+    if (!(name in components)) {
+      components[name] = {} // a schema that contains itself finds its name taken
+      components[name] = rewrite(schema)
+    }
+    return { $ref: `#/components/schemas/${name}` }
+  }
+
+  const convert = (schema: Schema): Schema =>
+    typeof schema.$ref === 'string' ? { $ref: schema.$ref } : typeof schema.$id === 'string' ? register(schema) : rewrite(schema)
+
+  const rewrite = (schema: Schema): Schema => {
+    if (Array.isArray(schema.anyOf)) return rewriteUnion(schema)
+    const out: Schema = {}
+    for (const [key, value] of Object.entries(schema)) {
+      if (key === 'examples' && Array.isArray(value) && value.length > 0) out.example = value[0]
+      else if (key === 'const') {
+        out.enum = [value]
+        out.type ??= typeof value
+      } else if (key === 'properties') out.properties = Object.fromEntries(Object.entries(value as Schema).map(([name, child]) => [name, convert(child)]))
+      else if (key === 'allOf' || key === 'oneOf') out[key] = (value as Schema[]).map(convert)
+      else if ((key === 'items' || key === 'additionalProperties' || key === 'not') && typeof value === 'object') out[key] = convert(value)
+      else if (OPENAPI_30_KEYWORDS.has(key)) out[key] = value
+    }
+    return out
+  }
+
+  const rewriteUnion = ({ anyOf, ...outer }: Schema): Schema => {
+    const branches = (anyOf as Schema[]).filter((branch) => branch.type !== 'null' && !isCoercedIntegerString(branch, anyOf))
+    const nullable = branches.length < anyOf.length && anyOf.some((branch: Schema) => branch.type === 'null')
+    const withNull = (schema: Schema) => (nullable ? { ...schema, nullable: true } : schema)
+    if (branches.length > 1 && branches.every((branch) => 'const' in branch)) {
+      const values = branches.map((branch) => branch.const)
+      return withNull(rewrite({ ...outer, type: typeof values[0], enum: values }))
+    }
+    if (branches.length === 1) {
+      const [only] = branches as [Schema]
+      // A named schema cannot take `nullable` beside its $ref: wrap it.
+      if (typeof only.$id === 'string') return rewrite({ ...outer, allOf: [only], ...(nullable ? { nullable: true } : {}) })
+      return withNull(rewrite({ ...outer, ...only }))
+    }
+    return withNull({ ...rewrite(outer), anyOf: branches.map(convert) })
+  }
+
+  for (const schema of named) register(schema)
+
+  const paths: OpenAPIDocument['paths'] = {}
+  for (const [path, item] of Object.entries(document.paths)) {
+    paths[path] = {}
+    for (const [method, operation] of Object.entries(item)) {
+      paths[path][method] = HTTP_METHODS.has(method) ? rewriteOperation(operation, convert) : operation
+    }
+  }
+
+  return {
+    ...document,
+    paths,
+    components: { ...document.components, schemas: { ...document.components.schemas, ...components } },
+  }
+}
+
+function rewriteOperation(operation: Schema, convert: (schema: Schema) => Schema): Schema {
+  const out: Schema = { ...operation }
+  if (operation.parameters) {
+    out.parameters = (operation.parameters as Schema[]).map((parameter) => {
+      const described = describedBySchema(parameter, convert)
+      return { ...described, required: parameter.in === 'path' || (parameter.required && !('default' in described.schema)) }
+    })
+  }
+  if (operation.requestBody) {
+    const { content, ...body } = operation.requestBody as Schema
+    out.requestBody = { ...body, content: rewriteContent(content, convert) }
+  }
+  if (operation.responses) {
+    out.responses = Object.fromEntries(
+      Object.entries(operation.responses as Record<string, Schema>).map(([status, { content, headers, ...response }]) => {
+        const body = content ? rewriteContent(content, convert) : {}
+        if (Object.keys(body).length > 0) response.content = body
+        if (headers) {
+          response.headers = Object.fromEntries(
+            Object.entries(headers as Record<string, Schema>).map(([name, header]) => [name, describedBySchema(header, convert)]),
+          )
+        }
+        return [status, response]
       }),
     )
-    .get(`${ASSETS}/swagger-ui-bundle.js`, asset(swaggerBundle, 'text/javascript; charset=utf-8'), { detail: { hide: true } })
-    .get(`${ASSETS}/swagger-ui.css`, asset(swaggerCss, 'text/css; charset=utf-8'), { detail: { hide: true } })
+  }
+  return out
+}
+
+/** A parameter or header with its schema converted and the schema's description on it, where Swagger UI shows it. */
+function describedBySchema(holder: Schema, convert: (schema: Schema) => Schema): Schema & { schema: Schema } {
+  const { description, ...schema } = convert(holder.schema)
+  return { ...holder, ...(description === undefined ? {} : { description }), schema }
+}
+
+/** Media types with their schemas converted; the generator's `{ type: 'void' }` stand-in for "no body" is dropped. */
+function rewriteContent(content: Schema, convert: (schema: Schema) => Schema): Schema {
+  return Object.fromEntries(
+    Object.entries(content)
+      .filter(([mediaType, media]) => mediaType.includes('/') && typeof media === 'object')
+      .map(([mediaType, media]) => [mediaType, { ...media, schema: convert(media.schema) }]),
+  )
+}
+
+function isCoercedIntegerString(branch: Schema, union: Schema[]): boolean {
+  return branch.type === 'string' && branch.format === 'integer' && union.some((other) => other.type === 'integer')
 }

@@ -1,18 +1,29 @@
 import { t } from 'elysia'
+import { withHeaders } from '@elysiajs/openapi'
+import type { TSchema } from '@sinclair/typebox'
 import { ErrorBody, ValidationErrorBody } from '../schemas'
 
 /** Each protected operation accepts any one of the three carriers. */
 export const PROTECTED: { security: Record<string, string[]>[] } = { security: [{ bearer: [] }, { apiKey: [] }, { cookie: [] }] }
 export const PUBLIC: { security: Record<string, string[]>[] } = { security: [] }
 
+// The same named body under a description of this status: the document lists the body
+// once, as a component, and the description becomes the response's.
+const described = <T extends TSchema>(schema: T, description: string): T => ({ ...schema, description })
+
 const ERRORS = {
-  401: t.Object(ErrorBody.properties, { description: 'No credential, or one that is malformed, unknown, expired or revoked' }),
-  403: t.Object(ErrorBody.properties, { description: 'Signup is closed' }),
-  404: t.Object(ErrorBody.properties, { description: 'No such token among yours' }),
-  409: t.Object(ErrorBody.properties, { description: 'Email already registered' }),
-  413: t.Object(ErrorBody.properties, { description: 'Body over 1 MiB' }),
-  422: t.Object(ValidationErrorBody.properties, { description: 'Validation failed: every problem, one entry each' }),
-  429: t.Object(ErrorBody.properties, { description: 'Too many failed logins; see Retry-After' }),
+  // Login's wrong password is a 401 too, but without the challenge header.
+  401: withHeaders(described(ErrorBody, 'No token, or one that is malformed, unknown, expired or revoked; at login, a wrong email or password'), {
+    'WWW-Authenticate': t.Literal('Bearer', { description: 'Sent when the token was missing or bad' }),
+  }),
+  403: described(ErrorBody, 'Signup is closed'),
+  404: described(ErrorBody, 'No such token among yours'),
+  409: described(ErrorBody, 'Email already registered'),
+  413: described(ErrorBody, 'Body over 1 MiB'),
+  422: described(ValidationErrorBody, 'Validation failed: every problem, one entry each'),
+  429: withHeaders(described(ErrorBody, 'Too many failed logins'), {
+    'Retry-After': t.Integer({ minimum: 1, description: 'Seconds until an attempt is allowed again' }),
+  }),
 }
 
 /** The error responses an operation documents (errors never pass response validation: they are rendered apart). */

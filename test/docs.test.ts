@@ -1,0 +1,321 @@
+// GET /swagger/json and GET /swagger, as the contract's "Service routes" describe them.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import SwaggerParser from '@apidevtools/swagger-parser'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { t } from 'elysia'
+import pkg from '../package.json'
+import { toOpenAPI30, type OpenAPIDocument } from '../src/http/docs'
+import { makeApp } from './helpers'
+
+const root = join(import.meta.dir, '..')
+const app = makeApp()
+let doc: OpenAPIDocument
+
+beforeAll(async () => {
+  const reply = await app.get('/swagger/json')
+  expect(reply.status).toBe(200)
+  expect(reply.headers.get('content-type')).toContain('application/json')
+  doc = reply.body
+})
+
+type Schema = Record<string, any>
+
+const ANY_CARRIER = [{ bearer: [] }, { apiKey: [] }, { cookie: [] }]
+
+// Every route of the contract, who may call it and the 4xx responses it can give.
+const OPERATIONS: Record<string, { public: boolean; errors: number[] }> = {
+  'GET /healthz': { public: true, errors: [] },
+  'POST /api/v1/auth/signup': { public: true, errors: [403, 409, 413, 422] },
+  'POST /api/v1/auth/login': { public: true, errors: [401, 413, 422, 429] },
+  'POST /api/v1/auth/logout': { public: false, errors: [401, 413] },
+  'GET /api/v1/auth/me': { public: false, errors: [401] },
+  'GET /api/v1/access-tokens': { public: false, errors: [401, 422] },
+  'POST /api/v1/access-tokens': { public: false, errors: [401, 413, 422] },
+  'DELETE /api/v1/access-tokens': { public: false, errors: [401, 413, 422] },
+  'GET /api/v1/access-tokens/{token_id}': { public: false, errors: [401, 404, 422] },
+  'DELETE /api/v1/access-tokens/{token_id}': { public: false, errors: [401, 404, 413, 422] },
+}
+
+function operations(document: OpenAPIDocument): [string, Schema][] {
+  return Object.entries(document.paths).flatMap(([path, item]) =>
+    Object.entries(item).map(([method, operation]): [string, Schema] => [`${method.toUpperCase()} ${path}`, operation]),
+  )
+}
+
+const resolve = (schema: Schema): Schema =>
+  schema.$ref ? doc.components.schemas[schema.$ref.replace('#/components/schemas/', '')]! : schema
+
+/** Every schema in the document, nested ones included, each with where it is. */
+function allSchemas(document: OpenAPIDocument): [string, Schema][] {
+  const found: [string, Schema][] = []
+  const visit = (schema: Schema | undefined, at: string) => {
+    if (!schema || typeof schema !== 'object') return
+    found.push([at, schema])
+    for (const [name, child] of Object.entries(schema.properties ?? {})) visit(child as Schema, `${at}.${name}`)
+    if (schema.items) visit(schema.items, `${at}[]`)
+    for (const key of ['anyOf', 'oneOf', 'allOf'])
+      for (const [i, child] of ((schema[key] ?? []) as Schema[]).entries()) visit(child, `${at}.${key}[${i}]`)
+  }
+  for (const [name, schema] of Object.entries(document.components.schemas)) visit(schema, name)
+  for (const [key, operation] of operations(document)) {
+    for (const parameter of operation.parameters ?? []) visit(parameter.schema, `${key} ${parameter.name}`)
+    for (const [type, media] of Object.entries(operation.requestBody?.content ?? {})) visit((media as Schema).schema, `${key} body ${type}`)
+    for (const [status, response] of Object.entries(operation.responses as Record<string, Schema>)) {
+      for (const [type, media] of Object.entries(response.content ?? {})) visit((media as Schema).schema, `${key} ${status} ${type}`)
+      for (const [name, header] of Object.entries(response.headers ?? {})) visit((header as Schema).schema, `${key} ${status} ${name}`)
+    }
+  }
+  return found
+}
+
+describe('GET /swagger/json', () => {
+  test('is an OpenAPI 3.0.3 document with title, version, license and a same-origin server', () => {
+    expect(doc.openapi).toBe('3.0.3')
+    expect(doc.info.title).toBe('vai')
+    expect(doc.info.version).toBe(pkg.version)
+    expect(doc.info.license).toEqual({ name: 'MIT', url: 'https://opensource.org/licenses/MIT' })
+    expect(doc.servers).toEqual([{ url: '/' }])
+  })
+
+  test('declares the three security schemes', () => {
+    expect(doc.components.securitySchemes).toEqual({
+      bearer: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
+      apiKey: expect.objectContaining({ type: 'apiKey', in: 'header', name: 'X-API-Key' }),
+      cookie: expect.objectContaining({ type: 'apiKey', in: 'cookie', name: 'vai_token' }),
+    })
+  })
+
+  test('passes swagger-parser validation', async () => {
+    // validate() dereferences the object it is given.
+    await SwaggerParser.validate(structuredClone(doc) as never)
+  })
+
+  describe('Redocly', () => {
+    let dir: string
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), 'vai-openapi-'))
+    })
+    afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+    test(
+      "recommended lint finds no error, and only the warning we accept",
+      async () => {
+        const file = join(dir, 'openapi.json')
+        writeFileSync(file, JSON.stringify(doc))
+        const cli = Bun.resolveSync('@redocly/cli/bin/cli.js', root)
+        const lint = Bun.spawn([process.execPath, cli, 'lint', '--config', join(root, 'redocly.yaml'), '--format', 'json', file], {
+          cwd: dir,
+          env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
+          stdout: 'pipe',
+          stderr: 'pipe',
+        })
+        const [out, err] = await Promise.all([new Response(lint.stdout).text(), new Response(lint.stderr).text(), lint.exited])
+        if (!out.trim().startsWith('{')) throw new Error(`redocly printed no report: ${err}`)
+        const report = JSON.parse(out) as { problems: { ruleId: string; severity: string; message: string; location: { pointer: string }[] }[] }
+        const problems = report.problems.map((p) => `${p.severity} ${p.ruleId} ${p.location[0]?.pointer}: ${p.message}`)
+        expect(problems.filter((p) => p.startsWith('error'))).toEqual([])
+        // /healthz takes no input and no credential: there is no 4xx it could give.
+        expect(problems).toEqual(['warn operation-4xx-response #/paths/~1healthz/get/responses: Operation must have at least one `4XX` response.'])
+      },
+      20_000,
+    )
+  })
+
+  test('documents exactly the contract routes', () => {
+    expect(operations(doc).map(([key]) => key).sort()).toEqual(Object.keys(OPERATIONS).sort())
+  })
+
+  describe.each(Object.entries(OPERATIONS))('%s', (key, expected) => {
+    const operation = () => Object.fromEntries(operations(doc))[key]!
+
+    test('has a declared tag and a summary', () => {
+      const { tags, summary } = operation()
+      expect(tags.length).toBeGreaterThan(0)
+      for (const tag of tags) expect(doc.tags.map((t: Schema) => t.name)).toContain(tag)
+      expect(summary).toEqual(expect.stringMatching(/\S/))
+    })
+
+    test(expected.public ? 'is public: security []' : 'accepts any one of the three carriers', () => {
+      expect(operation().security).toEqual(expected.public ? [] : ANY_CARRIER)
+    })
+
+    test(`lists its errors: ${expected.errors.join(', ') || 'none'}`, () => {
+      const { responses, parameters, requestBody } = operation()
+      const statuses = Object.keys(responses).map(Number)
+      expect(statuses.filter((s) => s >= 400)).toEqual(expected.errors)
+      expect(statuses.some((s) => s >= 200 && s < 300)).toBe(true)
+      // The rules behind the table: a token means 401, validated input 422, and any method
+      // but GET may carry a body, which the server reads and caps at 1 MiB (413).
+      expect(statuses.includes(401)).toBe(!expected.public || key.endsWith('/login'))
+      expect(statuses.includes(422)).toBe(Boolean(parameters?.length || requestBody))
+      expect(statuses.includes(413)).toBe(!key.startsWith('GET '))
+    })
+
+    test("gives each error the contract's body", () => {
+      const { responses } = operation()
+      for (const status of expected.errors) {
+        expect(responses[status].description).toEqual(expect.stringMatching(/\S/))
+        expect(responses[status].content).toEqual({
+          'application/json': { schema: { $ref: status === 422 ? '#/components/schemas/ValidationError' : '#/components/schemas/Error' } },
+        })
+      }
+      if (responses[401]) expect(responses[401].headers).toHaveProperty('WWW-Authenticate')
+      if (responses[429]) expect(responses[429].headers).toHaveProperty('Retry-After')
+    })
+
+    test('takes a JSON body only', () => {
+      const { requestBody } = operation()
+      if (requestBody) expect(Object.keys(requestBody.content)).toEqual(['application/json'])
+    })
+  })
+
+  // The documented 413s are real: the server caps the body of any request but GET.
+  test.each(Object.keys(OPERATIONS).filter((key) => !key.startsWith('GET ')))('%s answers 413 to a body over 1 MiB', async (key) => {
+    const [method, path] = key.split(' ') as [string, string]
+    const url = path.replace('{token_id}', '0193f1c2-7b4a-7c3e-9d2f-1a2b3c4d5e6f')
+    const reply = await app.request(method, url, { rawBody: `"${'x'.repeat(1024 * 1024)}"`, headers: { 'content-type': 'application/json' } })
+    expect(reply.status).toBe(413)
+  })
+
+  test('the 422 body is {"detail":[{"loc":[string|integer...],"msg","type"}]}', () => {
+    expect(doc.components.schemas.ValidationError).toEqual({
+      type: 'object',
+      required: ['detail'],
+      properties: {
+        detail: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['loc', 'msg', 'type'],
+            properties: {
+              loc: { type: 'array', items: { anyOf: [{ type: 'string' }, { type: 'integer' }] } },
+              msg: { type: 'string' },
+              type: { type: 'string' },
+            },
+          },
+        },
+      },
+    })
+    expect(doc.components.schemas.Error).toEqual({ type: 'object', required: ['detail'], properties: { detail: { type: 'string' } } })
+  })
+
+  test('every response object schema lists all its keys in required, nullable ones too', () => {
+    const bodies = new Set(operations(doc).flatMap(([key, operation]) => (operation.requestBody ? [`${key} body`] : [])))
+    const objects = allSchemas(doc).filter(([at, schema]) => schema.type === 'object' && ![...bodies].some((body) => at.startsWith(body)))
+    expect(objects.map(([at]) => at)).toEqual(
+      expect.arrayContaining(['Token', 'User', 'Me', 'TokenPage', 'TokenWithPlaintext', 'RevokedCount', 'Health', 'Error', 'ValidationError.detail[]']),
+    )
+    for (const [at, schema] of objects) expect({ at, required: [...(schema.required ?? [])].sort() }).toEqual({ at, required: Object.keys(schema.properties).sort() })
+  })
+
+  test('a token: every key present, nullable ones marked nullable', () => {
+    const token = doc.components.schemas.Token!
+    expect(token.required).toEqual(['id', 'name', 'tokenType', 'tokenPrefix', 'createdAt', 'expiresAt', 'lastUsedAt', 'revokedAt'])
+    for (const key of ['expiresAt', 'lastUsedAt', 'revokedAt']) expect(token.properties[key]).toMatchObject({ type: 'string', format: 'date-time', nullable: true })
+    expect(token.properties.tokenType).toEqual({ type: 'string', enum: ['session', 'api'] })
+  })
+
+  test.each([
+    ['POST /api/v1/auth/signup', ['email', 'password'], ['email', 'password', 'name']],
+    ['POST /api/v1/auth/login', ['email', 'password'], ['email', 'password', 'name']],
+    ['POST /api/v1/access-tokens', ['name'], ['name', 'expiresInDays']],
+  ])('%s body requires %p of %p', (key, required, keys) => {
+    const schema = resolve(Object.fromEntries(operations(doc))[key]!.requestBody.content['application/json'].schema)
+    expect(schema.required).toEqual(required)
+    expect(Object.keys(schema.properties)).toEqual(keys)
+  })
+
+  test('expiresInDays is a nullable integer', () => {
+    const body = Object.fromEntries(operations(doc))['POST /api/v1/access-tokens']!.requestBody.content['application/json'].schema
+    expect(body.properties.expiresInDays).toEqual({ type: 'integer', minimum: 1, maximum: 3650, nullable: true })
+  })
+
+  test('query and path parameters say what a client sends', () => {
+    const parameters = (key: string) =>
+      Object.fromEntries((Object.fromEntries(operations(doc))[key]!.parameters as Schema[]).map((p) => [`${p.in} ${p.name}`, p]))
+    expect(parameters('GET /api/v1/access-tokens')).toEqual({
+      'query tokenType': { name: 'tokenType', in: 'query', required: false, schema: { type: 'string', enum: ['session', 'api'] } },
+      'query includeRevoked': expect.objectContaining({ required: false, schema: { type: 'boolean', default: false } }),
+      'query limit': { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
+      'query cursor': expect.objectContaining({ required: false, schema: { type: 'string' } }),
+    })
+    expect(parameters('DELETE /api/v1/access-tokens')).toEqual({
+      'query exclude_current': expect.objectContaining({ required: false, schema: { type: 'boolean', default: true } }),
+    })
+    for (const key of ['GET /api/v1/access-tokens/{token_id}', 'DELETE /api/v1/access-tokens/{token_id}']) {
+      expect(parameters(key)['path token_id']).toMatchObject({ required: true, schema: { type: 'string', format: 'uuid' } })
+    }
+  })
+
+  test('speaks 3.0 only: no type "null", const, examples, $id or $schema in any schema', () => {
+    for (const [at, schema] of allSchemas(doc)) {
+      const type = Array.isArray(schema.type) ? schema.type : [schema.type]
+      expect({ at, type }).not.toEqual({ at, type: expect.arrayContaining(['null']) })
+      expect({ at, keys: Object.keys(schema).filter((k) => ['const', 'examples', '$id', '$schema'].includes(k)) }).toEqual({ at, keys: [] })
+    }
+  })
+})
+
+describe('toOpenAPI30', () => {
+  const Named = t.Object({ id: t.String() }, { $id: 'Named' })
+  const convert = (schema: Schema) => {
+    const document: OpenAPIDocument = {
+      openapi: '3.0.3',
+      paths: { '/x': { get: { responses: { 200: { description: 'x', content: { 'application/json': { schema } } } } } } },
+      components: { schemas: {}, securitySchemes: {} },
+    }
+    const out = toOpenAPI30(document)
+    return { schema: out.paths['/x']!.get!.responses[200].content['application/json'].schema, components: out.components.schemas }
+  }
+
+  test.each([
+    ['T | null', t.Union([t.String({ format: 'date-time' }), t.Null()]), { type: 'string', format: 'date-time', nullable: true }],
+    ['a union of literals', t.Union([t.Literal('a'), t.Literal('b')]), { type: 'string', enum: ['a', 'b'] }],
+    ['a literal', t.Literal(3), { type: 'number', enum: [3] }],
+    ['examples', t.String({ examples: ['x', 'y'] }), { type: 'string', example: 'x' }],
+    ["Elysia's coercing integer", t.Integer({ minimum: 1 }), { type: 'integer', minimum: 1 }],
+    ['a nullable named schema', t.Union([Named, t.Null()]), { allOf: [{ $ref: '#/components/schemas/Named' }], nullable: true }],
+  ])('rewrites %s', (_name, input, expected) => {
+    expect(convert(JSON.parse(JSON.stringify(input))).schema).toEqual(expected)
+  })
+
+  test('lists a named schema once, as a component', () => {
+    const { schema, components } = convert(JSON.parse(JSON.stringify(t.Object({ a: Named, b: t.Array(Named) }))))
+    expect(schema.properties).toEqual({ a: { $ref: '#/components/schemas/Named' }, b: { type: 'array', items: { $ref: '#/components/schemas/Named' } } })
+    expect(components).toEqual({ Named: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } })
+  })
+})
+
+describe('GET /swagger', () => {
+  let html: string
+  beforeAll(async () => {
+    const reply = await app.get('/swagger')
+    expect(reply.status).toBe(200)
+    expect(reply.headers.get('content-type')).toContain('text/html')
+    html = reply.body
+  })
+
+  const assetUrls = () => [...html.matchAll(/<(?:script|link)\b[^>]*\b(?:src|href)="([^"]+)"/g)].map((m) => m[1]!)
+
+  test('loads its scripts and styles from its own origin, no CDN', () => {
+    expect(html).not.toMatch(/(?:https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}/i)
+    const urls = assetUrls().filter((url) => !url.startsWith('data:'))
+    expect(urls).toEqual(['/swagger/assets/swagger-ui.css', '/swagger/assets/swagger-ui-bundle.js'])
+  })
+
+  test.each([
+    ['/swagger/assets/swagger-ui-bundle.js', 'text/javascript', 'swagger-ui-dist/swagger-ui-bundle.js'],
+    ['/swagger/assets/swagger-ui.css', 'text/css', 'swagger-ui-dist/swagger-ui.css'],
+  ])('%s is served as %s, the file swagger-ui-dist ships', async (url, type, source) => {
+    const response = await app.app.handle(new Request(`http://localhost${url}`))
+    expect(response.status).toBe(200)
+    expect(response.headers.get('content-type')).toStartWith(type)
+    expect((await response.arrayBuffer()).byteLength).toBe(Bun.file(Bun.resolveSync(source, root)).size)
+  })
+
+  test('points Swagger UI at /swagger/json', () => {
+    expect(html).toContain("url: '/swagger/json'")
+  })
+})

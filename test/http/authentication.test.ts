@@ -1,0 +1,178 @@
+// The shared "no credential / malformed / unknown / expired / revoked" table, run over
+// every protected route and every carrier, then the rules for choosing a carrier.
+import { beforeAll, describe, expect, test } from 'bun:test'
+import { generateToken } from '../../src/auth/token-format'
+import {
+  INVALID_TOKEN, makeApp, NOT_AUTHENTICATED, seedToken, seedUser, type RequestOptions, type Seeded, type TestApp, type Via,
+} from '../helpers'
+
+const SOME_ID = '0193f1c2-7b4a-7c3e-9d2f-1a2b3c4d5e6f'
+
+// Each protected route, with a body and query that would be valid for it.
+const PROTECTED_ROUTES: [method: string, path: string, body?: unknown][] = [
+  ['GET', '/api/v1/access-tokens'],
+  ['POST', '/api/v1/access-tokens', { name: 'ci' }],
+  ['DELETE', '/api/v1/access-tokens'],
+  ['GET', `/api/v1/access-tokens/${SOME_ID}`],
+  ['DELETE', `/api/v1/access-tokens/${SOME_ID}`],
+  ['POST', '/api/v1/auth/logout'],
+  ['GET', '/api/v1/auth/me'],
+]
+
+const VIAS: Via[] = ['bearer', 'apiKey', 'cookie']
+
+let t: TestApp
+let alice: Seeded
+const bad: Record<string, string> = {}
+
+beforeAll(async () => {
+  t = makeApp()
+  const expiring = await seedToken(t, (await seedUser(t)).user.id, { expiresAt: t.clock.now() + 1000 })
+  t.clock.advance(1000) // expiresAt == now: expired
+  alice = await seedUser(t)
+  const revoked = await seedToken(t, alice.user.id)
+  await t.store.revokeToken(alice.user.id, revoked.token.id, t.clock.now())
+  const valid = generateToken()
+  bad.malformed = 'not-a-token'
+  bad['a mistyped token (checksum fails)'] = valid.slice(0, 10) + (valid[10] === 'a' ? 'b' : 'a') + valid.slice(11)
+  bad['a well-formed unknown token'] = generateToken()
+  bad['an expired token'] = expiring.plaintext
+  bad['a revoked token'] = revoked.plaintext
+})
+
+const send = (method: string, path: string, options: RequestOptions) => t.request(method, path, options)
+
+describe.each(PROTECTED_ROUTES)('%s %s: authentication', (method, path, body) => {
+  test('no credential at all → 401 Not authenticated', async () => {
+    const reply = await send(method, path, { body })
+    expect(reply.status).toBe(401)
+    expect(reply.body).toEqual(NOT_AUTHENTICATED)
+    expect(reply.headers.get('www-authenticate')).toBe('Bearer')
+  })
+
+  test.each(VIAS.flatMap((via) => ['malformed', 'a mistyped token (checksum fails)', 'a well-formed unknown token', 'an expired token', 'a revoked token'].map((kind) => [kind, via] as const)))(
+    '%s via %s → 401 Invalid or expired token',
+    async (kind, via) => {
+      const reply = await send(method, path, { body, token: bad[kind]!, via })
+      expect(reply.status).toBe(401)
+      expect(reply.body).toEqual(INVALID_TOKEN)
+      expect(reply.headers.get('www-authenticate')).toBe('Bearer')
+    },
+  )
+
+  test.each(VIAS)('a valid token via %s is let in', async (via) => {
+    // The revoking routes would spend a shared session: a user of its own each time.
+    const user = await seedUser(t)
+    const reply = await send(method, path.replace(SOME_ID, user.token.id), { body, token: user.plaintext, via })
+    expect(reply.status).toBeOneOf([200, 201, 204])
+  })
+})
+
+describe('authentication comes before validation', () => {
+  test.each([
+    ['POST', '/api/v1/access-tokens', { body: { name: '', expiresInDays: 'soon' } }],
+    ['POST', '/api/v1/access-tokens', { rawBody: '{not json', headers: { 'content-type': 'application/json' } }],
+    ['GET', '/api/v1/access-tokens?limit=abc&includeRevoked=maybe&cursor=forged', {}],
+    ['DELETE', '/api/v1/access-tokens?exclude_current=perhaps', {}],
+    ['GET', '/api/v1/access-tokens/not-a-uuid', {}],
+    ['DELETE', '/api/v1/access-tokens/not-a-uuid', {}],
+  ] as [string, string, RequestOptions][])('%s %s with a bad request and no token → 401', async (method, path, options) => {
+    const none = await send(method, path, options)
+    expect(none.status).toBe(401)
+    expect(none.body).toEqual(NOT_AUTHENTICATED)
+    const invalid = await send(method, path, { ...options, token: bad['a well-formed unknown token'] })
+    expect(invalid.status).toBe(401)
+    expect(invalid.body).toEqual(INVALID_TOKEN)
+  })
+
+  test('a refused request creates nothing', async () => {
+    const before = await t.get('/api/v1/access-tokens?includeRevoked=true&limit=200', { token: alice.plaintext })
+    await send('POST', '/api/v1/access-tokens', { body: { name: 'sneaky' } })
+    await send('POST', '/api/v1/access-tokens', { body: { name: 'sneaky' }, token: bad['a revoked token'] })
+    const after = await t.get('/api/v1/access-tokens?includeRevoked=true&limit=200', { token: alice.plaintext })
+    expect(after.body.items.map((item: { id: string }) => item.id)).toEqual(before.body.items.map((item: { id: string }) => item.id))
+  })
+})
+
+describe('token expiry', () => {
+  test('a token authenticates until the millisecond it expires', async () => {
+    const app = makeApp()
+    const user = await seedUser(app)
+    const token = await seedToken(app, user.user.id, { expiresAt: app.clock.now() + 60_000 })
+    app.clock.advance(59_999)
+    expect((await app.get('/api/v1/auth/me', { token: token.plaintext })).status).toBe(200)
+    app.clock.advance(1)
+    const expired = await app.get('/api/v1/auth/me', { token: token.plaintext })
+    expect(expired.status).toBe(401)
+    expect(expired.body).toEqual(INVALID_TOKEN)
+  })
+})
+
+describe('carriers', () => {
+  const me = (headers: Record<string, string>) => t.get('/api/v1/auth/me', { headers })
+  let other: string
+
+  beforeAll(async () => {
+    other = (await seedToken(t, alice.user.id, { name: 'other' })).plaintext
+  })
+
+  test.each([
+    ['Bearer', 'Bearer'],
+    ['bearer', 'lower case'],
+    ['BEARER', 'upper case'],
+    ['BeArEr', 'mixed case'],
+  ])('the scheme word %p (%s) is accepted', async (scheme) => {
+    const reply = await me({ authorization: `${scheme} ${alice.plaintext}` })
+    expect(reply.status).toBe(200)
+    expect(reply.body.token.id).toBe(alice.token.id)
+  })
+
+  test.each([
+    ['Bearer', { authorization: () => `Bearer ${alice.plaintext}`, 'x-api-key': () => other, cookie: () => `vai_token=${other}` }],
+    ['X-API-Key', { 'x-api-key': () => alice.plaintext, cookie: () => `vai_token=${other}` }],
+    ['the cookie', { cookie: () => `theme=dark; vai_token=${alice.plaintext}; lang=en` }],
+  ] as const)('%s decides when it is the first carrier present: it is the current token', async (_name, carriers) => {
+    const headers = Object.fromEntries(Object.entries(carriers).map(([name, value]) => [name, value()]))
+    const reply = await me(headers)
+    expect(reply.status).toBe(200)
+    expect(reply.body.token.id).toBe(alice.token.id)
+  })
+
+  test.each([
+    ['a bad Bearer does not fall back to a good X-API-Key', () => ({ authorization: 'Bearer nope', 'x-api-key': alice.plaintext })],
+    ['a bad Bearer does not fall back to a good cookie', () => ({ authorization: `Bearer ${generateToken()}`, cookie: `vai_token=${alice.plaintext}` })],
+    ['a bad X-API-Key does not fall back to a good cookie', () => ({ 'x-api-key': 'nope', cookie: `vai_token=${alice.plaintext}` })],
+    ['a revoked Bearer does not fall back to a good X-API-Key', () => ({ authorization: `Bearer ${bad['a revoked token']}`, 'x-api-key': alice.plaintext })],
+  ])('%s → 401', async (_name, headers) => {
+    const reply = await me(headers())
+    expect(reply.status).toBe(401)
+    expect(reply.body).toEqual(INVALID_TOKEN)
+    expect(reply.headers.get('www-authenticate')).toBe('Bearer')
+  })
+
+  test.each([
+    ['Authorization: Basic … is not a carrier', () => ({ authorization: 'Basic YWRhOnNlY3JldA==', 'x-api-key': alice.plaintext })],
+    ['Authorization with an unknown scheme is not a carrier', () => ({ authorization: `Token ${other}`, cookie: `vai_token=${alice.plaintext}` })],
+    ['Authorization: Bearer with no token is not a carrier', () => ({ authorization: 'Bearer', 'x-api-key': alice.plaintext })],
+    ['an empty Authorization is not a carrier', () => ({ authorization: '', 'x-api-key': alice.plaintext })],
+    ['an empty X-API-Key is not a carrier', () => ({ 'x-api-key': '', cookie: `vai_token=${alice.plaintext}` })],
+    ['an empty cookie value is not a carrier', () => ({ cookie: `vai_token=; other=1`, 'x-api-key': alice.plaintext })],
+  ])('%s: the next one decides', async (_name, headers) => {
+    const reply = await me(headers())
+    expect(reply.status).toBe(200)
+    expect(reply.body.token.id).toBe(alice.token.id)
+  })
+
+  test.each([
+    ['Authorization: Basic …', { authorization: 'Basic YWRhOnNlY3JldA==' }],
+    ['Authorization: Bearer with no token', { authorization: 'Bearer ' }],
+    ['an empty X-API-Key', { 'x-api-key': '' }],
+    ['an empty vai_token cookie', { cookie: 'vai_token=' }],
+    ['another cookie only', { cookie: 'session=abc' }],
+  ])('%s alone → 401 Not authenticated', async (_name, headers) => {
+    const reply = await me(headers)
+    expect(reply.status).toBe(401)
+    expect(reply.body).toEqual(NOT_AUTHENTICATED)
+    expect(reply.headers.get('www-authenticate')).toBe('Bearer')
+  })
+})
