@@ -29,7 +29,7 @@ export function accessTokenRoutes({ store, config, now, caller }: RouteDeps) {
       {
         query: ListTokensQuery,
         response: { 200: TokenPage, ...errorResponses(401, 422) },
-        detail: { summary: 'List my tokens', description: 'Newest first. Revoked tokens only with `includeRevoked`.', ...PROTECTED },
+        detail: { operationId: 'listAccessTokens', summary: 'List my tokens', description: 'Newest first. Revoked tokens only with `includeRevoked`.', ...PROTECTED },
       },
     )
     .post(
@@ -46,7 +46,7 @@ export function accessTokenRoutes({ store, config, now, caller }: RouteDeps) {
       {
         body: CreateTokenBody(config.maxTokenDays),
         response: { 201: TokenWithPlaintext, ...errorResponses(401, 413, 422) },
-        detail: { summary: 'Create an API token', description: 'The plaintext is in this response only.', ...PROTECTED },
+        detail: { operationId: 'createAccessToken', summary: 'Create an API token', description: 'The plaintext is in this response only.', ...PROTECTED },
       },
     )
     .delete(
@@ -57,7 +57,7 @@ export function accessTokenRoutes({ store, config, now, caller }: RouteDeps) {
       {
         query: RevokeAllQuery,
         response: { 200: RevokedCount, ...errorResponses(401, 422) },
-        detail: { summary: 'Revoke all my tokens', description: 'Sessions and API tokens alike; the current one survives unless `exclude_current=false`.', ...PROTECTED },
+        detail: { operationId: 'revokeAllAccessTokens', summary: 'Revoke all my tokens', description: 'Sessions and API tokens alike; the current one survives unless `exclude_current=false`.', ...PROTECTED },
       },
     )
     .get(
@@ -70,7 +70,7 @@ export function accessTokenRoutes({ store, config, now, caller }: RouteDeps) {
       {
         params: TokenIdParams,
         response: { 200: Token, ...errorResponses(401, 404, 422) },
-        detail: { summary: 'Get one of my tokens', ...PROTECTED },
+        detail: { operationId: 'getAccessToken', summary: 'Get one of my tokens', ...PROTECTED },
       },
     )
     .delete(
@@ -82,7 +82,7 @@ export function accessTokenRoutes({ store, config, now, caller }: RouteDeps) {
       {
         params: TokenIdParams,
         response: { 204: t.Void(), ...errorResponses(401, 404, 422) },
-        detail: { summary: 'Revoke one of my tokens', description: 'Revoking twice keeps the first revokedAt.', ...PROTECTED },
+        detail: { operationId: 'revokeAccessToken', summary: 'Revoke one of my tokens', description: 'Revoking twice keeps the first revokedAt.', ...PROTECTED },
       },
     )
 }

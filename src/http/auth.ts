@@ -50,7 +50,7 @@ export function authRoutes({ store, config, now, loginLimiter, metrics, caller }
       {
         body: SignupBody,
         response: { 201: User, ...errorResponses(403, 409, 413, 422) },
-        detail: { summary: 'Create an account', description: 'Open while the server has no user, then only with `--signup open`.', ...PUBLIC },
+        detail: { operationId: 'signup', summary: 'Create an account', description: 'Open while the server has no user, then only with `--signup open`.', ...PUBLIC },
       },
     )
     .post(
@@ -87,7 +87,7 @@ export function authRoutes({ store, config, now, loginLimiter, metrics, caller }
       {
         body: LoginBody,
         response: { 200: TokenWithPlaintext, ...errorResponses(401, 413, 422, 429) },
-        detail: { summary: 'Log in', description: 'Starts a session: its token comes back in the body and in the `vai_token` cookie.', ...PUBLIC },
+        detail: { operationId: 'login', summary: 'Log in', description: 'Starts a session: its token comes back in the body and in the `vai_token` cookie.', ...PUBLIC },
       },
     )
 
@@ -102,12 +102,12 @@ export function authRoutes({ store, config, now, loginLimiter, metrics, caller }
       },
       {
         response: { 204: t.Void(), ...errorResponses(401) },
-        detail: { summary: 'Log out', description: 'Revokes the current token and clears the cookie.', ...PROTECTED },
+        detail: { operationId: 'logout', summary: 'Log out', description: 'Revokes the current token and clears the cookie.', ...PROTECTED },
       },
     )
     .get('/me', ({ caller }) => ({ user: presentUser(caller.user), token: presentToken(caller.token) }), {
       response: { 200: Me, ...errorResponses(401) },
-      detail: { summary: 'Who am I', description: 'The current user and the token that authenticated this request.', ...PROTECTED },
+      detail: { operationId: 'me', summary: 'Who am I', description: 'The current user and the token that authenticated this request.', ...PROTECTED },
     })
 
   return new Elysia().use(open).use(signedIn)

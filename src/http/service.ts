@@ -2,7 +2,7 @@ import { Elysia } from 'elysia'
 import { HttpError } from '../errors'
 import { Health } from '../schemas'
 import type { Store } from '../store/store'
-import { PUBLIC } from './openapi'
+import { errorResponses, PUBLIC } from './openapi'
 
 export function serviceRoutes(store: Store) {
   return new Elysia({ tags: ['Service'] }).get(
@@ -15,6 +15,6 @@ export function serviceRoutes(store: Store) {
       }
       return { status: 'ok' as const }
     },
-    { response: { 200: Health }, detail: { summary: 'Health check', description: '200 once the database answers.', ...PUBLIC } },
+    { response: { 200: Health, ...errorResponses(503) }, detail: { operationId: 'healthz', summary: 'Health check', description: '200 once the database answers.', ...PUBLIC } },
   )
 }
