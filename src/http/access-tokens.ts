@@ -15,7 +15,8 @@ export function accessTokenRoutes({ store, config, now, caller }: RouteDeps) {
     .get(
       '',
       async ({ caller, query }) => {
-        const after = query.cursor === undefined ? undefined : decodeCursor(await store.cursorSecret(), caller.user.id, query.cursor)
+        const secret = await store.cursorSecret()
+        const after = query.cursor === undefined ? undefined : decodeCursor(secret, caller.user.id, query.cursor)
         if (after === null) {
           throw new HttpError(422, [{ loc: ['query', 'cursor'], msg: 'Cursor is not one this server issued: pass a nextCursor unchanged', type: 'value_error' }])
         }
@@ -23,7 +24,7 @@ export function accessTokenRoutes({ store, config, now, caller }: RouteDeps) {
         const rows = await store.listTokens(caller.user.id, { tokenType: query.tokenType, includeRevoked: query.includeRevoked, limit: query.limit + 1, after })
         const items = rows.slice(0, query.limit)
         const last = items.at(-1)
-        const nextCursor = rows.length > query.limit && last ? encodeCursor(await store.cursorSecret(), caller.user.id, last) : null
+        const nextCursor = rows.length > query.limit && last ? encodeCursor(secret, caller.user.id, last) : null
         return { items: items.map(presentToken), nextCursor }
       },
       {

@@ -122,6 +122,7 @@ const TOKEN_COLUMNS = 't.id, t.user_id, t.name, t.token_type, t.token_prefix, t.
 
 export function createSqliteStore(db: Database): Store {
   const pending = new Map<string, number>()
+  let cursorKey: Uint8Array | undefined
 
   const toToken = (row: TokenRow): TokenRecord => ({
     id: row.id,
@@ -282,7 +283,9 @@ export function createSqliteStore(db: Database): Store {
       return q.purge.run({ before }).changes
     },
     async cursorSecret() {
-      return q.secret.get()!.value
+      // Written once by the first migration and never changed: read it once.
+      cursorKey ??= q.secret.get()!.value
+      return cursorKey
     },
     async ping() {
       q.ping.get()
