@@ -4,36 +4,20 @@ import { rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { Database } from 'bun:sqlite'
 import pkg from '../package.json'
-import { binaryInEmptyDir, runIn } from './support/binary'
+import { binaryInEmptyDir, killServers, runIn, startServer } from './support/binary'
 
 let dir: string
 let vai: string
 
 beforeAll(() => ({ dir, vai } = binaryInEmptyDir()), 60_000)
-afterAll(() => rmSync(dir, { recursive: true, force: true }))
+afterAll(() => {
+  killServers()
+  rmSync(dir, { recursive: true, force: true })
+})
 
 const run = (args: string[], env: Record<string, string> = {}) => runIn(dir, vai, args, { env })
 
-interface Running {
-  proc: Bun.Subprocess<'ignore', 'pipe', 'pipe'>
-  url: string
-  firstLine: string
-}
-
-async function start(args: string[], env: Record<string, string> = {}): Promise<Running> {
-  const proc = Bun.spawn([vai, ...args], { cwd: dir, env: { PATH: process.env.PATH ?? '', ...env }, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
-  const reader = proc.stdout.getReader()
-  let text = ''
-  while (!text.includes('\n')) {
-    const { value, done } = await reader.read()
-    if (done) throw new Error(`vai exited before it started: ${await new Response(proc.stderr).text()}`)
-    text += new TextDecoder().decode(value)
-  }
-  reader.releaseLock()
-  const firstLine = text.split('\n')[0]!
-  const port = /:(\d+) /.exec(firstLine)?.[1]
-  return { proc, url: `http://127.0.0.1:${port}`, firstLine }
-}
+const start = (args: string[], env: Record<string, string> = {}) => startServer(dir, vai, args, env)
 
 describe('dist/vai', () => {
   test('--version prints the version', () => {

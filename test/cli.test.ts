@@ -3,26 +3,24 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { chmodSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { Database } from 'bun:sqlite'
-import { binaryInEmptyDir, runIn } from './support/binary'
+import { binaryInEmptyDir, killServers, runIn, startServer, type Server } from './support/binary'
 
 let dir: string
 let vai: string
-let server: Bun.Subprocess<'ignore', 'pipe', 'pipe'>
+let server: Server
 let url: string
 const db = () => join(dir, 'vai.db')
 
 beforeAll(async () => {
   ;({ dir, vai } = binaryInEmptyDir())
-  server = Bun.spawn([vai, 'serve', '--port', '0', '--host', '127.0.0.1', '--db', db()], { cwd: dir, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
-  const reader = server.stdout.getReader()
-  const { value } = await reader.read()
-  reader.releaseLock()
-  url = `http://127.0.0.1:${/:(\d+) /.exec(new TextDecoder().decode(value))![1]}`
+  server = await startServer(dir, vai, ['serve', '--port', '0', '--host', '127.0.0.1', '--db', db()])
+  url = server.url
 }, 60_000)
 
 afterAll(async () => {
-  server.kill('SIGTERM')
-  await server.exited
+  server.proc.kill('SIGTERM')
+  await server.proc.exited
+  killServers()
   rmSync(dir, { recursive: true, force: true })
 })
 

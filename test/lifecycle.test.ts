@@ -3,24 +3,18 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { binaryInEmptyDir } from './support/binary'
+import { binaryInEmptyDir, killServers, startServer } from './support/binary'
 
 let dir: string
 let vai: string
 
 beforeAll(() => ({ dir, vai } = binaryInEmptyDir()), 60_000)
-afterAll(() => rmSync(dir, { recursive: true, force: true }))
+afterAll(() => {
+  killServers()
+  rmSync(dir, { recursive: true, force: true })
+})
 
-async function start(db: string) {
-  const proc = Bun.spawn([vai, 'serve', '--port', '0', '--host', '127.0.0.1', '--db', db], { cwd: dir, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
-  const reader = proc.stdout.getReader()
-  const { value } = await reader.read()
-  // Keep draining stdout (the access log) so the server never blocks on a full pipe.
-  void (async () => {
-    while (!(await reader.read()).done);
-  })()
-  return { proc, url: `http://127.0.0.1:${/:(\d+) /.exec(new TextDecoder().decode(value))![1]}` }
-}
+const start = (db: string) => startServer(dir, vai, ['serve', '--port', '0', '--host', '127.0.0.1', '--db', db])
 
 test('SIGTERM under load loses nothing that was acknowledged', async () => {
   const db = join(dir, 'load.db')

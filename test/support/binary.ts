@@ -40,3 +40,40 @@ export function runIn(dir: string, vai: string, args: string[], options: { env?:
   })
   return { code: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() }
 }
+
+export interface Server {
+  proc: Bun.Subprocess<'ignore', 'pipe', 'pipe'>
+  url: string
+  /** What vai printed first: the start line. */
+  firstLine: string
+  /** Everything it printed on stdout so far (start line, access log, …). */
+  output(): string
+}
+
+const running = new Set<Bun.Subprocess>()
+
+/** Starts `vai …` and waits for its start line; stdout keeps being read so the server never blocks on a full pipe. */
+export async function startServer(dir: string, vai: string, args: string[], env: Record<string, string> = {}): Promise<Server> {
+  const proc = Bun.spawn([vai, ...args], { cwd: dir, env: { PATH: process.env.PATH ?? '', ...env }, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
+  running.add(proc)
+  void proc.exited.then(() => running.delete(proc))
+  const reader = proc.stdout.getReader()
+  const decoder = new TextDecoder()
+  let text = ''
+  while (!text.includes('\n')) {
+    const { value, done } = await reader.read()
+    if (done) throw new Error(`vai exited before it started: ${await new Response(proc.stderr).text()}`)
+    text += decoder.decode(value, { stream: true })
+  }
+  void (async () => {
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += decoder.decode(chunk.value, { stream: true })
+  })()
+  const firstLine = text.split('\n')[0]!
+  const port = /:(\d+) \(/.exec(firstLine)?.[1]
+  return { proc, url: `http://127.0.0.1:${port}`, firstLine, output: () => text }
+}
+
+/** Kills whatever a failed test left running. */
+export function killServers(): void {
+  for (const proc of running) proc.kill('SIGKILL')
+}
