@@ -1,6 +1,5 @@
 import { Elysia, type AnyElysia } from 'elysia'
-import { toOpenAPISchema } from '@elysiajs/openapi'
-import type { TSchema } from '@sinclair/typebox'
+import { FormatRegistry, type TSchema } from '@sinclair/typebox'
 // Embedded in the binary by `bun build --compile`: the UI works with no network.
 import swaggerBundle from 'swagger-ui-dist/swagger-ui-bundle.js' with { type: 'file' }
 import swaggerCss from 'swagger-ui-dist/swagger-ui.css' with { type: 'file' }
@@ -46,7 +45,7 @@ export function docsRoutes() {
   let document: OpenAPIDocument | undefined
   return docs
     .get('/swagger', () => new Response(SWAGGER_PAGE, { headers: { 'content-type': 'text/html; charset=utf-8' } }), hidden)
-    .get(SPEC, () => (document ??= openApiDocument(docs)), hidden)
+    .get(SPEC, async () => (document ??= await openApiDocument(docs)), hidden)
     .get(`${ASSETS}/swagger-ui-bundle.js`, asset(swaggerBundle, 'text/javascript; charset=utf-8'), hidden)
     .get(`${ASSETS}/swagger-ui.css`, asset(swaggerCss, 'text/css; charset=utf-8'), hidden)
 }
@@ -94,7 +93,23 @@ export interface OpenAPIDocument extends Schema {
 }
 
 /** The OpenAPI 3.0 document of every route of `app` that is not hidden. */
-function openApiDocument(app: AnyElysia): OpenAPIDocument {
+/**
+ * Loads the generator only when the document is first asked for, and undoes what
+ * loading it does to the process: @elysiajs/openapi re-registers TypeBox's global
+ * string formats (uuid, email, date-time, …) with checks that build a Zod schema on
+ * every call, 100× slower than the regular expressions they replace, and every
+ * request's validation would pay for that.
+ */
+async function loadGenerator() {
+  const formats = new Map(FormatRegistry.Entries())
+  const { toOpenAPISchema } = await import('@elysiajs/openapi')
+  FormatRegistry.Clear()
+  for (const [name, check] of formats) FormatRegistry.Set(name, check)
+  return toOpenAPISchema
+}
+
+async function openApiDocument(app: AnyElysia): Promise<OpenAPIDocument> {
+  const toOpenAPISchema = await loadGenerator()
   // jsonBody's global parser is a function, which the generator cannot describe: it
   // leaves every requestBody without content. What that parser accepts is JSON, so
   // the generator sees each route as if it named Elysia's own 'json' parser. It also

@@ -1,5 +1,4 @@
 import { t } from 'elysia'
-import { withHeaders } from '@elysiajs/openapi'
 import type { TSchema } from '@sinclair/typebox'
 import { ErrorBody, ValidationErrorBody } from '../schemas'
 
@@ -10,6 +9,10 @@ export const PUBLIC: { security: Record<string, string[]>[] } = { security: [] }
 // The same named body under a description of this status: the document lists the body
 // once, as a component, and the description becomes the response's.
 const described = <T extends TSchema>(schema: T, description: string): T => ({ ...schema, description })
+
+// The response headers the generator documents (its own `withHeaders`, which we do not
+// import here: see docs.ts on what importing that package does).
+const withHeaders = <T extends TSchema>(schema: T, headers: Record<string, TSchema>): T => ({ ...schema, headers })
 
 const ERRORS = {
   // Login's wrong password is a 401 too, but without the challenge header.
