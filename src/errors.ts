@@ -17,7 +17,6 @@ export class HttpError extends Error {
 }
 
 export const notAuthenticated = () => new HttpError(401, 'Not authenticated', { 'www-authenticate': 'Bearer' })
-export const invalidToken = () => new HttpError(401, 'Invalid or expired token', { 'www-authenticate': 'Bearer' })
 export const tokenNotFound = () => new HttpError(404, 'Token not found')
 
 type Loc = (string | number)[]
