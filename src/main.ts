@@ -8,7 +8,7 @@ import { CommandError } from './cli/io'
 import { loadConfig, SERVE_USAGE, UsageError, type Config } from './config'
 import { DAY_MS } from './auth/tokens'
 import { MAX_BODY_BYTES } from './http/body'
-import { accessLog } from './http/observe'
+import { accessLog, bufferedStdout } from './http/observe'
 import { createSqliteStore, openDatabase } from './store/sqlite'
 
 const USAGE = `vai ${pkg.version}: self-hosted access tokens
@@ -71,7 +71,32 @@ async function serve(config: Config): Promise<number> {
     throw new RuntimeError(`cannot open database ${config.db}: ${(error as Error).message}`)
   }
   const store = createSqliteStore(db)
-  const app = createApp({ config, store, log: accessLog(config.logFormat) })
+  const stdout = bufferedStdout()
+  const app = createApp({ config, store, log: accessLog(config.logFormat, stdout.write) })
+
+  let stopped: (code: number) => void
+  const exit = new Promise<number>((resolve) => (stopped = resolve))
+  const timers: Timer[] = []
+  let stopping = false
+  let purging: Promise<void> = Promise.resolve()
+  const stop = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    stdout.flush()
+    console.log(`vai: ${signal} received, finishing in-flight requests`)
+    for (const timer of timers) clearInterval(timer)
+    // Stops accepting at once; resolves when the requests in flight have been answered.
+    await app.server?.stop(false)
+    await purging
+    await store.close()
+    stdout.flush()
+    console.log('vai: stopped')
+    stopped(0)
+  }
+  // Before listening: a signal that comes the moment vai is up still stops it gracefully.
+  process.on('SIGINT', () => void stop('SIGINT'))
+  process.on('SIGTERM', () => void stop('SIGTERM'))
+
   try {
     app.listen({
       port: config.port,
@@ -87,38 +112,23 @@ async function serve(config: Config): Promise<number> {
   const host = server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname
   console.log(`vai ${pkg.version} listening on http://${host}:${server.port} (database ${config.db === ':memory:' ? ':memory:' : resolve(config.db)})`)
 
-  const flushing = setInterval(() => void store.flushTouches().catch((error) => console.error('vai: flushing lastUsedAt failed:', error)), TOUCH_FLUSH_MS)
-  const purge = async () => {
+  const flush = () => void store.flushTouches().catch((error) => console.error('vai: flushing lastUsedAt failed:', error))
+  const purge = () => (purging = purgeOnce())
+  const purgeOnce = async () => {
+    if (stopping) return
     try {
       const purged = await store.purgeTokens(Date.now() - config.retentionDays * DAY_MS)
       const line = config.logFormat === 'json'
         ? JSON.stringify({ time: new Date().toISOString(), event: 'retention', purged, retentionDays: config.retentionDays })
         : `${new Date().toISOString()} retention purged=${purged} retention-days=${config.retentionDays}`
-      console.log(line)
+      stdout.write(`${line}\n`)
     } catch (error) {
       console.error('vai: retention purge failed:', error)
     }
   }
-  void purge()
-  const purging = setInterval(purge, RETENTION_EVERY_MS)
-
-  return new Promise((done) => {
-    let stopping = false
-    const stop = async (signal: string) => {
-      if (stopping) return
-      stopping = true
-      console.log(`vai: ${signal} received, finishing in-flight requests`)
-      clearInterval(flushing)
-      clearInterval(purging)
-      // Stops accepting at once; resolves when the requests in flight have been answered.
-      await server.stop(false)
-      await store.close()
-      console.log('vai: stopped')
-      done(0)
-    }
-    process.on('SIGINT', () => void stop('SIGINT'))
-    process.on('SIGTERM', () => void stop('SIGTERM'))
-  })
+  // The first purge waits a moment: the first requests come first.
+  timers.push(setInterval(flush, TOUCH_FLUSH_MS), setInterval(purge, RETENTION_EVERY_MS), setTimeout(purge, 1000))
+  return exit
 }
 
 main(process.argv.slice(2), process.env).then(

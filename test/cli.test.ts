@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { chmodSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { Database } from 'bun:sqlite'
+import { SCHEMA_VERSION } from '../src/store/sqlite'
 import { binaryInEmptyDir, killServers, runIn, startServer, type Server } from './support/binary'
 
 let dir: string
@@ -124,7 +125,7 @@ describe('vai backup, migrate, doctor', () => {
   })
 
   test('migrate prints the schema version', () => {
-    expect(vaiCli(['migrate'])).toEqual({ code: 0, stdout: 'schema version 1\n', stderr: '' })
+    expect(vaiCli(['migrate'])).toEqual({ code: 0, stdout: `schema version ${SCHEMA_VERSION}\n`, stderr: '' })
   })
 
   test('doctor says what is right and what is wrong', () => {

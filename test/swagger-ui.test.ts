@@ -79,7 +79,7 @@ describe.skipIf(!existsSync(CHROMIUM))('Swagger UI with no network', () => {
     ['apiKey', (token: string) => ({ 'x-api-key': token })],
     ['cookie', (token: string) => ({ cookie: `vai_token=${token}` })],
   ])('Authorize with %s, then Try it out on GET /api/v1/auth/me', async (scheme, carrier) => {
-    const operation = page.locator('#operations-Accounts-getApiV1AuthMe')
+    const operation = page.locator('#operations-Accounts-me')
     if (!(await operation.locator('button.execute').isVisible())) {
       await operation.locator('.opblock-summary').click()
       await operation.locator('button.try-out__btn').click()

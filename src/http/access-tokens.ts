@@ -64,7 +64,9 @@ export function accessTokenRoutes({ store, config, now, caller }: RouteDeps) {
     .get(
       '/:token_id',
       async ({ caller, params }) => {
-        const token = await store.getToken(caller.user.id, params.token_id.toLowerCase())
+        const id = params.token_id.toLowerCase()
+        // Asking about the token in hand (a client checking itself) needs no second lookup.
+        const token = id === caller.token.id ? caller.token : await store.getToken(caller.user.id, id)
         if (!token) throw tokenNotFound()
         return presentToken(token)
       },

@@ -15,10 +15,29 @@ export interface AccessLogEntry {
 export type AccessLog = (entry: AccessLogEntry) => void
 
 /**
- * One line per request on stdout. Only the route template is written, never the
- * path, query, headers or body: those are where secrets travel.
+ * Lines for stdout, written together once per turn of the event loop: one write
+ * call per request would cost more than the request.
  */
-export function accessLog(format: 'plain' | 'json', write: (line: string) => void = (line) => process.stdout.write(line)): AccessLog {
+export function bufferedStdout(): { write(line: string): void; flush(): void } {
+  let pending = ''
+  const flush = () => {
+    if (pending !== '') process.stdout.write(pending)
+    pending = ''
+  }
+  return {
+    write(line) {
+      if (pending === '') setImmediate(flush)
+      pending += line
+    },
+    flush,
+  }
+}
+
+/**
+ * One line per request. Only the route template is written, never the path,
+ * query, headers or body: those are where secrets travel.
+ */
+export function accessLog(format: 'plain' | 'json', write: (line: string) => void): AccessLog {
   if (format === 'json') return (entry) => write(`${JSON.stringify(entry)}\n`)
   return (entry) =>
     write(`${entry.time} ${entry.method} ${entry.route} ${entry.status} ${entry.durationMs}ms id=${entry.requestId} user=${entry.userId ?? '-'}\n`)
