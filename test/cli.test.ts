@@ -158,3 +158,33 @@ describe('vai backup, migrate, doctor', () => {
     expect(result.stdout).toStartWith(`Usage: vai ${command}`)
   })
 })
+
+describe.skipIf(!Bun.which('script'))('vai user add at a terminal', () => {
+  // `script` gives the command a pseudo-terminal; we answer each prompt as it appears.
+  test('asks twice without echoing, and creates the database if it is the first thing run', async () => {
+    const fresh = join(dir, 'fresh.db')
+    const proc = Bun.spawn(['script', '-qfec', `${vai} user add --email tty@example.com --db ${fresh}`, '/dev/null'], { cwd: dir, stdin: 'pipe', stdout: 'pipe', stderr: 'pipe' })
+    const reader = proc.stdout.getReader()
+    let seen = ''
+    const waitFor = async (text: string) => {
+      while (!seen.includes(text)) {
+        const { value, done } = await reader.read()
+        if (done) throw new Error(`ended before '${text}': ${seen}`)
+        seen += new TextDecoder().decode(value)
+      }
+    }
+    await waitFor('New password: ')
+    proc.stdin.write('typed secret 1\r')
+    await proc.stdin.flush()
+    await waitFor('Repeat it: ')
+    proc.stdin.write('typed secret 1\r')
+    await proc.stdin.flush()
+    await waitFor('created user tty@example.com')
+    proc.stdin.end()
+    expect(await proc.exited).toBe(0)
+    expect(seen).not.toContain('typed secret')
+    const users = new Database(fresh, { readonly: true })
+    expect(users.query('SELECT email FROM users').all()).toEqual([{ email: 'tty@example.com' }])
+    users.close()
+  }, 20_000)
+})

@@ -32,12 +32,16 @@ export const DEFAULT_RETENTION_DAYS = 90
 
 const dbPath = (values: Values, env: Env) => (values.db as string | undefined) ?? (env.VAI_DB || DEFAULT_CONFIG.db)
 
-/** Opens the existing database (never creates an empty one by mistake) and runs `body` with its store. */
-async function withStore<T>(values: Values, env: Env, body: (store: Store) => Promise<T>): Promise<T> {
+/**
+ * Opens the database and runs `body` with its store. Only `create` (user add, which
+ * may come before the first start) makes a new file; elsewhere a mistyped path is
+ * an error, not a fresh empty database.
+ */
+async function withStore<T>(values: Values, env: Env, body: (store: Store) => Promise<T>, create = false): Promise<T> {
   const path = dbPath(values, env)
   let store: Store
   try {
-    store = createSqliteStore(openDatabase(path, { create: false }))
+    store = createSqliteStore(openDatabase(path, { create }))
   } catch (error) {
     throw new CommandError(`cannot open database ${path}: ${(error as Error).message}`)
   }
@@ -111,7 +115,7 @@ ${DB_HELP}`,
         if ('refused' in result) throw new CommandError(`${email} is already registered`)
         console.log(`created user ${email} (${result.created.id})`)
         return 0
-      })
+      }, true)
     },
   },
   'user list': {

@@ -14,24 +14,26 @@ export async function readSecret(prompt: string): Promise<string> {
     return text.split(/\r?\n/)[0] ?? ''
   }
   process.stderr.write(prompt)
-  process.stdin.setRawMode(true)
-  process.stdin.resume()
-  try {
+  // Listening, not iterating: ending an iteration would close stdin for the next question.
+  return new Promise((resolve, reject) => {
     let secret = ''
-    for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+    const finish = () => {
+      process.stdin.off('data', onData)
+      process.stdin.setRawMode(false)
+      process.stdin.pause()
+      process.stderr.write('\n')
+    }
+    const onData = (chunk: Buffer) => {
       for (const char of chunk.toString('utf8')) {
-        if (char === '\r' || char === '\n') return secret
-        if (char === '\u0003') throw new CommandError('interrupted')
-        if (char === '\u007f' || char === '\b') secret = [...secret].slice(0, -1).join('')
-        else secret += char
+        if (char === '\r' || char === '\n') return finish(), resolve(secret)
+        if (char === '\u0003') return finish(), reject(new CommandError('interrupted'))
+        secret = char === '\u007f' || char === '\b' ? [...secret].slice(0, -1).join('') : secret + char
       }
     }
-    return secret
-  } finally {
-    process.stdin.setRawMode(false)
-    process.stdin.pause()
-    process.stderr.write('\n')
-  }
+    process.stdin.setRawMode(true)
+    process.stdin.resume()
+    process.stdin.on('data', onData)
+  })
 }
 
 /** Asks a yes/no question on stderr and reads the answer from stdin. */
