@@ -28,11 +28,15 @@ export VAI_DB=$work/var/lib/vai/vai.db
 show "printf '%s\n' 'correct horse battery' | vai user add --email ada@example.com --name Ada"
 curl -s localhost:3918/api/v1/auth/login -H 'content-type: application/json' -d '{"email":"ada@example.com","password":"correct horse battery"}' -o /dev/null
 curl -s localhost:3918/api/v1/auth/login -H 'content-type: application/json' -A 'Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0' -d '{"email":"ada@example.com","password":"correct horse battery"}' -o /dev/null
+show "printf '%s\n' 'another good password' | vai user passwd --email ada@example.com"
+show "printf '%s\n' 'bob password 1' | vai user add --email bob@example.com"
 show "vai user list"
 show "vai user list --json"
 show "vai tokens list --email ada@example.com"
 show "vai tokens revoke-all --email ada@example.com"
 show "vai tokens purge --retention-days 90"
+show "echo n | vai user delete --email bob@example.com"
+show "vai user delete --email bob@example.com --yes"
 show "vai backup /var/lib/vai/backup-2026-11-30.db"
 show "vai migrate"
 show "vai doctor"
