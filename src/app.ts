@@ -40,8 +40,6 @@ export function createApp({
     .use(docsRoutes())
 }
 
-export type App = ReturnType<typeof createApp>
-
 const methodTables = new WeakMap<Elysia, { pattern: RegExp; methods: string[] }[]>()
 
 /** The methods a path answers to; empty for an unknown path. Built once, on first use. */

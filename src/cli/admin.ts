@@ -309,8 +309,6 @@ ${DB_HELP}`,
   },
 }
 
-export const ADMIN_USAGE = Object.keys(COMMANDS).map((name) => `  ${name}`).join('\n')
-
 /** Runs `vai <group> <sub> …` or `vai <command> …`; undefined when argv names no admin command. */
 export async function runAdmin(argv: string[], env: Env): Promise<number | undefined> {
   const [first, second] = argv
