@@ -6,9 +6,11 @@ import { errorRenderer } from './errors'
 import { accessTokenRoutes } from './http/access-tokens'
 import { authRoutes } from './http/auth'
 import { jsonBody } from './http/body'
+import { consoleRoutes } from './http/console'
 import { docsRoutes } from './http/docs'
 import { metricsRoutes } from './http/metrics'
 import { observe, type AccessLog } from './http/observe'
+import { browserSecurity } from './http/security'
 import { createMetrics, type Metrics } from './metrics'
 import { serviceRoutes } from './http/service'
 import type { Store } from './store/store'
@@ -31,6 +33,7 @@ export function createApp({
   const app = new Elysia()
   return app
     .use(observe(metrics, log))
+    .use(browserSecurity(config.corsOrigins))
     .use(errorRenderer((path) => allowedMethods(app, path)))
     .use(jsonBody)
     .use(metricsRoutes(config, metrics))
@@ -38,6 +41,7 @@ export function createApp({
     .use(authRoutes(deps))
     .use(accessTokenRoutes(deps))
     .use(docsRoutes())
+    .use(consoleRoutes(deps))
 }
 
 const methodTables = new WeakMap<Elysia, { pattern: RegExp; methods: string[] }[]>()

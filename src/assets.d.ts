@@ -7,3 +7,12 @@ declare module '*.css' {
   const path: string
   export default path
 }
+// The web console's files (src/console), embedded the same way.
+declare module '*.svg' {
+  const path: string
+  export default path
+}
+declare module '*/console/console.js' {
+  const path: string
+  export default path
+}

@@ -14,6 +14,9 @@ export const Config = t.Object({
   metrics: t.Boolean(),
   metricsToken: t.Union([t.String({ minLength: 16 }), t.Null()]),
   retentionDays: t.Integer({ minimum: 0, maximum: 36500 }),
+  // Origins exactly as a browser writes them in `Origin`: scheme, host, port if not the default.
+  corsOrigins: t.Array(t.String({ pattern: '^https?://[a-z0-9.-]+(:[0-9]{1,5})?$|^https?://\\[[0-9a-f:.]+\\](:[0-9]{1,5})?$' })),
+  idleTimeout: t.Integer({ minimum: 1, maximum: 255 }),
 })
 export type Config = typeof Config.static
 
@@ -29,6 +32,8 @@ export const DEFAULT_CONFIG: Config = {
   metrics: false,
   metricsToken: null,
   retentionDays: 90,
+  corsOrigins: [],
+  idleTimeout: 10,
 }
 
 /** A mistake in how vai was invoked: one line for the user, exit code 2. */
@@ -47,7 +52,9 @@ const SETTINGS = {
   metrics: ['metrics', 'VAI_METRICS', 'boolean'],
   'metrics-token': ['metricsToken', 'VAI_METRICS_TOKEN', 'string'],
   'retention-days': ['retentionDays', 'VAI_RETENTION_DAYS', 'integer'],
-} as const satisfies Record<string, [keyof Config, string, 'integer' | 'string' | 'boolean']>
+  'cors-origins': ['corsOrigins', 'VAI_CORS_ORIGINS', 'list'],
+  'idle-timeout': ['idleTimeout', 'VAI_IDLE_TIMEOUT', 'integer'],
+} as const satisfies Record<string, [keyof Config, string, 'integer' | 'string' | 'boolean' | 'list']>
 
 export const SERVE_USAGE = `Usage: vai serve [options]
 
@@ -66,6 +73,11 @@ Options (each also read from the environment variable shown; a flag wins):
                             (VAI_METRICS_TOKEN; prefer the variable: flags show in the process list)
   --retention-days N        delete tokens revoked or expired more than N days ago, hourly
                             (VAI_RETENTION_DAYS, default 90)
+  --cors-origins LIST       comma-separated origins (https://app.example.com) whose scripts may call
+                            the API with a token header; never with the cookie (VAI_CORS_ORIGINS,
+                            default none: CORS closed)
+  --idle-timeout SECONDS    close a connection that sends nothing for this long, 1 to 255
+                            (VAI_IDLE_TIMEOUT, default 10)
   -h, --help                show this help`
 
 /** Reads `serve`'s flags and their environment twins into a checked Config. */
@@ -100,8 +112,11 @@ export function loadConfig(args: string[], env: Record<string, string | undefine
   return config as Config
 }
 
-function parse(kind: 'integer' | 'string' | 'boolean', raw: string): unknown {
+function parse(kind: 'integer' | 'string' | 'boolean' | 'list', raw: string): unknown {
   switch (kind) {
+    case 'list':
+      // Lower-cased and without a trailing slash: compared as browsers send Origin.
+      return raw.split(',').map((item) => item.trim().toLowerCase().replace(/\/$/, '')).filter((item) => item !== '')
     case 'integer':
       return /^\d+$/.test(raw.trim()) ? Number(raw) : NaN
     case 'boolean':
@@ -130,6 +145,10 @@ function describe(key: keyof Config): string {
       return "expected 'true' or 'false'"
     case 'metricsToken':
       return 'expected at least 16 characters'
+    case 'corsOrigins':
+      return 'expected origins like https://app.example.com, separated by commas (no path, no wildcard)'
+    case 'idleTimeout':
+      return 'expected a whole number of seconds from 1 to 255'
     default:
       return 'expected a non-empty value'
   }

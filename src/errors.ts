@@ -167,7 +167,9 @@ export function errorRenderer(allowedMethods: (path: string) => string[]) {
         const allow = allowed.join(', ')
         if (request.method === 'OPTIONS') {
           set.status = 204
-          return new Response(null, { status: 204, headers: { allow } })
+          // A CORS preflight from an origin browserSecurity let in: the same methods, in CORS' words.
+          const preflight = 'access-control-allow-headers' in set.headers ? { 'access-control-allow-methods': allow } : {}
+          return new Response(null, { status: 204, headers: { allow, ...preflight } })
         }
         return reply(405, { detail: 'Method Not Allowed' }, { allow })
       }

@@ -103,6 +103,10 @@ async function serve(config: Config): Promise<number> {
       hostname: config.host,
       // Our body reader answers 413 past 1 MiB itself; this is the runtime's backstop.
       maxRequestBodySize: MAX_BODY_BYTES * 2,
+      // A connection that sends nothing (a body that never comes, an idle keep-alive) is
+      // closed after this; a request head must be complete within ~10 s whatever it is
+      // (the runtime's own rule), and one over 16 KiB is answered 431 by the runtime.
+      idleTimeout: config.idleTimeout,
     })
   } catch (error) {
     await store.close()

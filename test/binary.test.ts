@@ -120,7 +120,8 @@ describe('dist/vai', () => {
         expect(asset.startsWith('/')).toBe(true)
         const response = await fetch(server.url + asset)
         expect(response.status).toBe(200)
-        expect((await response.arrayBuffer()).byteLength).toBeGreaterThan(10_000)
+        // Swagger UI's own files are large; its few-line initialiser (swagger-init.js) is not.
+        expect((await response.arrayBuffer()).byteLength).toBeGreaterThan(asset.endsWith('swagger-init.js') ? 100 : 10_000)
       }
       const doc = (await (await fetch(`${server.url}/swagger/json`)).json()) as { openapi: string }
       expect(doc.openapi).toBe('3.0.3')

@@ -37,14 +37,14 @@ const ANY_CARRIER = [{ bearer: [] }, { apiKey: [] }, { cookie: [] }]
 const OPERATIONS: Record<string, { public: boolean; errors: number[] }> = {
   'GET /healthz': { public: true, errors: [503] },
   'POST /api/v1/auth/signup': { public: true, errors: [403, 409, 413, 422] },
-  'POST /api/v1/auth/login': { public: true, errors: [401, 413, 422, 429] },
-  'POST /api/v1/auth/logout': { public: false, errors: [401, 413] },
+  'POST /api/v1/auth/login': { public: true, errors: [401, 403, 413, 422, 429] },
+  'POST /api/v1/auth/logout': { public: false, errors: [401, 403, 413] },
   'GET /api/v1/auth/me': { public: false, errors: [401] },
   'GET /api/v1/access-tokens': { public: false, errors: [401, 422] },
-  'POST /api/v1/access-tokens': { public: false, errors: [401, 413, 422] },
-  'DELETE /api/v1/access-tokens': { public: false, errors: [401, 413, 422] },
+  'POST /api/v1/access-tokens': { public: false, errors: [401, 403, 413, 422] },
+  'DELETE /api/v1/access-tokens': { public: false, errors: [401, 403, 413, 422] },
   'GET /api/v1/access-tokens/{token_id}': { public: false, errors: [401, 404, 422] },
-  'DELETE /api/v1/access-tokens/{token_id}': { public: false, errors: [401, 404, 413, 422] },
+  'DELETE /api/v1/access-tokens/{token_id}': { public: false, errors: [401, 403, 404, 413, 422] },
 }
 
 function operations(document: OpenAPIDocument): [string, Schema][] {
@@ -311,7 +311,7 @@ describe('GET /swagger', () => {
   test('loads its scripts and styles from its own origin, no CDN', () => {
     expect(html).not.toMatch(/(?:https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}/i)
     const urls = assetUrls().filter((url) => !url.startsWith('data:'))
-    expect(urls).toEqual(['/swagger/assets/swagger-ui.css', '/swagger/assets/swagger-ui-bundle.js'])
+    expect(urls).toEqual(['/swagger/assets/swagger-ui.css', '/swagger/assets/swagger-ui-bundle.js', '/swagger/assets/swagger-init.js'])
   })
 
   test.each([
@@ -324,7 +324,10 @@ describe('GET /swagger', () => {
     expect((await response.arrayBuffer()).byteLength).toBe(Bun.file(Bun.resolveSync(source, root)).size)
   })
 
-  test('points Swagger UI at /swagger/json', () => {
-    expect(html).toContain("url: '/swagger/json'")
+  test('points Swagger UI at /swagger/json, from a script of its own (the CSP allows no inline one)', async () => {
+    expect(html).not.toMatch(/<script>/)
+    const init = await app.get('/swagger/assets/swagger-init.js')
+    expect(init.headers.get('content-type')).toStartWith('text/javascript')
+    expect(init.body).toContain("url: '/swagger/json'")
   })
 })

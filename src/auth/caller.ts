@@ -1,4 +1,5 @@
 import { Elysia } from 'elysia'
+import { CROSS_SITE_DETAIL, fromAnotherOrigin, STATE_CHANGING } from '../http/security'
 import type { Metrics } from '../metrics'
 import type { Store } from '../store/store'
 import { authenticate } from './tokens'
@@ -23,11 +24,17 @@ export function cookieValue(header: string | null, name: string): string | undef
  * token after it (FastAPI's HTTPBearer reads that as no credential too).
  * The cookie header is read only when no header carries a token.
  */
-export function presentedToken(headers: Headers): string | undefined {
+export function presentedCredential(headers: Headers): { token: string; via: 'bearer' | 'apiKey' | 'cookie' } | undefined {
   const authorization = headers.get('authorization')
-  const bearer = authorization ? BEARER.exec(authorization.trim()) : null
-  return bearer?.[1] || headers.get('x-api-key') || cookieValue(headers.get('cookie'), COOKIE) || undefined
+  const bearer = authorization ? BEARER.exec(authorization.trim())?.[1] : undefined
+  if (bearer) return { token: bearer, via: 'bearer' }
+  const apiKey = headers.get('x-api-key')
+  if (apiKey) return { token: apiKey, via: 'apiKey' }
+  const cookie = cookieValue(headers.get('cookie'), COOKIE)
+  return cookie ? { token: cookie, via: 'cookie' } : undefined
 }
+
+export const presentedToken = (headers: Headers): string | undefined => presentedCredential(headers)?.token
 
 /**
  * Resolves the caller once per request, before the request's body, query and
@@ -35,15 +42,22 @@ export function presentedToken(headers: Headers): string | undefined {
  */
 export function callerPlugin(store: Store, now: () => number, metrics: Metrics) {
   return new Elysia({ name: 'caller' }).derive({ as: 'scoped' }, async ({ request, set, status }) => {
-    const plaintext = presentedToken(request.headers)
+    const presented = presentedCredential(request.headers)
     // Answered, not thrown: a refusal is the common case of a 401 storm, and an
     // exception (its stack, the error hook) costs twice the whole refusal.
-    if (plaintext === undefined) {
+    if (presented === undefined) {
       metrics.authFailure('missing')
       set.headers['www-authenticate'] = 'Bearer'
       return status(401, { detail: 'Not authenticated' })
     }
-    const result = await authenticate(store, plaintext, now())
+    // The cookie is the one carrier a browser adds by itself, to requests another site's
+    // page starts too (SameSite=Lax still lets a sibling subdomain's through): a change
+    // it authenticates must come from vai's own origin. Checked before the token is
+    // looked up, so a forged request does not even touch its lastUsedAt.
+    if (presented.via === 'cookie' && STATE_CHANGING.has(request.method) && fromAnotherOrigin(request)) {
+      return status(403, { detail: CROSS_SITE_DETAIL })
+    }
+    const result = await authenticate(store, presented.token, now())
     if ('refused' in result) {
       metrics.authFailure(result.refused)
       set.headers['www-authenticate'] = 'Bearer'

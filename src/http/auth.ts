@@ -7,16 +7,11 @@ import { LoginBody, Me, SignupBody, TokenWithPlaintext, User } from '../schemas'
 import type { RouteDeps } from './deps'
 import { PROTECTED, PUBLIC, errorResponses } from './openapi'
 import { presentToken, presentUser } from './present'
+import { isHttps, sameOriginEntry } from './security'
 
 const COOKIE = 'vai_token'
 
 const normaliseEmail = (email: string) => email.trim().toLowerCase()
-
-function isHttps(request: Request): boolean {
-  const forwarded = request.headers.get('x-forwarded-proto')
-  if (forwarded) return forwarded.split(',')[0]!.trim().toLowerCase() === 'https'
-  return request.url.startsWith('https:')
-}
 
 export function authRoutes({ store, config, now, loginLimiter, metrics, caller }: RouteDeps) {
   const sessionSeconds = config.sessionDays * 24 * 60 * 60
@@ -27,6 +22,7 @@ export function authRoutes({ store, config, now, loginLimiter, metrics, caller }
   }
 
   const open = new Elysia({ prefix: '/api/v1/auth', tags: ['Accounts'] })
+    .use(sameOriginEntry(config.corsOrigins))
     .post(
       '/signup',
       async ({ body, set }) => {
@@ -86,7 +82,7 @@ export function authRoutes({ store, config, now, loginLimiter, metrics, caller }
       },
       {
         body: LoginBody,
-        response: { 200: TokenWithPlaintext, ...errorResponses(401, 413, 422, 429) },
+        response: { 200: TokenWithPlaintext, ...errorResponses(401, 403, 413, 422, 429) },
         detail: { operationId: 'login', summary: 'Log in', description: 'Starts a session: its token comes back in the body and in the `vai_token` cookie.', ...PUBLIC },
       },
     )
@@ -101,7 +97,7 @@ export function authRoutes({ store, config, now, loginLimiter, metrics, caller }
         set.headers['set-cookie'] = sessionCookie('', 0, request)
       },
       {
-        response: { 204: t.Void(), ...errorResponses(401) },
+        response: { 204: t.Void(), ...errorResponses(401, 403) },
         detail: { operationId: 'logout', summary: 'Log out', description: 'Revokes the current token and clears the cookie.', ...PROTECTED },
       },
     )

@@ -48,12 +48,28 @@ export function docsRoutes() {
     .get(SPEC, async () => (document ??= await openApiDocument(docs)), hidden)
     .get(`${ASSETS}/swagger-ui-bundle.js`, asset(swaggerBundle, 'text/javascript; charset=utf-8'), hidden)
     .get(`${ASSETS}/swagger-ui.css`, asset(swaggerCss, 'text/css; charset=utf-8'), hidden)
+    .get(`${ASSETS}/swagger-init.js`, () => new Response(SWAGGER_INIT, { headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' } }), hidden)
 }
 
-// Swagger UI, plus one thing it cannot do alone: a browser drops the Cookie header a
+// Swagger UI's initialiser, served as a script of its own: the page's CSP allows no inline
+// script. Plus one thing Swagger UI cannot do alone: a browser drops the Cookie header a
 // script sets, so a `vai_token` given to Authorize is stored as a cookie of this origin
 // and the browser sends it. (An HttpOnly cookie left by logging in cannot be overwritten
 // by a script and wins; logging out clears it.)
+const SWAGGER_INIT = `window.ui = SwaggerUIBundle({
+  url: '${SPEC}',
+  dom_id: '#swagger-ui',
+  deepLinking: true,
+  persistAuthorization: true,
+  requestInterceptor: (request) => {
+    for (const pair of (request.headers.Cookie || '').split(';')) {
+      if (pair.trim()) document.cookie = pair.trim() + '; Path=/; SameSite=Strict'
+    }
+    return request
+  },
+})
+`
+
 const SWAGGER_PAGE = `<!doctype html>
 <html lang="en">
 <head>
@@ -66,20 +82,7 @@ const SWAGGER_PAGE = `<!doctype html>
 <body>
   <div id="swagger-ui"></div>
   <script src="${ASSETS}/swagger-ui-bundle.js"></script>
-  <script>
-    window.ui = SwaggerUIBundle({
-      url: '${SPEC}',
-      dom_id: '#swagger-ui',
-      deepLinking: true,
-      persistAuthorization: true,
-      requestInterceptor: (request) => {
-        for (const pair of (request.headers.Cookie || '').split(';')) {
-          if (pair.trim()) document.cookie = pair.trim() + '; Path=/; SameSite=Strict'
-        }
-        return request
-      },
-    })
-  </script>
+  <script src="${ASSETS}/swagger-init.js"></script>
 </body>
 </html>
 `

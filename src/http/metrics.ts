@@ -1,14 +1,8 @@
-import { timingSafeEqual } from 'node:crypto'
 import { Elysia } from 'elysia'
+import { sameSecret } from '../auth/same-secret'
 import type { Config } from '../config'
 import { notAuthenticated } from '../errors'
 import type { Metrics } from '../metrics'
-
-const sameSecret = (given: string, expected: string) => {
-  const a = Buffer.from(given)
-  const b = Buffer.from(expected)
-  return a.length === b.length && timingSafeEqual(a, b)
-}
 
 /**
  * GET /metrics in Prometheus' text format. Off unless asked for, since it must

@@ -1,4 +1,5 @@
 import { Elysia } from 'elysia'
+import { TOKEN_PATTERN } from '../auth/token-format'
 import type { Caller } from '../auth/tokens'
 import type { Metrics } from '../metrics'
 
@@ -49,7 +50,9 @@ export function accessLog(format: 'plain' | 'json', write: (line: string) => voi
 }
 
 // An incoming id is kept when it looks like one (a proxy's or a client's), so a
-// request can be followed across services; anything else is replaced.
+// request can be followed across services; anything else is replaced. A vai token
+// would pass for one, and the id is logged: a client that puts its token there by
+// mistake must not have it written to the log.
 const SANE_REQUEST_ID = /^[\w.:\-]{1,128}$/
 
 /** Request ids, the access log and request metrics, for every request. */
@@ -58,7 +61,7 @@ export function observe(metrics: Metrics, log: AccessLog) {
   return new Elysia({ name: 'observe' })
     .onRequest(({ request, set }) => {
       const incoming = request.headers.get('x-request-id')
-      set.headers['x-request-id'] = incoming && SANE_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID()
+      set.headers['x-request-id'] = incoming && SANE_REQUEST_ID.test(incoming) && !TOKEN_PATTERN.test(incoming) ? incoming : crypto.randomUUID()
       started.set(request, performance.now())
     })
     .onAfterResponse({ as: 'global' }, (context) => {

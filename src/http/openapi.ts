@@ -19,7 +19,7 @@ const ERRORS = {
   401: withHeaders(described(ErrorBody, 'No token, or one that is malformed, unknown, expired or revoked; at login, a wrong email or password'), {
     'WWW-Authenticate': t.Literal('Bearer', { description: 'Sent when the token was missing or bad' }),
   }),
-  403: described(ErrorBody, 'Signup is closed'),
+  403: described(ErrorBody, 'Signup is closed, or a browser request from another site (cookie-authenticated changes, login and signup must come from the same origin)'),
   404: described(ErrorBody, 'No such token among yours'),
   409: described(ErrorBody, 'Email already registered'),
   413: described(ErrorBody, 'Body over 1 MiB'),

@@ -235,6 +235,9 @@ export function createSqliteStore(db: Database): Store {
     async createUser(user, signupOpen) {
       return createUser.immediate(user, signupOpen)
     },
+    async hasUsers() {
+      return q.anyUser.get() !== null
+    },
     async findUserByEmail(email) {
       const row = q.userByEmail.get(email)
       return row ? { ...toUser(row), passwordHash: row.password_hash } : null

@@ -50,6 +50,8 @@ export interface Store {
   /** Inserts the user unless the email is taken, or signup is closed and a user exists already. */
   createUser(user: NewUser, signupOpen: boolean): Promise<CreateUserResult>
   findUserByEmail(email: string): Promise<(UserRecord & { passwordHash: string }) | null>
+  /** Whether any account exists: the web console invites the first visitor to claim a fresh install. */
+  hasUsers(): Promise<boolean>
   insertToken(token: NewToken): Promise<void>
   /** The hot path: one indexed lookup by digest, with the owner. */
   findTokenByDigest(digest: Uint8Array): Promise<{ token: TokenRecord; user: UserRecord } | null>

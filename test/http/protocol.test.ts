@@ -19,7 +19,7 @@ const allowOf = (headers: Headers) => (headers.get('allow') ?? '').split(',').ma
 
 describe('unknown routes', () => {
   test.each([
-    ['GET', '/'],
+    ['GET', '/index.html'], // `/` is the web console
     ['GET', '/nope'],
     ['GET', '/api'],
     ['GET', '/api/v1'],

@@ -1,0 +1,546 @@
+// The vai web console: plain DOM code over the public API (/api/v1). The session token
+// lives in the HttpOnly `vai_token` cookie, which this script can never read; it only
+// ever sees the plaintext of an API token it has just created, to show it once.
+'use strict'
+
+const PAGE_SIZE = 10
+const $ = (id) => document.getElementById(id)
+const root = document.documentElement
+// Rendered into the page by the server: whether anyone may sign up ('open' or 'closed'), and
+// whether the server has no account yet (then the first signup is accepted all the same).
+const signupOpen = root.dataset.signup === 'open'
+let firstRun = root.dataset.firstRun === 'true'
+const maxTokenDays = Number(root.dataset.maxTokenDays) || null
+
+/** A refused or failed request; `handled` once the page has already dealt with it (a 401). */
+class ApiError extends Error {
+  constructor(status, body, retryAfter) {
+    super(`HTTP ${status}`)
+    this.status = status
+    this.body = body
+    this.retryAfter = retryAfter
+    this.handled = false
+  }
+}
+
+/** One call to the API. `open` routes (sign-in, sign-up) answer 401 for a wrong password, not an ended session. */
+async function api(method, path, { body, open = false } = {}) {
+  let response
+  try {
+    response = await fetch(`/api/v1${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+      cache: 'no-store',
+    })
+  } catch {
+    throw new ApiError(0, null, null)
+  }
+  const data = response.status === 204 ? null : await response.json().catch(() => null)
+  if (response.ok) return data
+  const error = new ApiError(response.status, data, response.headers.get('retry-after'))
+  if (response.status === 401 && !open && me) {
+    error.handled = true
+    signedOut('Your session has ended: it expired, or it was signed out from elsewhere. Please sign in again.')
+  }
+  throw error
+}
+
+// ---- Messages -------------------------------------------------------------------------
+
+function showNotice(text) {
+  const notice = $('notice')
+  notice.textContent = text
+  notice.hidden = !text
+  if (text) $('status').textContent = ''
+}
+
+function showStatus(text) {
+  $('status').textContent = text
+  if (text) showNotice('')
+}
+
+function waitWords(seconds) {
+  const s = Number(seconds)
+  if (!Number.isFinite(s) || s <= 0) return 'a moment'
+  if (s < 60) return `${s} second${s === 1 ? '' : 's'}`
+  const m = Math.ceil(s / 60)
+  return `${m} minute${m === 1 ? '' : 's'}`
+}
+
+/** What went wrong, as a sentence a person can act on. */
+function plainWords(error, action) {
+  const detail = typeof error.body?.detail === 'string' ? error.body.detail : ''
+  switch (error.status) {
+    case 0: return 'Could not reach the vai server. Check your connection and try again.'
+    case 401: return action === 'signin' ? 'Wrong email or password.' : 'You are not signed in.'
+    case 403: return detail === 'Signup is closed'
+      ? 'Sign-up is closed on this server. Ask its administrator to create an account for you.'
+      : `Not allowed: ${detail || 'the server refused this request'}.`
+    case 404: return 'That token no longer exists.'
+    case 409: return 'An account with this email already exists. Sign in instead.'
+    case 413: return 'That is too much text to send.'
+    case 422: return 'Please correct the fields marked below.'
+    case 429: return `Too many failed sign-in attempts. Wait ${waitWords(error.retryAfter)} and try again.`
+    default: return error.status >= 500
+      ? `The server had a problem (error ${error.status}). Try again in a moment.`
+      : detail || `The server refused this request (error ${error.status}).`
+  }
+}
+
+// ---- Forms and their errors -----------------------------------------------------------
+
+function clearErrors(form) {
+  for (const p of form.querySelectorAll('.field-error, .form-error')) {
+    p.textContent = ''
+    p.hidden = true
+  }
+  for (const input of form.querySelectorAll('[aria-invalid]')) {
+    input.removeAttribute('aria-invalid')
+    const described = (input.getAttribute('aria-describedby') || '').split(' ').filter((id) => !id.endsWith('-error'))
+    if (described.length) input.setAttribute('aria-describedby', described.join(' '))
+    else input.removeAttribute('aria-describedby')
+  }
+}
+
+function fieldError(input, text) {
+  const p = $(`${input.id}-error`)
+  p.textContent = text
+  p.hidden = false
+  input.setAttribute('aria-invalid', 'true')
+  const described = (input.getAttribute('aria-describedby') || '').split(' ').filter(Boolean)
+  if (!described.includes(p.id)) input.setAttribute('aria-describedby', [...described, p.id].join(' '))
+}
+
+function formError(form, text) {
+  const p = $(`${form.id}-error`)
+  p.textContent = text
+  p.hidden = false
+}
+
+/** Puts each 422 entry next to its field (loc ["body", name]); the rest, and other errors, at the top of the form. */
+function showFormError(form, error, action, fieldFor = (name) => form.elements.namedItem(name)) {
+  if (error.handled) return
+  clearErrors(form)
+  const detail = error.status === 422 && Array.isArray(error.body?.detail) ? error.body.detail : null
+  if (!detail) {
+    formError(form, plainWords(error, action))
+    form.querySelector('input')?.focus()
+    return
+  }
+  const unplaced = []
+  let first
+  for (const { loc, msg } of detail) {
+    const input = loc?.[0] === 'body' && typeof loc[1] === 'string' ? fieldFor(loc[1]) : null
+    if (input instanceof HTMLElement && $(`${input.id}-error`)?.hidden) {
+      fieldError(input, msg)
+      first ??= input
+    } else if (!input) unplaced.push(msg)
+  }
+  if (unplaced.length || !first) formError(form, unplaced.join(' ') || plainWords(error, action))
+  ;(first ?? form.querySelector('input'))?.focus()
+}
+
+/** Disables a form's submit button while its request runs, so a double click sends one request. */
+async function busy(form, work) {
+  const button = form.querySelector('button[type=submit]')
+  button.disabled = true
+  try {
+    await work()
+  } finally {
+    button.disabled = false
+  }
+}
+
+// ---- Views ----------------------------------------------------------------------------
+
+let me = null
+
+function show(view) {
+  for (const id of ['view-loading', 'view-signin', 'view-signup', 'view-tokens']) $(id).hidden = id !== view
+  $('account').hidden = view !== 'view-tokens'
+  const heading = $(view).querySelector('h1')
+  if (heading) {
+    document.title = `${heading.textContent} · vai`
+    heading.focus()
+  }
+}
+
+/** The sign-in or sign-up view, as the address asks (#signup) and the server allows. */
+function showAuth() {
+  const wantsSignup = location.hash === '#signup' || (firstRun && location.hash !== '#signin')
+  show(wantsSignup ? 'view-signup' : 'view-signin')
+}
+
+function signedOut(message) {
+  me = null
+  $('whoami').textContent = ''
+  hideCreated()
+  $('confirm').open && $('confirm').close()
+  if (location.hash === '#signup') history.replaceState(null, '', '#signin')
+  show('view-signin')
+  if (message) showNotice(message)
+}
+
+async function signedIn() {
+  me = await api('GET', '/auth/me')
+  $('whoami').textContent = me.user.name ? `${me.user.name} (${me.user.email})` : me.user.email
+  if (location.hash) history.replaceState(null, '', location.pathname)
+  show('view-tokens')
+  lists.api.reset()
+  lists.session.reset()
+  await Promise.all([lists.api.load(), lists.session.load()])
+}
+
+// ---- Token lists ----------------------------------------------------------------------
+
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' })
+
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag)
+  for (const [key, value] of Object.entries(attributes)) {
+    if (key === 'class') node.className = value
+    else if (key === 'text') node.textContent = value
+    else node.setAttribute(key, value)
+  }
+  node.append(...children.filter((child) => child !== null && child !== undefined))
+  return node
+}
+
+function time(iso, empty) {
+  if (!iso) return el('span', { class: 'muted', text: empty })
+  return el('time', { datetime: iso, title: iso, text: dateFormat.format(new Date(iso)) })
+}
+
+function status(token) {
+  if (token.revokedAt) return el('span', { class: 'badge revoked', text: 'Revoked' })
+  if (token.expiresAt && Date.parse(token.expiresAt) <= Date.now()) return el('span', { class: 'badge expired', text: 'Expired' })
+  return el('span', { class: 'badge active', text: 'Active' })
+}
+
+const COLUMNS = ['Name', 'Prefix', 'Created', 'Expires', 'Last used', 'Status', 'Actions']
+
+class TokenList {
+  constructor(type, container, revokedBox) {
+    this.type = type
+    this.container = container
+    this.revokedBox = revokedBox
+    this.noun = type === 'api' ? 'API token' : 'session'
+    revokedBox.addEventListener('change', () => {
+      this.reset()
+      void this.load()
+    })
+    this.reset()
+  }
+
+  reset() {
+    this.cursors = [null] // cursors[i] starts page i
+    this.page = 0
+  }
+
+  async load() {
+    const query = new URLSearchParams({ tokenType: this.type, limit: String(PAGE_SIZE) })
+    if (this.revokedBox.checked) query.set('includeRevoked', 'true')
+    const cursor = this.cursors[this.page]
+    if (cursor) query.set('cursor', cursor)
+    this.container.setAttribute('aria-busy', 'true')
+    try {
+      const { items, nextCursor } = await api('GET', `/access-tokens?${query}`)
+      // A revoke can empty the last page: step back rather than show an empty one.
+      if (items.length === 0 && this.page > 0) {
+        this.page -= 1
+        return this.load()
+      }
+      this.cursors.length = this.page + 1
+      if (nextCursor) this.cursors.push(nextCursor)
+      this.render(items)
+    } catch (error) {
+      if (!error.handled) showNotice(`Could not load your ${this.noun}s. ${plainWords(error)}`)
+    } finally {
+      this.container.removeAttribute('aria-busy')
+    }
+  }
+
+  render(items) {
+    if (items.length === 0) {
+      this.container.replaceChildren(el('p', { class: 'empty', text: this.type === 'api' ? 'You have no API tokens yet.' : 'No sessions.' }))
+      return
+    }
+    const head = el('thead', {}, el('tr', {}, ...COLUMNS.map((name) =>
+      name === 'Actions' ? el('th', { scope: 'col' }, el('span', { class: 'visually-hidden', text: name })) : el('th', { scope: 'col', text: name }))))
+    const rows = items.map((token) => this.row(token))
+    const table = el('table', {}, el('caption', { class: 'visually-hidden', text: `Your ${this.noun}s, newest first` }), head, el('tbody', {}, ...rows))
+    const pager = el('nav', { class: 'pager', 'aria-label': `${this.noun}s pages` })
+    const newer = el('button', { type: 'button', class: 'newer', text: '← Newer' })
+    const older = el('button', { type: 'button', class: 'older', text: 'Older →' })
+    newer.disabled = this.page === 0
+    older.disabled = this.cursors.length <= this.page + 1
+    newer.addEventListener('click', () => this.go(-1))
+    older.addEventListener('click', () => this.go(1))
+    pager.append(newer, el('span', { class: 'page', text: `Page ${this.page + 1}` }), older)
+    pager.hidden = newer.disabled && older.disabled
+    this.container.replaceChildren(el('div', { class: 'table-wrap' }, table), pager)
+  }
+
+  row(token) {
+    const current = me && token.id === me.token.id
+    const nameCell = el('td', { 'data-label': 'Name', class: 'name' }, el('span', { text: token.name }),
+      current ? el('span', { class: 'badge current', text: 'This browser' }) : null)
+    let action = null
+    if (!token.revokedAt && !current) {
+      action = el('button', { type: 'button', class: 'danger small', 'aria-label': `Revoke ${this.noun} ${token.name} (${token.tokenPrefix})`, text: 'Revoke' })
+      action.addEventListener('click', () => revoke(this, token))
+    }
+    return el('tr', { 'data-id': token.id, class: current ? 'current' : '' },
+      nameCell,
+      el('td', { 'data-label': 'Prefix' }, el('code', { text: token.tokenPrefix })),
+      el('td', { 'data-label': 'Created' }, time(token.createdAt, '')),
+      el('td', { 'data-label': 'Expires' }, time(token.expiresAt, 'Never')),
+      el('td', { 'data-label': 'Last used' }, time(token.lastUsedAt, 'Never')),
+      el('td', { 'data-label': 'Status' }, status(token)),
+      el('td', { class: 'actions' }, action))
+  }
+
+  async go(step) {
+    this.page += step
+    await this.load()
+    // The pager was drawn anew: keep a keyboard user's focus on it.
+    const same = this.container.querySelector(step > 0 ? '.older' : '.newer')
+    ;(same && !same.disabled ? same : this.container.querySelector('.pager button:not(:disabled)'))?.focus()
+  }
+}
+
+const lists = {
+  api: new TokenList('api', $('api-list'), $('api-revoked')),
+  session: new TokenList('session', $('session-list'), $('session-revoked')),
+}
+
+// ---- Confirmation ---------------------------------------------------------------------
+
+/** Asks in a modal dialog; Cancel (also Escape) is the default. */
+function confirmed({ title, text, ok }) {
+  const dialog = $('confirm')
+  $('confirm-title').textContent = title
+  $('confirm-text').textContent = text
+  $('confirm-ok').textContent = ok
+  dialog.returnValue = ''
+  return new Promise((resolve) => {
+    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true })
+    dialog.showModal()
+    $('confirm-cancel').focus()
+  })
+}
+
+async function revoke(list, token) {
+  const what = list.type === 'api' ? 'API token' : 'session'
+  const ok = await confirmed({
+    title: `Revoke ${what} “${token.name}”?`,
+    text: list.type === 'api'
+      ? `Anything using the token ${token.tokenPrefix}… stops working at once. This cannot be undone.`
+      : `The browser or client signed in with ${token.tokenPrefix}… is signed out at once.`,
+    ok: `Revoke ${what}`,
+  })
+  if (!ok) return
+  try {
+    await api('DELETE', `/access-tokens/${token.id}`)
+    showStatus(`Revoked ${what} “${token.name}”.`)
+  } catch (error) {
+    if (error.handled) return
+    showNotice(plainWords(error))
+  }
+  await list.load()
+}
+
+// ---- Creating a token -----------------------------------------------------------------
+
+function hideCreated() {
+  $('created').hidden = true
+  $('created-plaintext').value = ''
+  $('copy-status').textContent = ''
+}
+
+function setUpExpiry() {
+  const select = $('create-expiry')
+  if (maxTokenDays) {
+    for (const option of select.options) {
+      if (/^\d+$/.test(option.value) && Number(option.value) > maxTokenDays) option.disabled = true
+    }
+    select.querySelector('option[value=never]').textContent = `Longest allowed (${maxTokenDays} days)`
+    if (select.selectedOptions[0]?.disabled) select.value = 'never'
+    $('create-days').max = String(maxTokenDays)
+  }
+  select.addEventListener('change', () => {
+    $('create-days-field').hidden = select.value !== 'custom'
+    if (select.value === 'custom') $('create-days').focus()
+  })
+}
+
+async function createToken(form) {
+  clearErrors(form)
+  hideCreated()
+  const name = form.elements.namedItem('name').value
+  const expiry = form.elements.namedItem('expiry').value
+  let expiresInDays = null
+  if (expiry === 'custom') {
+    const days = $('create-days')
+    if (!/^\d+$/.test(days.value.trim())) {
+      fieldError(days, 'Enter a whole number of days.')
+      days.focus()
+      return
+    }
+    expiresInDays = Number(days.value)
+  } else if (expiry !== 'never') expiresInDays = Number(expiry)
+  try {
+    const created = await api('POST', '/access-tokens', { body: { name, expiresInDays } })
+    form.reset()
+    $('create-days-field').hidden = true
+    $('created-name').textContent = created.token.name
+    $('created-plaintext').value = created.plaintext
+    $('created').hidden = false
+    $('created').focus()
+    showStatus(`Created API token “${created.token.name}”.`)
+    lists.api.reset()
+    await lists.api.load()
+  } catch (error) {
+    showFormError(form, error, 'create', (field) => (field === 'expiresInDays' ? (expiry === 'custom' ? $('create-days') : $('create-expiry')) : form.elements.namedItem(field)))
+  }
+}
+
+async function copyToken() {
+  const input = $('created-plaintext')
+  let copied = false
+  try {
+    await navigator.clipboard.writeText(input.value)
+    copied = true
+  } catch {
+    // No clipboard API outside a secure context (plain HTTP on a LAN): the old way.
+    input.select()
+    copied = document.execCommand('copy')
+  }
+  $('copy-status').textContent = copied ? 'Copied to the clipboard.' : 'Copying failed: select the token and copy it yourself.'
+}
+
+// ---- Wiring ---------------------------------------------------------------------------
+
+function credentials(form) {
+  return { email: form.elements.namedItem('email').value.trim(), password: form.elements.namedItem('password').value }
+}
+
+$('signin-form').addEventListener('submit', (event) => {
+  event.preventDefault()
+  const form = event.currentTarget
+  void busy(form, async () => {
+    clearErrors(form)
+    try {
+      await api('POST', '/auth/login', { body: credentials(form), open: true })
+      form.reset()
+      showNotice('')
+      await signedIn()
+    } catch (error) {
+      showFormError(form, error, 'signin')
+    }
+  })
+})
+
+$('signup-form').addEventListener('submit', (event) => {
+  event.preventDefault()
+  const form = event.currentTarget
+  void busy(form, async () => {
+    clearErrors(form)
+    const body = credentials(form)
+    const name = form.elements.namedItem('name').value.trim()
+    if (name) body.name = name
+    try {
+      await api('POST', '/auth/signup', { body, open: true })
+      firstRun = false
+      setUpSignup()
+    } catch (error) {
+      return showFormError(form, error, 'signup')
+    }
+    try {
+      await api('POST', '/auth/login', { body: { email: body.email, password: body.password }, open: true })
+    } catch (error) {
+      show('view-signin')
+      return showFormError($('signin-form'), error, 'signin')
+    }
+    form.reset()
+    showStatus('Your account is ready.')
+    await signedIn()
+  })
+})
+
+$('create-form').addEventListener('submit', (event) => {
+  event.preventDefault()
+  const form = event.currentTarget
+  void busy(form, () => createToken(form))
+})
+
+$('copy').addEventListener('click', () => void copyToken())
+$('created-done').addEventListener('click', () => {
+  hideCreated()
+  $('create-name').focus()
+})
+
+$('sign-out').addEventListener('click', async () => {
+  try {
+    await api('POST', '/auth/logout', { open: true })
+  } catch (error) {
+    // A session that has already ended is signed out all the same.
+    if (error.status !== 401) return showNotice(plainWords(error))
+  }
+  signedOut()
+  showStatus('You are signed out.')
+})
+
+$('revoke-others').addEventListener('click', async () => {
+  const ok = await confirmed({
+    title: 'Sign out everywhere else?',
+    text: 'Every other session is signed out and every API token is revoked: scripts and services using them stop working at once. This browser stays signed in.',
+    ok: 'Sign out everywhere else',
+  })
+  if (!ok) return
+  try {
+    const { revokedCount } = await api('DELETE', '/access-tokens?exclude_current=true')
+    showStatus(revokedCount === 0
+      ? 'Nothing to revoke: this browser was your only active session and you had no API tokens.'
+      : `Signed out everywhere else: revoked ${revokedCount} ${revokedCount === 1 ? 'session or token' : 'sessions and tokens'}.`)
+  } catch (error) {
+    if (error.handled) return
+    showNotice(plainWords(error))
+  }
+  lists.api.reset()
+  lists.session.reset()
+  await Promise.all([lists.api.load(), lists.session.load()])
+})
+
+window.addEventListener('hashchange', () => {
+  if (!me) {
+    showNotice('')
+    showAuth()
+  }
+})
+
+/** What the sign-in and sign-up views offer: the first account, anyone's, or none. */
+function setUpSignup() {
+  $('signup-offer').hidden = !(signupOpen || firstRun)
+  $('signup-closed').hidden = signupOpen || firstRun
+  $('first-run').hidden = !firstRun
+  $('signup-title').textContent = firstRun ? 'Create the first account' : 'Create an account'
+}
+
+async function start() {
+  setUpExpiry()
+  setUpSignup()
+  try {
+    await signedIn()
+  } catch (error) {
+    if (error.status === 401) {
+      // Not signed in yet: no message, just the form.
+      showNotice('')
+      showAuth()
+    } else showNotice(plainWords(error))
+  }
+}
+
+void start()

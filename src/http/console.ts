@@ -1,0 +1,43 @@
+import { Elysia } from 'elysia'
+// Embedded in the binary by `bun build --compile`: the console needs no network and nothing beside the binary.
+import pageFile from '../console/index.html' with { type: 'file' }
+import scriptPath from '../console/console.js' with { type: 'file' }
+import stylePath from '../console/console.css' with { type: 'file' }
+import iconPath from '../console/icon.svg' with { type: 'file' }
+import type { RouteDeps } from './deps'
+
+// bun-types types every .html import as an HTML bundle; `type: 'file'` makes it a path.
+const pagePath = pageFile as unknown as string
+
+const hidden = { detail: { hide: true } }
+
+// Revalidated on each load (they are small), so an upgraded binary never runs a stale script.
+const asset = (path: string, type: string) => () =>
+  new Response(Bun.file(path), { headers: { 'content-type': type, 'cache-control': 'no-cache' } })
+
+/**
+ * The web console at `/`: one static page, a stylesheet and a script that use the public
+ * API with the `vai_token` cookie. The page itself is rendered per request with one fact
+ * the API cannot tell a stranger — whether the server has no account yet — so that a fresh
+ * install invites its first visitor to sign up (the API accepts that first signup even
+ * when signup is closed), and with the server's token-lifetime cap for the expiry choices.
+ */
+export function consoleRoutes({ config, store }: Pick<RouteDeps, 'config' | 'store'>) {
+  let template: Promise<string> | undefined
+  return new Elysia()
+    .get(
+      '/',
+      async () => {
+        template ??= Bun.file(pagePath).text()
+        const html = (await template)
+          .replace('{{signup}}', config.signup)
+          .replace('{{firstRun}}', String(!(await store.hasUsers())))
+          .replace('{{maxTokenDays}}', String(config.maxTokenDays ?? ''))
+        return new Response(html, { headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' } })
+      },
+      hidden,
+    )
+    .get('/console/console.js', asset(scriptPath, 'text/javascript; charset=utf-8'), hidden)
+    .get('/console/console.css', asset(stylePath, 'text/css; charset=utf-8'), hidden)
+    .get('/console/icon.svg', asset(iconPath, 'image/svg+xml'), hidden)
+}

@@ -1,0 +1,303 @@
+// The web console in a real browser, against the compiled binary, with every request to
+// another host refused: first-run signup, sign in, create a token and use it, revoke it,
+// page through the lists, sign out everywhere else, a 401 back to sign-in, sign out.
+// Each page is checked at desktop and phone width (no sideways scrolling, every control
+// named); VAI_SCREENSHOTS=1 also writes them to docs/screenshots/ for the README.
+// Skips where there is no Chromium (CI installs Debian's).
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { binaryInEmptyDir, killServers, startServer, type Server } from './support/binary'
+
+const CHROMIUM = '/usr/bin/chromium'
+const SCREENSHOTS = process.env.VAI_SCREENSHOTS === '1' ? join(import.meta.dir, '../docs/screenshots') : null
+const EMAIL = 'ada@example.com'
+const PASSWORD = 'correct horse battery'
+// What the page must live with; the server's own policy wins where it sends one.
+const STRICT_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+const WIDTHS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } }
+
+if (!existsSync(CHROMIUM)) console.warn(`console.test.ts: skipped, no Chromium at ${CHROMIUM} (apt-get install chromium, as .ci/run does)`)
+
+describe.skipIf(!existsSync(CHROMIUM))('web console', () => {
+  let dir: string
+  let server: Server
+  let profile: string
+  let context: BrowserContext
+  let page: Page
+  const refused: string[] = []
+  const problems: string[] = []
+
+  const api = (path: string, init: RequestInit = {}) => fetch(server.url + path, init)
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    api(path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
+  const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
+  /** A session of our own, as another device would have. */
+  const loginElsewhere = async (name: string) => {
+    const response = await post('/api/v1/auth/login', { email: EMAIL, password: PASSWORD, name })
+    expect(response.status).toBe(200)
+    return ((await response.json()) as { plaintext: string }).plaintext
+  }
+  const heading = (name: string) => page.getByRole('heading', { level: 1, name, exact: true })
+
+  /** Waits until the element says exactly `text` (a message appears once its request is answered). */
+  const shows = (selector: string, text: string) =>
+    page.locator(selector, { hasText: new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }).waitFor({ timeout: 5_000 })
+
+  /**
+   * The page as it stands, at both widths: nothing scrolls sideways, every visible control
+   * has a name a screen reader can say; with VAI_SCREENSHOTS=1, a PNG of each.
+   */
+  async function atEveryWidth(name: string, options: { dark?: boolean; fullPage?: boolean } = {}) {
+    if (options.dark) await page.emulateMedia({ colorScheme: 'dark' })
+    for (const [width, size] of Object.entries(WIDTHS)) {
+      await page.setViewportSize(size)
+      // Runs in the page; the tests are type-checked without the DOM library, hence `any`.
+      const { overflow, unnamed }: { overflow: number; unnamed: string[] } = await page.evaluate(() => {
+        const { document, innerWidth } = globalThis as any
+        const visible = (el: any) => el.offsetParent !== null || el.closest('dialog[open]') !== null
+        const named = (el: any) =>
+          Boolean(el.getAttribute('aria-label')?.trim()) ||
+          (['INPUT', 'SELECT'].includes(el.tagName) && el.labels?.length > 0) ||
+          (el.tagName !== 'INPUT' && Boolean(el.textContent?.trim()))
+        return {
+          overflow: document.documentElement.scrollWidth - innerWidth,
+          unnamed: [...document.querySelectorAll('input, select, button, a[href]')].filter(visible).filter((el) => !named(el)).map((el) => el.outerHTML),
+        }
+      })
+      expect({ page: name, width, overflow, unnamed }).toEqual({ page: name, width, overflow: 0, unnamed: [] })
+      if (SCREENSHOTS) await page.screenshot({ path: join(SCREENSHOTS, `${name}-${width}.png`), fullPage: options.fullPage ?? true, animations: 'disabled', caret: 'hide' })
+    }
+    await page.setViewportSize(WIDTHS.desktop)
+    if (options.dark) await page.emulateMedia({ colorScheme: 'light' })
+  }
+
+  beforeAll(async () => {
+    let vai: string
+    ;({ dir, vai } = binaryInEmptyDir())
+    server = await startServer(dir, vai, ['serve', '--port', '0', '--host', '127.0.0.1', '--db', join(dir, 'vai.db')])
+    if (SCREENSHOTS) mkdirSync(SCREENSHOTS, { recursive: true })
+
+    profile = mkdtempSync(join(tmpdir(), 'vai-chromium-'))
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: WIDTHS.desktop,
+      // A desktop Chrome's: vai names sessions after the User-Agent, and headless Chromium's
+      // ("HeadlessChrome/…") reads as Safari there, which would look odd in the screenshots.
+      userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36',
+      colorScheme: 'light',
+      args: [
+        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      ],
+    })
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url })
+    // Nothing but the server under test: the console must need no CDN, font or anything else.
+    const origin = new URL(server.url).origin
+    await context.route('**/*', async (route) => {
+      const url = new URL(route.request().url())
+      if (url.origin !== origin) {
+        refused.push(url.href)
+        return route.abort()
+      }
+      if (route.request().resourceType() !== 'document') return route.continue()
+      const response = await route.fetch()
+      const headers = response.headers()
+      headers['content-security-policy'] ??= STRICT_CSP
+      return route.fulfill({ response, headers })
+    })
+    // Fail on the step that waits, well inside the test's own timeout.
+    context.setDefaultTimeout(5_000)
+    page = context.pages()[0] ?? (await context.newPage())
+    page.on('pageerror', (error) => problems.push(`page error: ${error}`))
+    // A script or style refused by the Content-Security-Policy shows up here.
+    page.on('console', (message) => {
+      if (message.type() === 'error' && !/status of 40[13]|status of 42[29]/.test(message.text())) problems.push(`console: ${message.text()}`)
+    })
+  }, 60_000)
+
+  afterAll(async () => {
+    await context?.close()
+    killServers()
+    if (profile) rmSync(profile, { recursive: true, force: true })
+    if (dir) rmSync(dir, { recursive: true, force: true })
+  })
+
+  test('a fresh server invites the first account; a 422 shows next to its field; signing up signs in', async () => {
+    await page.goto(server.url)
+    await heading('Create the first account').waitFor()
+    expect(await page.locator('#first-run').isVisible()).toBe(true)
+    await atEveryWidth('signup')
+
+    await page.fill('#signup-name', 'Ada')
+    await page.fill('#signup-email', EMAIL)
+    await page.fill('#signup-password', 'short')
+    await page.click('#signup-form button[type=submit]')
+    const passwordError = page.locator('#signup-password-error')
+    await passwordError.waitFor()
+    expect(await passwordError.textContent()).toMatch(/8 characters/)
+    expect(await page.getAttribute('#signup-password', 'aria-invalid')).toBe('true')
+
+    await page.fill('#signup-password', PASSWORD)
+    await page.click('#signup-form button[type=submit]')
+    await page.locator('#view-tokens').waitFor()
+    expect(await page.textContent('#whoami')).toBe(`Ada (${EMAIL})`)
+    expect(await page.locator('#session-list tr.current .badge.current').textContent()).toBe('This browser')
+  }, 15_000)
+
+  test('sign out, then sign in; wrong passwords and the rate limit are told in plain words', async () => {
+    await page.click('#sign-out')
+    await page.locator('#view-signin').waitFor()
+    expect(await page.textContent('#status')).toBe('You are signed out.')
+    // Signup is closed (the default) now that the server has an account.
+    expect(await page.locator('#signup-closed').isVisible()).toBe(true)
+    await atEveryWidth('signin')
+
+    await page.fill('#signin-email', EMAIL)
+    await page.fill('#signin-password', 'not my password')
+    await page.click('#signin-form button[type=submit]')
+    await shows('#signin-form-error', 'Wrong email or password.')
+
+    // Five failures lock an account for a while: the sixth attempt hears how long to wait.
+    const stranger = 'mallory@example.com'
+    await Promise.all(Array.from({ length: 5 }, () => post('/api/v1/auth/login', { email: stranger, password: 'guess guess' })))
+    await page.fill('#signin-email', stranger)
+    await page.fill('#signin-password', 'guess again')
+    await page.click('#signin-form button[type=submit]')
+    await page.locator('#signin-form-error', { hasText: 'Too many' }).waitFor()
+    expect(await page.textContent('#signin-form-error')).toMatch(/^Too many failed sign-in attempts\. Wait \d+ minutes? and try again\.$/)
+
+    await page.fill('#signin-email', EMAIL)
+    await page.fill('#signin-password', PASSWORD)
+    await page.click('#signin-form button[type=submit]')
+    await page.locator('#view-tokens').waitFor()
+    await page.locator('#session-list tr.current').waitFor()
+  }, 15_000)
+
+  test('create a token: its plaintext is shown once, works against the API, and stops working once revoked', async () => {
+    // A lifetime over the 3650-day limit is the API's 422, shown beside the custom field.
+    await page.fill('#create-name', 'too long')
+    await page.selectOption('#create-expiry', 'custom')
+    await page.fill('#create-days', '4000')
+    await page.click('#create-form button[type=submit]')
+    await page.locator('#create-days-error').waitFor()
+    expect(await page.textContent('#create-days-error')).toMatch(/3650/)
+
+    await page.fill('#create-name', 'ci deploy key')
+    await page.selectOption('#create-expiry', '90')
+    await page.click('#create-form button[type=submit]')
+    await page.locator('#created').waitFor()
+    expect(await page.locator('#create-days-error').isVisible()).toBe(false)
+    const plaintext = await page.inputValue('#created-plaintext')
+    expect(plaintext).toMatch(/^vai_[0-9A-Za-z]{38,}$/)
+    expect(await page.textContent('#created .warning')).toContain('never')
+    await page.click('#copy')
+    await shows('#copy-status', 'Copied to the clipboard.')
+    expect(await page.evaluate(() => (globalThis as any).navigator.clipboard.readText())).toBe(plaintext)
+    await atEveryWidth('token-created')
+
+    const me = await api('/api/v1/auth/me', { headers: bearer(plaintext) })
+    expect(me.status).toBe(200)
+    expect(((await me.json()) as { token: { name: string; tokenType: string } }).token).toMatchObject({ name: 'ci deploy key', tokenType: 'api' })
+
+    await page.click('#created-done')
+    expect(await page.locator('#created').isVisible()).toBe(false)
+    const row = page.locator('#api-list tbody tr', { hasText: 'ci deploy key' })
+    expect(await row.locator('code').textContent()).toBe(plaintext.slice(0, 12))
+    await row.getByRole('button', { name: /^Revoke API token ci deploy key/ }).click()
+    await page.locator('#confirm[open]').waitFor()
+    expect(await page.textContent('#confirm-title')).toBe('Revoke API token “ci deploy key”?')
+    // The safe choice has the focus: Enter on a dialog opened by mistake revokes nothing.
+    expect(await page.evaluate(() => (globalThis as any).document.activeElement.id)).toBe('confirm-cancel')
+    // The modal's backdrop covers the viewport only: no full-page shot.
+    await atEveryWidth('revoke-dialog', { fullPage: false })
+    // Cancel first: nothing happens.
+    await page.keyboard.press('Escape')
+    expect(await page.locator('#confirm[open]').count()).toBe(0)
+    expect((await api('/api/v1/auth/me', { headers: bearer(plaintext) })).status).toBe(200)
+
+    await row.getByRole('button', { name: /^Revoke/ }).click()
+    await page.click('#confirm-ok')
+    await shows('#status', 'Revoked API token “ci deploy key”.')
+    await page.locator('#api-list .empty').waitFor()
+    expect((await api('/api/v1/auth/me', { headers: bearer(plaintext) })).status).toBe(401)
+  }, 15_000)
+
+  test('both lists page newest first', async () => {
+    const laptop = await loginElsewhere('Laptop')
+    for (let i = 1; i <= 12; i++) {
+      expect((await post('/api/v1/access-tokens', { name: `token ${i}`, expiresInDays: i === 3 ? null : 30 }, bearer(laptop))).status).toBe(201)
+    }
+    await page.reload()
+    await page.locator('#api-list tbody tr').first().waitFor()
+    const names = () => page.locator('#api-list td.name > span:first-child').allTextContents()
+    expect(await names()).toEqual(Array.from({ length: 10 }, (_, i) => `token ${12 - i}`))
+    expect(await page.locator('#session-list tbody tr').count()).toBe(2)
+    expect(await page.locator('#session-list tbody tr.current td.name').textContent()).toBe('Chrome on LinuxThis browser')
+    await atEveryWidth('tokens')
+    await atEveryWidth('tokens-dark', { dark: true, fullPage: false })
+
+    const pager = page.locator('#api-list .pager')
+    expect(await pager.getByRole('button', { name: '← Newer' }).isDisabled()).toBe(true)
+    await pager.getByRole('button', { name: 'Older →' }).click()
+    await page.locator('#api-list .page', { hasText: 'Page 2' }).waitFor()
+    expect(await names()).toEqual(['token 2', 'token 1'])
+    expect(await pager.getByRole('button', { name: 'Older →' }).isDisabled()).toBe(true)
+    await pager.getByRole('button', { name: '← Newer' }).click()
+    await page.locator('#api-list .page', { hasText: 'Page 1' }).waitFor()
+    expect((await names())[0]).toBe('token 12')
+
+    // "Show revoked" brings back the session signed out in the second test, marked so.
+    await page.check('#session-revoked')
+    await page.locator('#session-list .badge.revoked').waitFor()
+    expect(await page.locator('#session-list tbody tr').count()).toBe(3)
+    await page.uncheck('#session-revoked')
+    await page.locator('#session-list .badge.revoked').waitFor({ state: 'detached' })
+  }, 20_000)
+
+  test('sign out everywhere else: says how many went, and the other session is refused', async () => {
+    const phone = await loginElsewhere('Phone')
+    await page.reload()
+    await page.locator('#session-list tbody tr').nth(2).waitFor()
+    await page.click('#revoke-others')
+    await page.locator('#confirm[open]').waitFor()
+    expect(await page.textContent('#confirm-ok')).toBe('Sign out everywhere else')
+    await page.click('#confirm-ok')
+    // 12 API tokens and the Laptop and Phone sessions.
+    await shows('#status', 'Signed out everywhere else: revoked 14 sessions and tokens.')
+    expect((await api('/api/v1/auth/me', { headers: bearer(phone) })).status).toBe(401)
+    await page.locator('#api-list .empty').waitFor()
+    expect(await page.locator('#session-list tbody tr').count()).toBe(1)
+    expect(await page.locator('#session-list tbody tr.current').count()).toBe(1)
+  }, 15_000)
+
+  test('a session that ends elsewhere sends the page back to sign-in', async () => {
+    const other = await loginElsewhere('Admin laptop')
+    const browserSession = await page.getAttribute('#session-list tbody tr.current', 'data-id')
+    expect((await api(`/api/v1/access-tokens/${browserSession}`, { method: 'DELETE', headers: bearer(other) })).status).toBe(204)
+    await page.check('#session-revoked') // any request now gets a 401
+    await page.locator('#view-signin').waitFor()
+    expect(await page.textContent('#notice')).toMatch(/^Your session has ended/)
+    await atEveryWidth('session-ended')
+
+    await page.fill('#signin-email', EMAIL)
+    await page.fill('#signin-password', PASSWORD)
+    await page.click('#signin-form button[type=submit]')
+    await page.locator('#view-tokens').waitFor()
+  }, 15_000)
+
+  test('sign out: the cookie is gone and the API refuses the page', async () => {
+    await page.click('#sign-out')
+    await page.locator('#view-signin').waitFor()
+    expect((await context.cookies(server.url)).map((cookie) => cookie.name)).not.toContain('vai_token')
+    expect(await page.evaluate(async () => (await fetch('/api/v1/auth/me')).status)).toBe(401)
+    // A fresh load lands on sign-in too.
+    await page.reload()
+    await page.locator('#view-signin').waitFor()
+    expect(refused).toEqual([])
+    expect(problems).toEqual([])
+  }, 15_000)
+})
