@@ -1,5 +1,6 @@
 // In-process test harness: a fresh app on ':memory:' per call, a clock the test
 // moves by hand, and request builders that return { status, headers, body }.
+import { afterAll, beforeAll, spyOn } from 'bun:test'
 import { createApp } from '../src/app'
 import { createLoginLimiter, DEFAULT_LOGIN_LIMITS, type LoginLimits } from '../src/auth/login-limiter'
 import { hashPassword } from '../src/auth/password'
@@ -182,4 +183,20 @@ export function tokenJson(token: TokenRecord, changes: Partial<Record<keyof Toke
 
 export function userJson(user: UserRecord) {
   return { id: user.id, email: user.email, name: user.name, createdAt: iso(user.createdAt) }
+}
+
+/**
+ * Within a describe: an app whose database is closed under it, so the next query fails
+ * like a bug would, with a session seeded before; console.error (where the renderer
+ * reports the bug) is silenced and recorded.
+ */
+export function brokenAppFixture() {
+  const fixture = { app: makeApp(), session: undefined as unknown as Seeded, consoleError: undefined as unknown as ReturnType<typeof spyOn> }
+  beforeAll(async () => {
+    fixture.session = await seedUser(fixture.app)
+    await fixture.app.store.close()
+    fixture.consoleError = spyOn(console, 'error').mockImplementation(() => {})
+  })
+  afterAll(() => fixture.consoleError.mockRestore())
+  return fixture
 }

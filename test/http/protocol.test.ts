@@ -1,7 +1,7 @@
 // Rows of the contract that hold for every route: routing, methods, bodies, locations.
-import { afterAll, beforeAll, describe, expect, spyOn, test } from 'bun:test'
+import { beforeAll, describe, expect, test } from 'bun:test'
 import {
-  BASE, INVALID_TOKEN, JSON_INVALID, makeApp, NOT_AUTHENTICATED, seedUser, type Seeded, type TestApp,
+  BASE, brokenAppFixture, INVALID_TOKEN, JSON_INVALID, makeApp, NOT_AUTHENTICATED, seedUser, type Seeded, type TestApp,
 } from '../helpers'
 
 const SOME_ID = '0193f1c2-7b4a-7c3e-9d2f-1a2b3c4d5e6f'
@@ -259,26 +259,17 @@ describe('validation errors', () => {
 })
 
 describe('failures', () => {
-  const broken = makeApp()
-  let session: Seeded
-  let silenced: ReturnType<typeof spyOn>
-
-  beforeAll(async () => {
-    session = await seedUser(broken)
-    await broken.store.close()
-    silenced = spyOn(console, 'error').mockImplementation(() => {})
-  })
-  afterAll(() => silenced.mockRestore())
+  const broken = brokenAppFixture()
 
   test('a database that fails mid-request → bare 500: no stack, no SQL', async () => {
-    const reply = await broken.get('/api/v1/auth/me', { token: session.plaintext })
+    const reply = await broken.app.get('/api/v1/auth/me', { token: broken.session.plaintext })
     expect(reply.status).toBe(500)
     expect(reply.body).toEqual({ detail: 'Internal Server Error' })
-    expect(silenced).toHaveBeenCalledTimes(1)
+    expect(broken.consoleError).toHaveBeenCalledTimes(1)
   })
 
   test('the 401 table does not depend on the database for a malformed token', async () => {
-    expect((await broken.get('/api/v1/auth/me')).body).toEqual(NOT_AUTHENTICATED)
-    expect((await broken.get('/api/v1/auth/me', { token: 'garbage' })).body).toEqual(INVALID_TOKEN)
+    expect((await broken.app.get('/api/v1/auth/me')).body).toEqual(NOT_AUTHENTICATED)
+    expect((await broken.app.get('/api/v1/auth/me', { token: 'garbage' })).body).toEqual(INVALID_TOKEN)
   })
 })

@@ -1,8 +1,8 @@
 // Security headers on every response vai renders: successes, errors, 404s, preflights,
 // assets; a strict CSP for its HTML pages, which therefore carry no inline script or style.
-import { afterAll, beforeAll, describe, expect, spyOn, test } from 'bun:test'
+import { beforeAll, describe, expect, test } from 'bun:test'
 import { PAGE_CSP } from '../../src/http/security'
-import { BASE, makeApp, seedUser, type Reply, type Seeded, type TestApp } from '../helpers'
+import { BASE, brokenAppFixture, makeApp, seedUser, type Reply, type Seeded, type TestApp } from '../helpers'
 
 const DATA_CSP = "default-src 'none'; frame-ancestors 'none'"
 const MIB = 1024 * 1024
@@ -51,18 +51,10 @@ describe('every response', () => {
   })
 
   describe('a bug', () => {
-    const broken = makeApp()
-    let session: Seeded
-    let silenced: ReturnType<typeof spyOn>
-    beforeAll(async () => {
-      session = await seedUser(broken)
-      await broken.store.close()
-      silenced = spyOn(console, 'error').mockImplementation(() => {})
-    })
-    afterAll(() => silenced.mockRestore())
+    const broken = brokenAppFixture()
 
     test('a 500 carries them too', async () => {
-      const reply = await broken.get('/api/v1/auth/me', { token: session.plaintext })
+      const reply = await broken.app.get('/api/v1/auth/me', { token: broken.session.plaintext })
       expect(reply.status).toBe(500)
       expectSecurityHeaders(reply)
     })
