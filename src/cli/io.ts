@@ -13,7 +13,6 @@ export async function readSecret(prompt: string): Promise<string> {
     const text = await Bun.stdin.text()
     return text.split(/\r?\n/)[0] ?? ''
   }
-  process.stderr.write(prompt)
   // Listening, not iterating: ending an iteration would close stdin for the next question.
   return new Promise((resolve, reject) => {
     let secret = ''
@@ -30,7 +29,9 @@ export async function readSecret(prompt: string): Promise<string> {
         secret = char === '\u007f' || char === '\b' ? [...secret].slice(0, -1).join('') : secret + char
       }
     }
+    // Echo off before the prompt shows: whatever is typed after it is never echoed.
     process.stdin.setRawMode(true)
+    process.stderr.write(prompt)
     process.stdin.resume()
     process.stdin.on('data', onData)
   })
