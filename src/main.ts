@@ -6,6 +6,7 @@ import { createApp } from './app'
 import { runAdmin } from './cli/admin'
 import { CommandError } from './cli/io'
 import { loadConfig, SERVE_USAGE, UsageError, type Config } from './config'
+import { TOKEN_PATTERN } from './auth/token-format'
 import { DAY_MS } from './auth/tokens'
 import { MAX_BODY_BYTES } from './http/body'
 import { accessLog, bufferedStdout } from './http/observe'
@@ -135,15 +136,21 @@ async function serve(config: Config): Promise<number> {
   return exit
 }
 
+// A token pasted where a flag's value belongs would be echoed in the one-line error,
+// and from there into shell history scrollback or a service's journal. Any case: a
+// lower-cased token (emails are) still gives most of it away.
+const TOKEN_ANY_CASE = new RegExp(TOKEN_PATTERN.source, 'gi')
+const redactTokens = (text: string) => text.replace(TOKEN_ANY_CASE, (token) => `${token.slice(0, 12)}…(redacted)`)
+
 main(process.argv.slice(2), process.env).then(
   (code) => process.exit(code),
   (error) => {
     if (error instanceof UsageError) {
-      console.error(`vai: ${error.message}`)
+      console.error(`vai: ${redactTokens(error.message)}`)
       process.exit(2)
     }
     if (error instanceof RuntimeError || error instanceof CommandError) {
-      console.error(`vai: ${error.message}`)
+      console.error(`vai: ${redactTokens(error.message)}`)
       process.exit(1)
     }
     console.error('vai: unexpected failure:', error)

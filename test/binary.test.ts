@@ -4,6 +4,7 @@ import { rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { Database } from 'bun:sqlite'
 import pkg from '../package.json'
+import { generateToken } from '../src/auth/token-format'
 import { binaryInEmptyDir, killServers, runIn, startServer } from './support/binary'
 
 let dir: string
@@ -37,6 +38,16 @@ describe('dist/vai', () => {
     [['frob'], "vai: unknown command 'frob' (try vai --help)"],
   ])('bad usage %p is one line on stderr and exit 2', (args, line) => {
     expect(run(args)).toEqual({ code: 2, stdout: '', stderr: `${line}\n` })
+  })
+
+  test('a token pasted into the command line is not echoed back', () => {
+    const token = generateToken()
+    for (const args of [[token], ['user', 'add', '--email', token], ['backup', token, '--db', 'missing.db']]) {
+      const result = run(args)
+      expect(result.code).not.toBe(0)
+      expect(result.stderr.toLowerCase()).toContain(`${token.slice(0, 12)}…(redacted)`.toLowerCase())
+      expect(result.stderr.toLowerCase()).not.toContain(token.toLowerCase())
+    }
   })
 
   test('a bad environment twin is a usage error too', () => {

@@ -30,6 +30,12 @@ export interface Ran {
   stderr: string
 }
 
+// Everything the vai processes of this test run wrote, for test/support/no-leaks.ts.
+const written: (() => string)[] = []
+
+/** All that every vai process started through this module wrote to stdout and stderr. */
+export const everythingWritten = (): string[] => written.map((read) => read())
+
 export function runIn(dir: string, vai: string, args: string[], options: { env?: Record<string, string>; stdin?: string } = {}): Ran {
   const result = Bun.spawnSync([vai, ...args], {
     cwd: dir,
@@ -38,7 +44,9 @@ export function runIn(dir: string, vai: string, args: string[], options: { env?:
     stdout: 'pipe',
     stderr: 'pipe',
   })
-  return { code: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() }
+  const ran = { code: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() }
+  written.push(() => ran.stdout + ran.stderr)
+  return ran
 }
 
 export interface Server {
@@ -46,7 +54,7 @@ export interface Server {
   url: string
   /** What vai printed first: the start line. */
   firstLine: string
-  /** Everything it printed on stdout so far (start line, access log, …). */
+  /** Everything it printed on stdout so far (start line, access log, …); stderr is kept for no-leaks.ts. */
   output(): string
 }
 
@@ -68,6 +76,11 @@ export async function startServer(dir: string, vai: string, args: string[], env:
   void (async () => {
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += decoder.decode(chunk.value, { stream: true })
   })()
+  let errors = ''
+  void (async () => {
+    for await (const chunk of proc.stderr) errors += decoder.decode(chunk, { stream: true })
+  })()
+  written.push(() => text + errors)
   const firstLine = text.split('\n')[0]!
   const port = /:(\d+) \(/.exec(firstLine)?.[1]
   return { proc, url: `http://127.0.0.1:${port}`, firstLine, output: () => text }
