@@ -141,16 +141,15 @@ describe.each(['plain', 'json'])('with the %s access log', (format) => {
     const db = join(dir, 'secrets.db')
     const heard: Heard = { secrets: new Set(), haystack: [], requests: 0 }
     const server = await startServer(dir, vai, ['serve', '--port', '0', '--host', '127.0.0.1', '--db', db, '--log-format', format, '--metrics'])
-    const stderr = new Response(server.proc.stderr).text()
     try {
       await session(server.url, vai, dir, db, heard)
     } finally {
       // SIGTERM: the server flushes its buffered log and says goodbye.
       server.proc.kill('SIGTERM')
-      await server.proc.exited
+      await server.drained()
       rmSync(dir, { recursive: true, force: true })
     }
-    heard.haystack.push(server.output(), await stderr)
+    heard.haystack.push(server.output(), server.errors())
     const everything = heard.haystack.join('\n')
     // The log did see the session: one line per request.
     expect(everything.split('\n').filter((line) => line.includes('/api/v1/auth/me')).length).toBeGreaterThan(10)

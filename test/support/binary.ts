@@ -54,8 +54,12 @@ export interface Server {
   url: string
   /** What vai printed first: the start line. */
   firstLine: string
-  /** Everything it printed on stdout so far (start line, access log, …); stderr is kept for no-leaks.ts. */
+  /** Everything it printed on stdout so far (start line, access log, …). */
   output(): string
+  /** Everything it printed on stderr so far. */
+  errors(): string
+  /** Resolves once it has exited and all it wrote has been read. */
+  drained(): Promise<void>
 }
 
 const running = new Set<Bun.Subprocess>()
@@ -73,17 +77,25 @@ export async function startServer(dir: string, vai: string, args: string[], env:
     if (done) throw new Error(`vai exited before it started: ${await new Response(proc.stderr).text()}`)
     text += decoder.decode(value, { stream: true })
   }
-  void (async () => {
+  const stdoutRead = (async () => {
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += decoder.decode(chunk.value, { stream: true })
   })()
   let errors = ''
-  void (async () => {
-    for await (const chunk of proc.stderr) errors += decoder.decode(chunk, { stream: true })
+  const errorDecoder = new TextDecoder()
+  const stderrRead = (async () => {
+    for await (const chunk of proc.stderr) errors += errorDecoder.decode(chunk, { stream: true })
   })()
   written.push(() => text + errors)
   const firstLine = text.split('\n')[0]!
   const port = /:(\d+) \(/.exec(firstLine)?.[1]
-  return { proc, url: `http://127.0.0.1:${port}`, firstLine, output: () => text }
+  return {
+    proc,
+    url: `http://127.0.0.1:${port}`,
+    firstLine,
+    output: () => text,
+    errors: () => errors,
+    drained: async () => void (await Promise.all([proc.exited, stdoutRead, stderrRead])),
+  }
 }
 
 /** Kills whatever a failed test left running. */
