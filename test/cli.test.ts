@@ -99,6 +99,8 @@ describe('vai tokens', () => {
     expect(table[0]).toMatch(/^PREFIX\s+TYPE\s+NAME\s+CREATED\s+EXPIRES\s+LAST USED\s+STATUS\s+ID$/)
     expect(table[1]).toMatch(/^vai_\w{8}\s+session\s+Bun\s+.*\s+active\s+[0-9a-f-]{36}$/)
 
+    // Used once, so the server has it at hand when another process revokes it.
+    expect((await fetch(`${url}/api/v1/auth/me`, { headers: { 'x-api-key': plaintext! } })).status).toBe(200)
     expect(vaiCli(['tokens', 'revoke-all', '--email', 'ada@example.com'])).toEqual({ code: 0, stdout: '4\n', stderr: '' })
     expect((await fetch(`${url}/api/v1/auth/me`, { headers: { 'x-api-key': plaintext! } })).status).toBe(401)
     expect(vaiCli(['tokens', 'revoke-all', '--email', 'ada@example.com']).stdout).toBe('0\n')
