@@ -9,9 +9,9 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { CHROMIUM, CHROMIUM_ARGS } from './support/browser'
 import { binaryInEmptyDir, killServers, startServer, type Server } from './support/binary'
 
-const CHROMIUM = '/usr/bin/chromium'
 const SCREENSHOTS = process.env.VAI_SCREENSHOTS === '1' ? join(import.meta.dir, '../docs/screenshots') : null
 const EMAIL = 'ada@example.com'
 const PASSWORD = 'correct horse battery'
@@ -89,10 +89,7 @@ describe.skipIf(!existsSync(CHROMIUM))('web console', () => {
       // ("HeadlessChrome/…") reads as Safari there, which would look odd in the screenshots.
       userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36',
       colorScheme: 'light',
-      args: [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      ],
+      args: CHROMIUM_ARGS,
     })
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url })
     // Nothing but the server under test: the console must need no CDN, font or anything else.

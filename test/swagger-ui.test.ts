@@ -6,9 +6,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { CHROMIUM, CHROMIUM_ARGS } from './support/browser'
 import { makeApp, PASSWORD } from './helpers'
 
-const CHROMIUM = '/usr/bin/chromium'
 // A name that is not loopback, so the page is a plain-HTTP origin like a server on a LAN,
 // where the browser refuses the Secure cookie Swagger UI would set on its own.
 const HOST = 'vai.test'
@@ -39,11 +39,7 @@ describe.skipIf(!existsSync(CHROMIUM))('Swagger UI with no network', () => {
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync',
-        `--host-resolver-rules=MAP ${HOST} 127.0.0.1`,
-      ],
+      args: [...CHROMIUM_ARGS, `--host-resolver-rules=MAP ${HOST} 127.0.0.1`],
     })
     await context.route('**/*', (route) => {
       const url = new URL(route.request().url())
