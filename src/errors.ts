@@ -16,7 +16,11 @@ export class HttpError extends Error {
   }
 }
 
-export const notAuthenticated = () => new HttpError(401, 'Not authenticated', { 'www-authenticate': 'Bearer' })
+// The contract's two 401s: no credential at all, or one that must not authenticate.
+export const NOT_AUTHENTICATED = 'Not authenticated'
+export const INVALID_TOKEN = 'Invalid or expired token'
+export const BEARER_CHALLENGE = { 'www-authenticate': 'Bearer' }
+export const notAuthenticated = () => new HttpError(401, NOT_AUTHENTICATED, BEARER_CHALLENGE)
 export const tokenNotFound = () => new HttpError(404, 'Token not found')
 
 type Loc = (string | number)[]

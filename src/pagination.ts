@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto'
+import { sameSecret } from './auth/same-secret'
 import type { PageStart } from './store/store'
 
 // A cursor names the last item of a page. It is signed (with a secret kept in the
@@ -26,8 +26,6 @@ export function decodeCursor(secret: Uint8Array, userId: string, cursor: string)
   const payload = Buffer.from(encoded, 'base64url').toString()
   const match = PAYLOAD.exec(payload)
   if (!match) return null
-  const expected = Buffer.from(mac(secret, `${userId}.${payload}`))
-  const given = Buffer.from(signature)
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null
+  if (!sameSecret(signature, mac(secret, `${userId}.${payload}`))) return null
   return { createdAt: Number(match[1]), id: match[2]! }
 }

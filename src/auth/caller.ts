@@ -1,4 +1,5 @@
 import { Elysia } from 'elysia'
+import { BEARER_CHALLENGE, INVALID_TOKEN, NOT_AUTHENTICATED } from '../errors'
 import { CROSS_SITE_DETAIL, fromAnotherOrigin, STATE_CHANGING } from '../http/security'
 import type { Metrics } from '../metrics'
 import type { Store } from '../store/store'
@@ -47,8 +48,8 @@ export function callerPlugin(store: Store, now: () => number, metrics: Metrics) 
     // exception (its stack, the error hook) costs twice the whole refusal.
     if (presented === undefined) {
       metrics.authFailure('missing')
-      set.headers['www-authenticate'] = 'Bearer'
-      return status(401, { detail: 'Not authenticated' })
+      Object.assign(set.headers, BEARER_CHALLENGE)
+      return status(401, { detail: NOT_AUTHENTICATED })
     }
     // The cookie is the one carrier a browser adds by itself, to requests another site's
     // page starts too (SameSite=Lax still lets a sibling subdomain's through): a change
@@ -60,8 +61,8 @@ export function callerPlugin(store: Store, now: () => number, metrics: Metrics) 
     const result = await authenticate(store, presented.token, now())
     if ('refused' in result) {
       metrics.authFailure(result.refused)
-      set.headers['www-authenticate'] = 'Bearer'
-      return status(401, { detail: 'Invalid or expired token' })
+      Object.assign(set.headers, BEARER_CHALLENGE)
+      return status(401, { detail: INVALID_TOKEN })
     }
     return { caller: result.caller }
   })

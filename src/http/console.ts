@@ -5,15 +5,14 @@ import scriptPath from '../console/console.js' with { type: 'file' }
 import stylePath from '../console/console.css' with { type: 'file' }
 import iconPath from '../console/icon.svg' with { type: 'file' }
 import type { RouteDeps } from './deps'
+import { embeddedFile } from './embedded'
 
 // bun-types types every .html import as an HTML bundle; `type: 'file'` makes it a path.
 const pagePath = pageFile as unknown as string
 
 const hidden = { detail: { hide: true } }
-
-// Revalidated on each load (they are small), so an upgraded binary never runs a stale script.
-const asset = (path: string, type: string) => () =>
-  new Response(Bun.file(path), { headers: { 'content-type': type, 'cache-control': 'no-cache' } })
+// Revalidated on each load (they are small): an upgraded binary never runs a stale script.
+const ASSET_CACHE = 'no-cache'
 
 /**
  * The web console at `/`: one static page, a stylesheet and a script that use the public
@@ -37,7 +36,7 @@ export function consoleRoutes({ config, store }: Pick<RouteDeps, 'config' | 'sto
       },
       hidden,
     )
-    .get('/console/console.js', asset(scriptPath, 'text/javascript; charset=utf-8'), hidden)
-    .get('/console/console.css', asset(stylePath, 'text/css; charset=utf-8'), hidden)
-    .get('/console/icon.svg', asset(iconPath, 'image/svg+xml'), hidden)
+    .get('/console/console.js', embeddedFile(scriptPath, 'text/javascript; charset=utf-8', ASSET_CACHE), hidden)
+    .get('/console/console.css', embeddedFile(stylePath, 'text/css; charset=utf-8', ASSET_CACHE), hidden)
+    .get('/console/icon.svg', embeddedFile(iconPath, 'image/svg+xml', ASSET_CACHE), hidden)
 }

@@ -5,6 +5,7 @@ import swaggerBundle from 'swagger-ui-dist/swagger-ui-bundle.js' with { type: 'f
 import swaggerCss from 'swagger-ui-dist/swagger-ui.css' with { type: 'file' }
 import pkg from '../../package.json'
 import * as schemas from '../schemas'
+import { embeddedFile } from './embedded'
 import { errorResponses } from './openapi'
 
 const ASSETS = '/swagger/assets'
@@ -35,9 +36,8 @@ const SECURITY_SCHEMES = {
 }
 
 const hidden = { detail: { hide: true } }
-
-const asset = (path: string, type: string) => () =>
-  new Response(Bun.file(path), { headers: { 'content-type': type, 'cache-control': 'public, max-age=86400' } })
+// swagger-ui-dist is pinned: what it ships does not change under a version.
+const ASSET_CACHE = 'public, max-age=86400'
 
 export function docsRoutes() {
   const docs = new Elysia()
@@ -46,8 +46,8 @@ export function docsRoutes() {
   return docs
     .get('/swagger', () => new Response(SWAGGER_PAGE, { headers: { 'content-type': 'text/html; charset=utf-8' } }), hidden)
     .get(SPEC, async () => (document ??= await openApiDocument(docs)), hidden)
-    .get(`${ASSETS}/swagger-ui-bundle.js`, asset(swaggerBundle, 'text/javascript; charset=utf-8'), hidden)
-    .get(`${ASSETS}/swagger-ui.css`, asset(swaggerCss, 'text/css; charset=utf-8'), hidden)
+    .get(`${ASSETS}/swagger-ui-bundle.js`, embeddedFile(swaggerBundle, 'text/javascript; charset=utf-8', ASSET_CACHE), hidden)
+    .get(`${ASSETS}/swagger-ui.css`, embeddedFile(swaggerCss, 'text/css; charset=utf-8', ASSET_CACHE), hidden)
     .get(`${ASSETS}/swagger-init.js`, () => new Response(SWAGGER_INIT, { headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' } }), hidden)
 }
 
