@@ -27,7 +27,7 @@ export interface AppOptions {
 
 /** Builds the whole HTTP surface. It never listens: main.ts or a test decides that. */
 export function createApp({
-  config, store, now = Date.now, loginLimiter = createLoginLimiter(), metrics = createMetrics(store, now), log = () => {},
+  config, store, now = Date.now, loginLimiter = createLoginLimiter(store), metrics = createMetrics(store, now), log = () => {},
 }: AppOptions) {
   const deps = { config, store, now, loginLimiter, metrics, caller: callerPlugin(store, now, metrics) }
   const app = new Elysia()

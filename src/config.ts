@@ -6,6 +6,7 @@ export const Config = t.Object({
   port: t.Integer({ minimum: 0, maximum: 65535 }),
   host: t.String({ minLength: 1 }),
   db: t.String({ minLength: 1 }),
+  dbPool: t.Integer({ minimum: 1, maximum: 1000 }),
   signup: t.Union([t.Literal('open'), t.Literal('closed')]),
   sessionDays: t.Integer({ minimum: 1, maximum: 3650 }),
   maxTokenDays: t.Union([t.Integer({ minimum: 1, maximum: 3650 }), t.Null()]),
@@ -24,6 +25,7 @@ export const DEFAULT_CONFIG: Config = {
   port: 3000,
   host: '0.0.0.0',
   db: './vai.db',
+  dbPool: 10,
   signup: 'closed',
   sessionDays: 30,
   maxTokenDays: null,
@@ -44,6 +46,7 @@ const SETTINGS = {
   port: ['port', 'PORT', 'integer'],
   host: ['host', 'VAI_HOST', 'string'],
   db: ['db', 'VAI_DB', 'string'],
+  'db-pool': ['dbPool', 'VAI_DB_POOL', 'integer'],
   signup: ['signup', 'VAI_SIGNUP', 'string'],
   'session-days': ['sessionDays', 'VAI_SESSION_DAYS', 'integer'],
   'max-token-days': ['maxTokenDays', 'VAI_MAX_TOKEN_DAYS', 'integer'],
@@ -61,7 +64,9 @@ export const SERVE_USAGE = `Usage: vai serve [options]
 Options (each also read from the environment variable shown; a flag wins):
   --port N                  port to listen on (PORT, default 3000; 0 picks a free one)
   --host ADDR               address to bind (VAI_HOST, default 0.0.0.0)
-  --db PATH                 SQLite database file (VAI_DB, default ./vai.db)
+  --db PATH|URL             SQLite database file, or postgres://user:pass@host:5432/db for
+                            PostgreSQL (VAI_DB, default ./vai.db)
+  --db-pool N               PostgreSQL connections per instance, 1 to 1000 (VAI_DB_POOL, default 10)
   --signup open|closed      let anyone sign up (VAI_SIGNUP, default closed; the first user always can)
   --session-days N          lifetime of a login session (VAI_SESSION_DAYS, default 30)
   --max-token-days N        longest API token lifetime allowed (VAI_MAX_TOKEN_DAYS, default none)
@@ -149,6 +154,8 @@ function describe(key: keyof Config): string {
       return 'expected origins like https://app.example.com, separated by commas (no path, no wildcard)'
     case 'idleTimeout':
       return 'expected a whole number of seconds from 1 to 255'
+    case 'dbPool':
+      return 'expected a whole number of connections from 1 to 1000'
     default:
       return 'expected a non-empty value'
   }

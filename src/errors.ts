@@ -1,6 +1,7 @@
 import { Elysia, ValidationError } from 'elysia'
 import { Kind } from '@sinclair/typebox'
 import { sentBody, UndecodableBody } from './http/body'
+import { StoreUnavailable } from './store/store'
 import {
   BOOLEAN_WORDS, emailProblem, laxInteger, textProblem, type TextOptions, type ValidationIssue,
 } from './schemas'
@@ -145,6 +146,8 @@ function validationIssues(error: Readonly<ValidationError>, request: Request): V
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json;charset=utf-8', ...headers } })
 
+export const DATABASE_UNAVAILABLE = 'Database unavailable'
+
 /**
  * The one place that turns errors into the contract's bodies. `allowedMethods`
  * tells a 405 (and an OPTIONS answer) from a 404.
@@ -160,6 +163,10 @@ export function errorRenderer(allowedMethods: (path: string) => string[]) {
     const raised = code === 'PARSE' ? error.cause : error
     if (raised instanceof HttpError) {
       return reply(raised.status, { detail: raised.detail }, raised.headers)
+    }
+    if (raised instanceof StoreUnavailable) {
+      // Not the request's fault and not a bug: try again shortly, the backend reconnects by itself.
+      return reply(503, { detail: DATABASE_UNAVAILABLE }, { 'retry-after': '1' })
     }
     switch (code) {
       case 'VALIDATION':

@@ -1,6 +1,5 @@
 #!/usr/bin/env bun
 // The command line: parses argv and the environment once, then runs a command.
-import { resolve } from 'node:path'
 import pkg from '../package.json'
 import { createApp } from './app'
 import { runAdmin } from './cli/admin'
@@ -10,7 +9,7 @@ import { TOKEN_PATTERN } from './auth/token-format'
 import { DAY_MS } from './auth/tokens'
 import { MAX_BODY_BYTES } from './http/body'
 import { accessLog, bufferedStdout } from './http/observe'
-import { createSqliteStore, openDatabase } from './store/sqlite'
+import { describeDb, openStore } from './store/open'
 
 const USAGE = `vai ${pkg.version}: self-hosted access tokens
 
@@ -65,13 +64,12 @@ function print(text: string): number {
 }
 
 async function serve(config: Config): Promise<number> {
-  let db
+  let store
   try {
-    db = openDatabase(config.db)
+    store = await openStore(config.db, { pool: config.dbPool })
   } catch (error) {
-    throw new RuntimeError(`cannot open database ${config.db}: ${(error as Error).message}`)
+    throw new RuntimeError(`cannot open database ${describeDb(config.db)}: ${(error as Error).message}`)
   }
-  const store = createSqliteStore(db)
   const stdout = bufferedStdout()
   const app = createApp({ config, store, log: accessLog(config.logFormat, stdout.write) })
 
@@ -115,7 +113,7 @@ async function serve(config: Config): Promise<number> {
   }
   const server = app.server!
   const host = server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname
-  console.log(`vai ${pkg.version} listening on http://${host}:${server.port} (database ${config.db === ':memory:' ? ':memory:' : resolve(config.db)})`)
+  console.log(`vai ${pkg.version} listening on http://${host}:${server.port} (database ${describeDb(config.db)})`)
 
   const flush = () => void store.flushTouches().catch((error) => console.error('vai: flushing lastUsedAt failed:', error))
   const purge = () => (purging = purgeOnce())

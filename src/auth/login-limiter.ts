@@ -1,6 +1,8 @@
 // Failed-login counting, per account and per client address, in a sliding window.
-// In memory: one instance's view. Attempts are checked before the password is
-// hashed, so a blocked caller costs no argon2 work.
+// The failures live in the database, so every instance on it counts every attempt.
+// Attempts are checked before the password is hashed: a blocked caller costs no
+// argon2 work.
+import type { Store } from '../store/store'
 
 export interface LoginLimits {
   perAccount: number
@@ -12,55 +14,38 @@ export const DEFAULT_LOGIN_LIMITS: LoginLimits = { perAccount: 5, perClient: 20,
 
 export interface LoginLimiter {
   /** Milliseconds until an attempt is allowed, or 0 when it is allowed now. */
-  blockedFor(account: string, client: string, now: number): number
-  recordFailure(account: string, client: string, now: number): void
-  recordSuccess(account: string): void
+  blockedFor(account: string, client: string, now: number): Promise<number>
+  recordFailure(account: string, client: string, now: number): Promise<void>
+  recordSuccess(account: string): Promise<void>
 }
 
-export function createLoginLimiter(limits: LoginLimits = DEFAULT_LOGIN_LIMITS): LoginLimiter {
-  // key → failure times, oldest first, never more than the limit.
-  const failures = new Map<string, number[]>()
-  let sweptAt = 0
+// Stored as digests: the table of failures names no email and no address.
+const hasher = new Bun.CryptoHasher('sha256')
+const keyOf = (kind: 'account' | 'client', value: string): Uint8Array => {
+  hasher.update(`${kind}\0${value}`)
+  return hasher.digest() as Uint8Array
+}
 
-  const recent = (key: string, now: number): number[] => {
-    const times = failures.get(key)
-    if (!times) return []
-    while (times.length > 0 && times[0]! <= now - limits.windowMs) times.shift()
-    if (times.length === 0) failures.delete(key)
-    return times
-  }
-
-  const waitFor = (key: string, limit: number, now: number): number => {
-    const times = recent(key, now)
-    // Blocked once `limit` failures lie in the window; free when the oldest leaves it.
-    return times.length >= limit ? times[times.length - limit]! + limits.windowMs - now : 0
-  }
-
-  const record = (key: string, limit: number, now: number) => {
-    const times = recent(key, now)
-    times.push(now)
-    if (times.length > limit) times.shift()
-    failures.set(key, times)
-  }
-
-  // Without this, a scan of made-up emails would grow the map without bound.
-  const sweep = (now: number) => {
-    if (now - sweptAt < limits.windowMs) return
-    sweptAt = now
-    for (const key of failures.keys()) recent(key, now)
+export function createLoginLimiter(store: Store, limits: LoginLimits = DEFAULT_LOGIN_LIMITS): LoginLimiter {
+  // Blocked once `limit` failures lie in the window; free when the oldest of them leaves it.
+  const waitFor = async (key: Uint8Array, limit: number, now: number): Promise<number> => {
+    const at = await store.nthLoginFailure(key, now - limits.windowMs, limit)
+    return at === null ? 0 : at + limits.windowMs - now
   }
 
   return {
-    blockedFor(account, client, now) {
-      sweep(now)
-      return Math.max(waitFor(`a:${account}`, limits.perAccount, now), waitFor(`c:${client}`, limits.perClient, now))
+    async blockedFor(account, client, now) {
+      const [byAccount, byClient] = await Promise.all([
+        waitFor(keyOf('account', account), limits.perAccount, now),
+        waitFor(keyOf('client', client), limits.perClient, now),
+      ])
+      return Math.max(byAccount, byClient)
     },
-    recordFailure(account, client, now) {
-      record(`a:${account}`, limits.perAccount, now)
-      record(`c:${client}`, limits.perClient, now)
+    async recordFailure(account, client, now) {
+      await store.recordLoginFailure([keyOf('account', account), keyOf('client', client)], now, now - limits.windowMs)
     },
-    recordSuccess(account) {
-      failures.delete(`a:${account}`)
+    async recordSuccess(account) {
+      await store.clearLoginFailures(keyOf('account', account))
     },
   }
 }

@@ -56,18 +56,18 @@ export function authRoutes({ store, config, now, loginLimiter, metrics, caller }
         const client = server?.requestIP(request)?.address ?? 'unknown'
         const at = now()
         // Checked before the password: a blocked caller costs no argon2 work and learns nothing.
-        const waitMs = loginLimiter.blockedFor(email, client, at)
+        const waitMs = await loginLimiter.blockedFor(email, client, at)
         if (waitMs > 0) {
           metrics.login('rate_limited')
           throw new HttpError(429, 'Too many failed login attempts; try again later', { 'retry-after': String(Math.ceil(waitMs / 1000)) })
         }
         const user = await store.findUserByEmail(email)
         if (!(await verifyPassword(body.password, user?.passwordHash ?? null)) || !user) {
-          loginLimiter.recordFailure(email, client, at)
+          await loginLimiter.recordFailure(email, client, at)
           metrics.login('failed')
           throw new HttpError(401, 'Invalid email or password')
         }
-        loginLimiter.recordSuccess(email)
+        await loginLimiter.recordSuccess(email)
         metrics.login('ok')
         const issued = await issueToken(store, {
           userId: user.id,

@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import { HttpError } from '../errors'
+import { DATABASE_UNAVAILABLE, HttpError } from '../errors'
 import { Health } from '../schemas'
 import type { Store } from '../store/store'
 import { errorResponses, PUBLIC } from './openapi'
@@ -11,7 +11,7 @@ export function serviceRoutes(store: Store) {
       try {
         await store.ping()
       } catch {
-        throw new HttpError(503, 'Database unavailable')
+        throw new HttpError(503, DATABASE_UNAVAILABLE, { 'retry-after': '1' })
       }
       return { status: 'ok' as const }
     },

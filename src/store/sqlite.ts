@@ -33,6 +33,13 @@ const MIGRATIONS: string[] = [
   // Retention finds what ended long ago without reading every token.
   `CREATE INDEX tokens_by_revoked_at ON tokens (revoked_at) WHERE revoked_at IS NOT NULL;
    CREATE INDEX tokens_by_expires_at ON tokens (expires_at) WHERE expires_at IS NOT NULL;`,
+  // Failed logins live with the data, so that every process on the file counts them.
+  `CREATE TABLE login_failures (
+     key BLOB NOT NULL,
+     at  INTEGER NOT NULL
+   ) STRICT;
+   CREATE INDEX login_failures_by_key ON login_failures (key, at DESC);
+   CREATE INDEX login_failures_by_at ON login_failures (at);`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
@@ -185,6 +192,12 @@ export function createSqliteStore(db: Database): Store {
     setPassword: db.query('UPDATE users SET password_hash = ? WHERE id = ?'),
     deleteTokensOf: db.query('DELETE FROM tokens WHERE user_id = ?'),
     deleteUser: db.query('DELETE FROM users WHERE id = ?'),
+    nthFailure: db.query<{ at: number }, [Uint8Array, number, number]>(
+      'SELECT at FROM login_failures WHERE key = ? AND at > ? ORDER BY at DESC LIMIT 1 OFFSET ?',
+    ),
+    insertFailure: db.query('INSERT INTO login_failures (key, at) VALUES (?, ?)'),
+    forgetFailures: db.query('DELETE FROM login_failures WHERE at <= ?'),
+    clearFailures: db.query('DELETE FROM login_failures WHERE key = ?'),
     purgeBatch: db.query(
       `DELETE FROM tokens WHERE id IN (
          SELECT id FROM tokens WHERE revoked_at < $before
@@ -225,6 +238,11 @@ export function createSqliteStore(db: Database): Store {
     const tokens = q.deleteTokensOf.run(userId).changes
     q.deleteUser.run(userId)
     return tokens
+  })
+
+  const recordFailure = db.transaction((keys: Uint8Array[], at: number, forgetUpTo: number) => {
+    q.forgetFailures.run(forgetUpTo)
+    for (const key of keys) q.insertFailure.run(key, at)
   })
 
   const writeTouches = db.transaction((entries: [string, number][]) => {
@@ -305,6 +323,15 @@ export function createSqliteStore(db: Database): Store {
         await new Promise((resolve) => setImmediate(resolve))
       }
       return purged
+    },
+    async nthLoginFailure(key, since, n) {
+      return q.nthFailure.get(key, since, n - 1)?.at ?? null
+    },
+    async recordLoginFailure(keys, at, forgetUpTo) {
+      recordFailure.immediate(keys, at, forgetUpTo)
+    },
+    async clearLoginFailures(key) {
+      q.clearFailures.run(key)
     },
     async cursorSecret() {
       // Written once by the first migration and never changed: read it once.

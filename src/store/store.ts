@@ -44,6 +44,16 @@ export interface ListTokensOptions {
   after?: PageStart
 }
 
+/**
+ * The database cannot be reached (down, restarting, out of connections). Requests get
+ * 503 rather than 500: nothing is wrong with them, and the backend recovers by itself.
+ */
+export class StoreUnavailable extends Error {
+  constructor(cause: unknown) {
+    super('database unavailable', { cause })
+  }
+}
+
 export type CreateUserResult = { created: UserRecord } | { refused: 'email_taken' | 'signup_closed' }
 
 export interface Store {
@@ -75,6 +85,13 @@ export interface Store {
   deleteUser(userId: string): Promise<number>
   /** Deletes tokens revoked or expired before `before`; returns how many. */
   purgeTokens(before: number): Promise<number>
+  // Failed logins, kept in the database so that every instance sees every attempt.
+  // Keys are digests (of an email or a client address), never the plain values.
+  /** The time of the `n`th most recent failure under `key` after `since`, or null when there are fewer. */
+  nthLoginFailure(key: Uint8Array, since: number, n: number): Promise<number | null>
+  /** Records one failure under each key, and forgets every failure at or before `forgetUpTo`. */
+  recordLoginFailure(keys: Uint8Array[], at: number, forgetUpTo: number): Promise<void>
+  clearLoginFailures(key: Uint8Array): Promise<void>
   /** A secret that lives with the data, for signing pagination cursors. */
   cursorSecret(): Promise<Uint8Array>
   ping(): Promise<void>

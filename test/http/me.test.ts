@@ -13,7 +13,7 @@ describe('GET /api/v1/auth/me', () => {
     t.clock.advance(5000)
   })
 
-  const lastUsed = (id: string) => (t.db.query('SELECT last_used_at FROM tokens WHERE id = ?').get(id) as { last_used_at: number | null }).last_used_at
+  const lastUsed = async (id: string) => (await t.row('tokens', id))!.last_used_at
 
   test('200 → the user and the current token, its use shown at once', async () => {
     const reply = await t.get(PATH, { token: ada.plaintext })
@@ -30,12 +30,12 @@ describe('GET /api/v1/auth/me', () => {
 
   test('lastUsedAt is coalesced: shown at once, written at the next flush', async () => {
     const api = await seedToken(t, ada.user.id)
-    expect(lastUsed(api.token.id)).toBeNull()
+    expect(await lastUsed(api.token.id)).toBeNull()
     await t.get(PATH, { token: api.plaintext })
     const firstUse = t.clock.now()
-    expect(lastUsed(api.token.id)).toBeNull()
+    expect(await lastUsed(api.token.id)).toBeNull()
     await t.store.flushTouches()
-    expect(lastUsed(api.token.id)).toBe(firstUse)
+    expect(await lastUsed(api.token.id)).toBe(firstUse)
 
     t.clock.advance(30_000)
     await t.get(PATH, { token: api.plaintext })
@@ -46,7 +46,7 @@ describe('GET /api/v1/auth/me', () => {
     const listed = await t.get(`/api/v1/access-tokens/${api.token.id}`, { token: ada.plaintext })
     expect(listed.body.lastUsedAt).toBe(new Date(t.clock.now()).toISOString())
     await t.store.flushTouches()
-    expect(lastUsed(api.token.id)).toBe(t.clock.now())
+    expect(await lastUsed(api.token.id)).toBe(t.clock.now())
   })
 
   test('a user with no name has name null', async () => {

@@ -8,7 +8,7 @@
 import { expect, test } from 'bun:test'
 import fc from 'fast-check'
 import { BOOLEAN_WORDS } from '../../src/schemas'
-import { BASE, makeApp, PASSWORD, PLAINTEXT, seedToken, seedUser, type Seeded, type TestApp } from '../helpers'
+import { BASE, makeApp, PASSWORD, PLAINTEXT, seedToken, seedUser, type Row, type Seeded, type TestApp } from '../helpers'
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 2500)
 const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED)
@@ -258,6 +258,8 @@ interface World {
   revokedPlaintext: string
   revokedId: string
   cursor: string
+  /** User a's token ids, as stored before the current case. */
+  ownIds: string[]
 }
 
 async function makeWorld(): Promise<World> {
@@ -270,22 +272,13 @@ async function makeWorld(): Promise<World> {
   const revoked = await seedToken(t, a.user.id, { name: 'revoked' })
   await t.store.revokeToken(a.user.id, revoked.token.id, t.clock.now())
   const page = await t.get('/api/v1/access-tokens?limit=1', { token: a.plaintext })
-  return { t, a, b, plaintext: { a: a.plaintext, b: b.plaintext }, revokedPlaintext: revoked.plaintext, revokedId: revoked.token.id, cursor: page.body.nextCursor }
+  return { t, a, b, plaintext: { a: a.plaintext, b: b.plaintext }, revokedPlaintext: revoked.plaintext, revokedId: revoked.token.id, cursor: page.body.nextCursor, ownIds: [] }
 }
 
-interface UserRow { id: string; email: string; name: string | null; password_hash: string; created_at: number }
-interface TokenRow { id: string; user_id: string; name: string; token_type: string; token_prefix: string; digest: string; created_at: number; expires_at: number | null; revoked_at: number | null }
-
 /** Every row but lastUsedAt, which authenticating a request may legitimately change. */
-function snapshot(t: TestApp) {
-  const users = new Map(t.db.query<UserRow, []>('SELECT id, email, name, password_hash, created_at FROM users').all().map((row) => [row.id, row]))
-  const tokens = new Map(
-    t.db
-      .query<TokenRow, []>('SELECT id, user_id, name, token_type, token_prefix, hex(digest) AS digest, created_at, expires_at, revoked_at FROM tokens')
-      .all()
-      .map((row) => [row.id, row]),
-  )
-  return { users, tokens }
+async function snapshot(t: TestApp) {
+  const byId = (rows: Row[]) => new Map(rows.map(({ last_used_at: _, ...row }) => [row.id as string, row]))
+  return { users: byId(await t.rows('users')), tokens: byId(await t.rows('tokens')) }
 }
 
 function diff<R>(before: Map<string, R>, after: Map<string, R>) {
@@ -295,8 +288,8 @@ function diff<R>(before: Map<string, R>, after: Map<string, R>) {
   return { added, removed, changed }
 }
 
-function ownTokens(world: World, userId: string): string[] {
-  return world.t.db.query<{ id: string }, [string]>('SELECT id FROM tokens WHERE user_id = ? ORDER BY id').all(userId).map((row) => row.id)
+async function ownTokens(world: World, userId: string): Promise<string[]> {
+  return (await world.t.rows('tokens')).filter((row) => row.user_id === userId).map((row) => row.id as string)
 }
 
 // ---------------------------------------------------------------- building the request
@@ -304,7 +297,7 @@ function ownTokens(world: World, userId: string): string[] {
 function resolveSegment(world: World, s: Segment): string {
   switch (s.kind) {
     case 'own': {
-      const ids = ownTokens(world, world.a.user.id)
+      const ids = world.ownIds
       const id = ids[s.index % ids.length]!
       return s.upper ? id.toUpperCase() : id
     }
@@ -477,16 +470,17 @@ const SUCCESS: Record<Route, [number, (body: any) => boolean]> = {
 interface Tally { cases: number; refusedByRequest: number; statuses: Record<number, number>; routes: Record<string, number> }
 
 async function runCase(world: World, c: Case, tally: Tally) {
+  world.ownIds = await ownTokens(world, world.a.user.id)
   const built = build(world, c)
   // The Request constructor refuses some parts (a NUL in a header value, say): not a case.
   if (built === undefined) tally.refusedByRequest++
   fc.pre(built !== undefined)
   const { request, callerId, url } = built!
   const described = () => `${request.method} ${url.pathname}${url.search.slice(0, 300)} (credential ${c.credential.kind}, body ${c.body.kind})`
-  const before = snapshot(world.t)
+  const before = await snapshot(world.t)
   const response = await world.t.app.handle(request)
   const text = await response.text()
-  const after = snapshot(world.t)
+  const after = await snapshot(world.t)
   const { status } = response
   tally.cases++
   tally.statuses[status] = (tally.statuses[status] ?? 0) + 1
@@ -560,7 +554,7 @@ async function runCase(world: World, c: Case, tally: Tally) {
       if (tokens.added.length !== 1 || tokens.added[0] !== parsed.token.id || tokens.changed.length + tokens.removed.length > 0) fail(`${route} did not add exactly its token`)
       const row = after.tokens.get(parsed.token.id)!
       const holders = callerId === null ? [world.a.user.id, world.b.user.id] : [callerId]
-      if (route === 'create' && (!holders.includes(row.user_id) || row.token_type !== 'api')) fail('create made a token for someone else or of the wrong type')
+      if (route === 'create' && (!holders.includes(row.user_id as string) || row.token_type !== 'api')) fail('create made a token for someone else or of the wrong type')
       if (route === 'login' && (row.user_id !== world.a.user.id || row.token_type !== 'session')) fail('login made a token for someone else')
       return
     }

@@ -165,7 +165,7 @@ test('in process: concurrent creates, revokes, revoke-alls and walks keep every 
   // so the tokens it revoked can be told from those revoked one by one.
   let tick = t.clock.now()
   const now = () => ++tick
-  const app = createApp({ config: t.config, store: t.store, now, loginLimiter: createLoginLimiter() })
+  const app = createApp({ config: t.config, store: t.store, now, loginLimiter: createLoginLimiter(t.store) })
   const client: Client = {
     async request(method, path, token, body) {
       const headers: Record<string, string> = { authorization: `Bearer ${token}` }

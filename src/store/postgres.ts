@@ -1,0 +1,375 @@
+// The PostgreSQL backend, through Bun's built-in client: for several vai instances
+// on one database. Same Store as SQLite, same behaviour; every request is one
+// round trip, and every statement is prepared once per connection.
+import { SQL } from 'bun'
+import { StoreUnavailable, type CreateUserResult, type NewToken, type Store, type TokenRecord, type TokenType, type UserRecord } from './store'
+
+type Migration = (tx: SQL) => Promise<unknown>
+
+// Each entry moves the schema one version up; vai_schema.version says where a database is.
+// Ids and emails compare byte by byte (COLLATE "C"), as in SQLite, so pages come in the
+// same order on both backends. Names are bytea holding UTF-8: the contract allows U+0000
+// in a name, which PostgreSQL's text cannot hold.
+const MIGRATIONS: Migration[] = [
+  async (tx) => {
+    await tx.unsafe(`
+      CREATE TABLE users (
+        id            text COLLATE "C" PRIMARY KEY,
+        email         text COLLATE "C" NOT NULL UNIQUE,
+        name          bytea,
+        password_hash text NOT NULL,
+        created_at    bigint NOT NULL
+      );
+      CREATE TABLE tokens (
+        id           text COLLATE "C" PRIMARY KEY,
+        user_id      text COLLATE "C" NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        name         bytea NOT NULL,
+        token_type   text NOT NULL CHECK (token_type IN ('session', 'api')),
+        token_prefix text NOT NULL,
+        digest       bytea NOT NULL UNIQUE,
+        created_at   bigint NOT NULL,
+        expires_at   bigint,
+        last_used_at bigint,
+        revoked_at   bigint
+      );
+      CREATE INDEX tokens_by_owner ON tokens (user_id, created_at DESC, id DESC);
+      CREATE INDEX tokens_by_revoked_at ON tokens (revoked_at) WHERE revoked_at IS NOT NULL;
+      CREATE INDEX tokens_by_expires_at ON tokens (expires_at) WHERE expires_at IS NOT NULL;
+      CREATE TABLE login_failures (
+        key bytea NOT NULL,
+        at  bigint NOT NULL
+      );
+      CREATE INDEX login_failures_by_key ON login_failures (key, at DESC);
+      CREATE INDEX login_failures_by_at ON login_failures (at);
+      CREATE TABLE meta (
+        key   text PRIMARY KEY,
+        value bytea NOT NULL
+      );`)
+    await tx`INSERT INTO meta (key, value) VALUES ('cursor_secret', ${crypto.getRandomValues(new Uint8Array(32))})`
+  },
+]
+
+export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length
+
+// Any fixed number: every vai that migrates this database takes the same lock.
+const MIGRATION_LOCK = 0x7661_6901
+const SIGNUP_LOCK = 0x7661_6902
+const PURGE_BATCH = 1000
+
+export const isPostgresUrl = (db: string) => /^postgres(ql)?:\/\//i.test(db)
+
+export interface PostgresOptions {
+  /** Connections in this instance's pool. */
+  pool?: number
+  /** Run-time parameters for every connection, e.g. { search_path: 'vai' }. */
+  connection?: Record<string, string>
+  /** false: leave the schema as found (for `vai doctor`). */
+  migrate?: boolean
+}
+
+export function connectPostgres(url: string, { pool = 10, connection }: PostgresOptions = {}): SQL {
+  return new SQL({
+    url,
+    max: pool,
+    // Fail fast while the database is down: the request gets its 503 within seconds.
+    connectionTimeout: 5,
+    connection: { application_name: 'vai', ...connection },
+  })
+}
+
+export async function postgresSchemaVersion(sql: SQL): Promise<number> {
+  const [table] = await sql`SELECT to_regclass('vai_schema') IS NOT NULL AS present`
+  if (!table.present) return 0
+  const [row] = await sql`SELECT version FROM vai_schema`
+  return row?.version ?? 0
+}
+
+/** Brings the schema up to date; safe when several instances start at once. */
+export async function migratePostgres(sql: SQL): Promise<number> {
+  return sql.begin(async (tx) => {
+    // Held to the end of this transaction: the second instance waits, then finds nothing to do.
+    await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`
+    await tx`CREATE TABLE IF NOT EXISTS vai_schema (version integer NOT NULL)`
+    const [row] = await tx`SELECT version FROM vai_schema`
+    let version: number = row?.version ?? 0
+    if (!row) await tx`INSERT INTO vai_schema (version) VALUES (0)`
+    if (version > MIGRATIONS.length) {
+      throw new Error(`database schema version ${version} is newer than this vai (${MIGRATIONS.length}); upgrade vai`)
+    }
+    for (; version < MIGRATIONS.length; version++) await MIGRATIONS[version]!(tx)
+    await tx`UPDATE vai_schema SET version = ${version}`
+    return version
+  })
+}
+
+/** Connects, migrates unless told not to, and returns the store; refuses with a plain message. */
+export async function openPostgresStore(url: string, options: PostgresOptions = {}): Promise<Store> {
+  const sql = connectPostgres(url, options)
+  try {
+    if (options.migrate !== false) await migratePostgres(sql)
+    else await sql`SELECT 1`
+  } catch (error) {
+    await sql.close()
+    throw new Error(describePostgresError(error))
+  }
+  return createPostgresStore(sql)
+}
+
+// Errors that say the database cannot be reached now, not that the query is wrong:
+// refused or lost connections, and the server's own "shutting down"/"starting up".
+const UNREACHABLE_SQLSTATE = /^(08|57P0[1-3]|53300)/
+function isUnreachable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false
+  const { code, errno } = error as { code?: string; errno?: string }
+  return (typeof code === 'string' && /^ERR_POSTGRES_(CONNECTION|IDLE|LIFETIME|TLS)/.test(code))
+    || (typeof errno === 'string' && UNREACHABLE_SQLSTATE.test(errno))
+}
+
+/** A one-line description for the command line; never the URL (it may hold a password). */
+export function describePostgresError(error: unknown): string {
+  const { code, message } = error as { code?: string; message?: string }
+  return code === 'ERR_POSTGRES_CONNECTION_REFUSED' ? 'connection refused' : (message ?? String(error))
+}
+
+interface TokenRow {
+  id: string
+  user_id: string
+  name: Uint8Array
+  token_type: TokenType
+  token_prefix: string
+  created_at: string
+  expires_at: string | null
+  last_used_at: string | null
+  revoked_at: string | null
+}
+
+interface UserRow {
+  id: string
+  email: string
+  name: Uint8Array | null
+  created_at: string
+}
+
+const TOKEN_COLUMNS = 't.id, t.user_id, t.name, t.token_type, t.token_prefix, t.created_at, t.expires_at, t.last_used_at, t.revoked_at'
+
+const utf8 = new TextEncoder()
+const fromUtf8 = new TextDecoder()
+// bigint columns come back as strings; epoch milliseconds fit a double exactly.
+const time = (value: string | null) => (value === null ? null : Number(value))
+
+export function createPostgresStore(sql: SQL): Store {
+  const pending = new Map<string, number>()
+  let cursorKey: Uint8Array | undefined
+
+  const toToken = (row: TokenRow): TokenRecord => ({
+    id: row.id,
+    userId: row.user_id,
+    name: fromUtf8.decode(row.name),
+    tokenType: row.token_type,
+    tokenPrefix: row.token_prefix,
+    createdAt: Number(row.created_at),
+    expiresAt: time(row.expires_at),
+    // A use not yet written is still the truth on this instance.
+    lastUsedAt: pending.get(row.id) ?? time(row.last_used_at),
+    revokedAt: time(row.revoked_at),
+  })
+  const toUser = (row: UserRow): UserRecord => ({
+    id: row.id,
+    email: row.email,
+    name: row.name === null ? null : fromUtf8.decode(row.name),
+    createdAt: Number(row.created_at),
+  })
+
+  // One statement per filter combination, each prepared once per connection.
+  const listQueries = new Map<string, string>()
+  for (const typed of [false, true]) {
+    for (const revoked of [false, true]) {
+      for (const paged of [false, true]) {
+        let n = 2
+        const where = ['t.user_id = $1']
+        if (typed) where.push(`t.token_type = $${++n}`)
+        if (!revoked) where.push('t.revoked_at IS NULL')
+        if (paged) where.push(`(t.created_at, t.id) < ($${++n}, $${++n})`)
+        listQueries.set(
+          `${typed}${revoked}${paged}`,
+          `SELECT ${TOKEN_COLUMNS} FROM tokens t WHERE ${where.join(' AND ')} ORDER BY t.created_at DESC, t.id DESC LIMIT $2`,
+        )
+      }
+    }
+  }
+
+  const store: Store = {
+    async createUser(user, signupOpen): Promise<CreateUserResult> {
+      return sql.begin(async (tx) => {
+        if (!signupOpen) {
+          // Two first signups at once must not both find the database empty.
+          await tx`SELECT pg_advisory_xact_lock(${SIGNUP_LOCK})`
+          const [any] = await tx`SELECT 1 FROM users LIMIT 1`
+          if (any) return { refused: 'signup_closed' as const }
+        }
+        const inserted = await tx`
+          INSERT INTO users (id, email, name, password_hash, created_at)
+          VALUES (${user.id}, ${user.email}, ${user.name === null ? null : utf8.encode(user.name)}, ${user.passwordHash}, ${user.createdAt})
+          ON CONFLICT (email) DO NOTHING`
+        if (inserted.count === 0) return { refused: 'email_taken' as const }
+        return { created: { id: user.id, email: user.email, name: user.name, createdAt: user.createdAt } }
+      })
+    },
+    async hasUsers() {
+      const rows = await sql`SELECT 1 FROM users LIMIT 1`
+      return rows.length > 0
+    },
+    async findUserByEmail(email) {
+      const [row] = await sql<(UserRow & { password_hash: string })[]>`
+        SELECT id, email, name, created_at, password_hash FROM users WHERE email = ${email}`
+      return row ? { ...toUser(row), passwordHash: row.password_hash } : null
+    },
+    async insertToken(token: NewToken) {
+      await sql`
+        INSERT INTO tokens (id, user_id, name, token_type, token_prefix, digest, created_at, expires_at)
+        VALUES (${token.id}, ${token.userId}, ${utf8.encode(token.name)}, ${token.tokenType}, ${token.tokenPrefix},
+                ${token.digest}, ${token.createdAt}, ${token.expiresAt})`
+    },
+    async findTokenByDigest(digest) {
+      const [row] = await sql<(TokenRow & { u_email: string; u_name: Uint8Array | null; u_created_at: string })[]>`
+        SELECT ${sql.unsafe(TOKEN_COLUMNS)}, u.email AS u_email, u.name AS u_name, u.created_at AS u_created_at
+        FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.digest = ${digest}`
+      if (!row) return null
+      return { token: toToken(row), user: toUser({ id: row.user_id, email: row.u_email, name: row.u_name, created_at: row.u_created_at }) }
+    },
+    async getToken(userId, tokenId) {
+      const [row] = await sql<TokenRow[]>`
+        SELECT ${sql.unsafe(TOKEN_COLUMNS)} FROM tokens t WHERE t.id = ${tokenId} AND t.user_id = ${userId}`
+      return row ? toToken(row) : null
+    },
+    async listTokens(userId, { tokenType, includeRevoked, limit, after }) {
+      const text = listQueries.get(`${tokenType !== undefined}${includeRevoked}${after !== undefined}`)!
+      const params: unknown[] = [userId, limit]
+      if (tokenType) params.push(tokenType)
+      if (after) params.push(after.createdAt, after.id)
+      const rows: TokenRow[] = await sql.unsafe(text, params)
+      return rows.map(toToken)
+    },
+    async revokeToken(userId, tokenId, at) {
+      const rows = await sql`
+        UPDATE tokens SET revoked_at = coalesce(revoked_at, ${at})
+        WHERE id = ${tokenId} AND user_id = ${userId} RETURNING revoked_at`
+      return rows.length > 0
+    },
+    async revokeAllTokens(userId, at, exceptTokenId) {
+      // Under READ COMMITTED a row another revoke-all has just revoked is re-checked
+      // after its lock is released and skipped: concurrent counts add up exactly.
+      const result = await sql`
+        UPDATE tokens SET revoked_at = ${at}
+        WHERE user_id = ${userId} AND revoked_at IS NULL AND id IS DISTINCT FROM ${exceptTokenId}`
+      return result.count
+    },
+    touchToken(tokenId, at) {
+      pending.set(tokenId, at)
+    },
+    async flushTouches() {
+      if (pending.size === 0) return
+      const entries = [...pending]
+      pending.clear()
+      try {
+        await sql`
+          UPDATE tokens SET last_used_at = v.at
+          FROM json_to_recordset(${JSON.stringify(entries.map(([id, at]) => ({ id, at })))}::json) AS v(id text, at bigint)
+          WHERE tokens.id = v.id AND (tokens.last_used_at IS NULL OR tokens.last_used_at < v.at)`
+      } catch (error) {
+        // Kept for the next flush unless a newer use has replaced them meanwhile.
+        for (const [id, at] of entries) if ((pending.get(id) ?? 0) < at) pending.set(id, at)
+        throw error
+      }
+    },
+    async countActiveTokens(now) {
+      const counts: Record<TokenType, number> = { session: 0, api: 0 }
+      const rows = await sql<{ token_type: TokenType; n: string }[]>`
+        SELECT token_type, count(*) AS n FROM tokens
+        WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ${now}) GROUP BY token_type`
+      for (const row of rows) counts[row.token_type] = Number(row.n)
+      return counts
+    },
+    async sizeBytes() {
+      const [row] = await sql`
+        SELECT pg_total_relation_size('users') + pg_total_relation_size('tokens')
+             + pg_total_relation_size('login_failures') + pg_total_relation_size('meta') AS bytes`
+      return Number(row.bytes)
+    },
+    async listUsers(now) {
+      const rows = await sql<(UserRow & { active_tokens: string })[]>`
+        SELECT u.id, u.email, u.name, u.created_at,
+               (SELECT count(*) FROM tokens t WHERE t.user_id = u.id AND t.revoked_at IS NULL
+                  AND (t.expires_at IS NULL OR t.expires_at > ${now})) AS active_tokens
+        FROM users u ORDER BY u.created_at, u.id`
+      return rows.map((row) => ({ ...toUser(row), activeTokens: Number(row.active_tokens) }))
+    },
+    async setPasswordHash(userId, passwordHash) {
+      await sql`UPDATE users SET password_hash = ${passwordHash} WHERE id = ${userId}`
+    },
+    async deleteUser(userId) {
+      return sql.begin(async (tx) => {
+        const tokens = await tx`DELETE FROM tokens WHERE user_id = ${userId}`
+        await tx`DELETE FROM users WHERE id = ${userId}`
+        return tokens.count
+      })
+    },
+    async purgeTokens(before) {
+      let purged = 0
+      for (let changes = -1; changes !== 0; purged += changes) {
+        const result = await sql`
+          DELETE FROM tokens WHERE id IN (
+            SELECT id FROM tokens WHERE revoked_at < ${before}
+            UNION ALL
+            SELECT id FROM tokens WHERE expires_at < ${before}
+            LIMIT ${PURGE_BATCH})`
+        changes = result.count
+      }
+      return purged
+    },
+    async nthLoginFailure(key, since, n) {
+      const [row] = await sql`SELECT at FROM login_failures WHERE key = ${key} AND at > ${since} ORDER BY at DESC LIMIT 1 OFFSET ${n - 1}`
+      return row ? Number(row.at) : null
+    },
+    async recordLoginFailure(keys, at, forgetUpTo) {
+      await sql.begin(async (tx) => {
+        await tx`DELETE FROM login_failures WHERE at <= ${forgetUpTo}`
+        for (const key of keys) await tx`INSERT INTO login_failures (key, at) VALUES (${key}, ${at})`
+      })
+    },
+    async clearLoginFailures(key) {
+      await sql`DELETE FROM login_failures WHERE key = ${key}`
+    },
+    async cursorSecret() {
+      if (!cursorKey) {
+        const [row] = await sql`SELECT value FROM meta WHERE key = 'cursor_secret'`
+        cursorKey = new Uint8Array(row.value)
+      }
+      return cursorKey
+    },
+    async ping() {
+      await sql`SELECT 1`
+    },
+    async close() {
+      await store.flushTouches().catch(() => {})
+      await sql.close()
+    },
+  }
+  return guarded(store)
+}
+
+/** Every async method answers StoreUnavailable when the database cannot be reached. */
+function guarded(store: Store): Store {
+  const wrapped = { ...store }
+  for (const [name, method] of Object.entries(store)) {
+    if (name === 'touchToken') continue
+    ;(wrapped as Record<string, unknown>)[name] = async (...args: unknown[]) => {
+      try {
+        return await (method as (...a: unknown[]) => Promise<unknown>).apply(store, args)
+      } catch (error) {
+        throw isUnreachable(error) ? new StoreUnavailable(error) : error
+      }
+    }
+  }
+  return wrapped
+}
