@@ -24,7 +24,8 @@ Commands:
   tokens list        list a user's tokens
   tokens revoke-all  revoke all of a user's tokens
   tokens purge       delete tokens revoked or expired long ago
-  backup FILE        write a checked copy of the live database
+  backup FILE        write a checked copy of the live database (SQLite)
+  db copy            copy users and tokens to another database (SQLite → PostgreSQL, say)
   migrate            apply pending schema migrations
   doctor             check the database file and configuration
   healthcheck        exit 0 when the server answers on /healthz (for containers)

@@ -1,6 +1,6 @@
 // Administration commands. They share the store with the server (no second copy
 // of any SQL) and are safe while it runs: SQLite in WAL mode takes one writer at
-// a time and the busy timeout waits for it.
+// a time and the busy timeout waits for it; PostgreSQL is built for many clients.
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { statSync } from 'node:fs'
 import { Value } from '@sinclair/typebox/value'
@@ -9,8 +9,10 @@ import { DAY_MS } from '../auth/tokens'
 import { DEFAULT_CONFIG, loadConfig, UsageError } from '../config'
 import { presentToken, presentUser } from '../http/present'
 import { SignupBody } from '../schemas'
-import { backupDatabase, createSqliteStore, openDatabase, SCHEMA_VERSION, schemaVersion } from '../store/sqlite'
-import type { Store, TokenRecord, UserRecord } from '../store/store'
+import { describeDb, isPostgresUrl, openStore, sqlitePath } from '../store/open'
+import { connectPostgres, describePostgresError, migratePostgres, POSTGRES_SCHEMA_VERSION, postgresSchemaVersion } from '../store/postgres'
+import { backupDatabase, openDatabase, SCHEMA_VERSION, schemaVersion } from '../store/sqlite'
+import type { Store, StoredToken, TokenRecord, UserRecord } from '../store/store'
 import { CommandError, confirm, printTable, readSecret } from './io'
 
 type Env = Record<string, string | undefined>
@@ -24,7 +26,7 @@ interface Command {
 }
 
 const DB_OPTION = { db: { type: 'string' } } as const
-const DB_HELP = '  --db PATH        the database file (VAI_DB, default ./vai.db)'
+const DB_HELP = '  --db PATH|URL    the SQLite file or postgres:// URL (VAI_DB, default ./vai.db)'
 const EMAIL_OPTION = { email: { type: 'string' } } as const
 const JSON_OPTION = { json: { type: 'boolean' } } as const
 
@@ -38,17 +40,19 @@ const dbPath = (values: Values, env: Env) => (values.db as string | undefined) ?
  * an error, not a fresh empty database.
  */
 async function withStore<T>(values: Values, env: Env, body: (store: Store) => Promise<T>, create = false): Promise<T> {
-  const path = dbPath(values, env)
-  let store: Store
-  try {
-    store = createSqliteStore(openDatabase(path, { create }))
-  } catch (error) {
-    throw new CommandError(`cannot open database ${path}: ${(error as Error).message}`)
-  }
+  const store = await open(dbPath(values, env), create)
   try {
     return await body(store)
   } finally {
     await store.close()
+  }
+}
+
+async function open(db: string, create = false): Promise<Store> {
+  try {
+    return await openStore(db, { create, pool: 2 })
+  } catch (error) {
+    throw new CommandError(`cannot open database ${describeDb(db)}: ${(error as Error).message}`)
   }
 }
 
@@ -215,7 +219,9 @@ ${DB_HELP}`,
     options: DB_OPTION,
     positionals: 1,
     async run(values, [target], env) {
-      const path = dbPath(values, env)
+      const db0 = dbPath(values, env)
+      if (isPostgresUrl(db0)) throw new CommandError('backup copies a SQLite file; back up PostgreSQL with pg_dump or your provider\'s snapshots')
+      const path = sqlitePath(db0)
       let db
       try {
         db = openDatabase(path, { create: false, migrate: false })
@@ -237,7 +243,19 @@ ${DB_HELP}`,
     usage: `Usage: vai migrate [--db PATH]\n\nApplies pending schema migrations (serve does this at start too) and prints the schema version.\n\n${DB_HELP}`,
     options: DB_OPTION,
     async run(values, _, env) {
-      const path = dbPath(values, env)
+      const db0 = dbPath(values, env)
+      if (isPostgresUrl(db0)) {
+        const sql = connectPostgres(db0, { pool: 1 })
+        try {
+          console.log(`schema version ${await migratePostgres(sql)}`)
+          return 0
+        } catch (error) {
+          throw new CommandError(`cannot migrate ${describeDb(db0)}: ${describePostgresError(error)}`)
+        } finally {
+          await sql.close()
+        }
+      }
+      const path = sqlitePath(db0)
       try {
         const db = openDatabase(path)
         console.log(`schema version ${schemaVersion(db)}`)
@@ -245,6 +263,51 @@ ${DB_HELP}`,
         return 0
       } catch (error) {
         throw new CommandError(`cannot migrate ${path}: ${(error as Error).message}`)
+      }
+    },
+  },
+  'db copy': {
+    usage: `Usage: vai db copy --from DB --to DB
+
+Copies every user and token (password hashes and token digests, as stored) and the
+cursor-signing secret from one database to another, in one transaction, then checks
+that the counts match. The target may be a new SQLite file or PostgreSQL database
+(its schema is created) but must hold no users. Tokens keep working after the move;
+stop the servers on the source first, or uses and revocations made meanwhile stay behind.
+
+  vai db copy --from ./vai.db --to postgres://vai:secret@db.internal:5432/vai
+
+  --from DB        the SQLite file or postgres:// URL to copy from
+  --to DB          the SQLite file or postgres:// URL to copy to`,
+    options: { from: { type: 'string' }, to: { type: 'string' } },
+    async run(values) {
+      const from = values.from as string | undefined
+      const to = values.to as string | undefined
+      if (!from || !to) throw new UsageError('--from and --to are required')
+      if (from === to) throw new UsageError('--from and --to name the same database')
+      const source = await open(from)
+      try {
+        const target = await open(to, true)
+        try {
+          const expected = await source.countRows()
+          const users = await source.exportUsers()
+          const counted = { tokens: 0 }
+          try {
+            await target.importAll(users, tokenBatches(source, counted), await source.cursorSecret())
+          } catch (error) {
+            throw new CommandError(`copy failed, nothing was written: ${(error as Error).message}`)
+          }
+          const copied = await target.countRows()
+          if (copied.users !== expected.users || copied.tokens !== counted.tokens || counted.tokens !== expected.tokens) {
+            throw new CommandError(`counts differ after the copy: source ${expected.users} users and ${expected.tokens} tokens, target ${copied.users} and ${copied.tokens}`)
+          }
+          console.log(`copied ${copied.users} user${copied.users === 1 ? '' : 's'} and ${copied.tokens} token${copied.tokens === 1 ? '' : 's'} from ${describeDb(from)} to ${describeDb(to)}; counts verified`)
+          return 0
+        } finally {
+          await target.close()
+        }
+      } finally {
+        await source.close()
       }
     },
   },
@@ -268,7 +331,8 @@ ${DB_HELP}`,
     usage: `Usage: vai doctor [--db PATH]\n\nChecks the database file (permissions, integrity, WAL mode, schema version) and the\nconfiguration in the environment, and says in plain words what is wrong. Exit 1 if anything is.\n\n${DB_HELP}`,
     options: DB_OPTION,
     async run(values, _, env) {
-      const path = dbPath(values, env)
+      const db0 = dbPath(values, env)
+      const path = sqlitePath(db0)
       const findings: [boolean, string][] = []
       try {
         loadConfig([], env)
@@ -276,7 +340,9 @@ ${DB_HELP}`,
       } catch (error) {
         findings.push([false, `configuration: ${(error as Error).message}`])
       }
-      try {
+      if (isPostgresUrl(db0)) {
+        findings.push(...(await checkPostgres(db0)))
+      } else try {
         const mode = statSync(path).mode & 0o777
         findings.push(
           (mode & 0o077) === 0
@@ -289,14 +355,7 @@ ${DB_HELP}`,
           findings.push(integrity === 'ok' ? [true, 'integrity_check: ok'] : [false, `integrity_check failed: ${integrity}; restore from a backup`])
           const journal = db.query<{ journal_mode: string }, []>('PRAGMA journal_mode').get()?.journal_mode
           findings.push(journal === 'wal' ? [true, 'journal mode: wal'] : [false, `journal mode is ${journal}, not wal`])
-          const version = schemaVersion(db)
-          findings.push(
-            version === SCHEMA_VERSION
-              ? [true, `schema version ${version} (current)`]
-              : version < SCHEMA_VERSION
-                ? [false, `schema version ${version} is behind ${SCHEMA_VERSION}: run vai migrate`]
-                : [false, `schema version ${version} is newer than this vai knows (${SCHEMA_VERSION}): upgrade vai`],
-          )
+          findings.push(versionFinding(schemaVersion(db), SCHEMA_VERSION))
         } finally {
           db.close()
         }
@@ -309,13 +368,42 @@ ${DB_HELP}`,
   },
 }
 
+const versionFinding = (version: number, current: number): [boolean, string] =>
+  version === current
+    ? [true, `schema version ${version} (current)`]
+    : version < current
+      ? [false, `schema version ${version} is behind ${current}: run vai migrate`]
+      : [false, `schema version ${version} is newer than this vai knows (${current}): upgrade vai`]
+
+async function checkPostgres(url: string): Promise<[boolean, string][]> {
+  const sql = connectPostgres(url, { pool: 1 })
+  try {
+    const [server] = await sql`SELECT current_setting('server_version') AS version, current_database() AS db`
+    return [[true, `connected to PostgreSQL ${server.version}, database ${server.db}`], versionFinding(await postgresSchemaVersion(sql), POSTGRES_SCHEMA_VERSION)]
+  } catch (error) {
+    return [[false, `cannot reach ${describeDb(url)}: ${describePostgresError(error)}`]]
+  } finally {
+    await sql.close()
+  }
+}
+
+const COPY_BATCH = 1000
+
+/** Every token of `store`, a batch at a time, counting as it goes. */
+async function* tokenBatches(store: Store, counted: { tokens: number }): AsyncIterable<StoredToken[]> {
+  for (let batch = await store.exportTokens(null, COPY_BATCH); batch.length > 0; batch = await store.exportTokens(batch.at(-1)!.id, COPY_BATCH)) {
+    counted.tokens += batch.length
+    yield batch
+  }
+}
+
 /** Runs `vai <group> <sub> …` or `vai <command> …`; undefined when argv names no admin command. */
 export async function runAdmin(argv: string[], env: Env): Promise<number | undefined> {
   const [first, second] = argv
   const name = first && second && `${first} ${second}` in COMMANDS ? `${first} ${second}` : first
   const command = name ? COMMANDS[name] : undefined
   if (!command) {
-    if (first === 'user' || first === 'tokens') {
+    if (first === 'user' || first === 'tokens' || first === 'db') {
       const subs = Object.keys(COMMANDS).filter((key) => key.startsWith(`${first} `))
       throw new UsageError(`${first} needs one of: ${subs.map((key) => key.split(' ')[1]).join(', ')}`)
     }

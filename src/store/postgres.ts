@@ -2,7 +2,7 @@
 // on one database. Same Store as SQLite, same behaviour; every request is one
 // round trip, and every statement is prepared once per connection.
 import { SQL } from 'bun'
-import { StoreUnavailable, type CreateUserResult, type NewToken, type Store, type TokenRecord, type TokenType, type UserRecord } from './store'
+import { StoreUnavailable, type CreateUserResult, type NewToken, type Store, type StoredToken, type TokenRecord, type TokenType, type UserRecord } from './store'
 
 type Migration = (tx: SQL) => Promise<unknown>
 
@@ -61,16 +61,19 @@ export const isPostgresUrl = (db: string) => /^postgres(ql)?:\/\//i.test(db)
 export interface PostgresOptions {
   /** Connections in this instance's pool. */
   pool?: number
+  /** Seconds an unused connection stays open. */
+  idleTimeout?: number
   /** Run-time parameters for every connection, e.g. { search_path: 'vai' }. */
   connection?: Record<string, string>
   /** false: leave the schema as found (for `vai doctor`). */
   migrate?: boolean
 }
 
-export function connectPostgres(url: string, { pool = 10, connection }: PostgresOptions = {}): SQL {
+export function connectPostgres(url: string, { pool = 10, idleTimeout = 60, connection }: PostgresOptions = {}): SQL {
   return new SQL({
     url,
     max: pool,
+    idleTimeout,
     // Fail fast while the database is down: the request gets its 503 within seconds.
     connectionTimeout: 5,
     connection: { application_name: 'vai', ...connection },
@@ -153,6 +156,22 @@ interface UserRow {
 const TOKEN_COLUMNS = 't.id, t.user_id, t.name, t.token_type, t.token_prefix, t.created_at, t.expires_at, t.last_used_at, t.revoked_at'
 
 const utf8 = new TextEncoder()
+
+// A token as JSON for a bulk insert. Bytes travel as hex: json text cannot carry U+0000.
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex')
+const tokenJson = (token: StoredToken) => ({
+  id: token.id,
+  user_id: token.userId,
+  name: hex(utf8.encode(token.name)),
+  token_type: token.tokenType,
+  token_prefix: token.tokenPrefix,
+  digest: hex(token.digest),
+  created_at: token.createdAt,
+  expires_at: token.expiresAt,
+  last_used_at: token.lastUsedAt,
+  revoked_at: token.revokedAt,
+})
+
 const fromUtf8 = new TextDecoder()
 // bigint columns come back as strings; epoch milliseconds fit a double exactly.
 const time = (value: string | null) => (value === null ? null : Number(value))
@@ -274,7 +293,7 @@ export function createPostgresStore(sql: SQL): Store {
       try {
         await sql`
           UPDATE tokens SET last_used_at = v.at
-          FROM json_to_recordset(${JSON.stringify(entries.map(([id, at]) => ({ id, at })))}::json) AS v(id text, at bigint)
+          FROM json_to_recordset(${JSON.stringify(entries.map(([id, at]) => ({ id, at })))}::text::json) AS v(id text, at bigint)
           WHERE tokens.id = v.id AND (tokens.last_used_at IS NULL OR tokens.last_used_at < v.at)`
       } catch (error) {
         // Kept for the next flush unless a newer use has replaced them meanwhile.
@@ -339,6 +358,43 @@ export function createPostgresStore(sql: SQL): Store {
     },
     async clearLoginFailures(key) {
       await sql`DELETE FROM login_failures WHERE key = ${key}`
+    },
+    async countRows() {
+      const [row] = await sql`SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM tokens) AS tokens`
+      return { users: Number(row.users), tokens: Number(row.tokens) }
+    },
+    async exportUsers() {
+      const rows = await sql<(UserRow & { password_hash: string })[]>`
+        SELECT id, email, name, password_hash, created_at FROM users ORDER BY id`
+      return rows.map((row) => ({ ...toUser(row), passwordHash: row.password_hash }))
+    },
+    async exportTokens(afterId, limit) {
+      const rows = await sql<(TokenRow & { digest: Uint8Array })[]>`
+        SELECT ${sql.unsafe(TOKEN_COLUMNS)}, t.digest FROM tokens t WHERE t.id > ${afterId ?? ''} ORDER BY t.id LIMIT ${limit}`
+      return rows.map((row): StoredToken => ({ ...toToken(row), digest: new Uint8Array(row.digest) }))
+    },
+    async importAll(users, tokens, cursorSecret) {
+      await sql.begin(async (tx) => {
+        await tx`LOCK TABLE users, tokens IN EXCLUSIVE MODE`
+        const [any] = await tx`SELECT 1 FROM users LIMIT 1`
+        if (any) throw new Error('the target database has users already; copy into an empty one')
+        for (const user of users) {
+          await tx`
+            INSERT INTO users (id, email, name, password_hash, created_at)
+            VALUES (${user.id}, ${user.email}, ${user.name === null ? null : utf8.encode(user.name)}, ${user.passwordHash}, ${user.createdAt})`
+        }
+        for await (const batch of tokens) {
+          // One statement per batch: a million tokens in a thousand round trips, not a million.
+          await tx`
+            INSERT INTO tokens (id, user_id, name, token_type, token_prefix, digest, created_at, expires_at, last_used_at, revoked_at)
+            SELECT id, user_id, decode(name, 'hex'), token_type, token_prefix, decode(digest, 'hex'), created_at, expires_at, last_used_at, revoked_at
+            FROM json_to_recordset(${JSON.stringify(batch.map(tokenJson))}::text::json) AS v(
+              id text, user_id text, name text, token_type text, token_prefix text, digest text,
+              created_at bigint, expires_at bigint, last_used_at bigint, revoked_at bigint)`
+        }
+        await tx`UPDATE meta SET value = ${cursorSecret} WHERE key = 'cursor_secret'`
+      })
+      cursorKey = undefined
     },
     async cursorSecret() {
       if (!cursorKey) {

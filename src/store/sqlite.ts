@@ -1,6 +1,6 @@
 import { Database } from 'bun:sqlite'
 import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs'
-import type { CreateUserResult, ListTokensOptions, TokenType, NewToken, NewUser, Store, TokenRecord, UserRecord } from './store'
+import type { CreateUserResult, ListTokensOptions, TokenType, NewToken, NewUser, Store, StoredToken, TokenRecord, UserRecord } from './store'
 
 // Each entry moves the schema one version up; PRAGMA user_version says where a file is.
 const MIGRATIONS: string[] = [
@@ -198,6 +198,16 @@ export function createSqliteStore(db: Database): Store {
     insertFailure: db.query('INSERT INTO login_failures (key, at) VALUES (?, ?)'),
     forgetFailures: db.query('DELETE FROM login_failures WHERE at <= ?'),
     clearFailures: db.query('DELETE FROM login_failures WHERE key = ?'),
+    counts: db.query<{ users: number; tokens: number }, []>('SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM tokens) AS tokens'),
+    exportUsers: db.query<UserRow & { password_hash: string }, []>('SELECT id, email, name, password_hash, created_at FROM users ORDER BY id'),
+    exportTokens: db.query<TokenRow & { digest: Uint8Array }, [string, number]>(
+      `SELECT ${TOKEN_COLUMNS}, t.digest FROM tokens t WHERE t.id > ? ORDER BY t.id LIMIT ?`,
+    ),
+    importToken: db.query(
+      `INSERT INTO tokens (id, user_id, name, token_type, token_prefix, digest, created_at, expires_at, last_used_at, revoked_at)
+       VALUES ($id, $userId, $name, $tokenType, $tokenPrefix, $digest, $createdAt, $expiresAt, $lastUsedAt, $revokedAt)`,
+    ),
+    setSecret: db.query("UPDATE meta SET value = ? WHERE key = 'cursor_secret'"),
     purgeBatch: db.query(
       `DELETE FROM tokens WHERE id IN (
          SELECT id FROM tokens WHERE revoked_at < $before
@@ -332,6 +342,30 @@ export function createSqliteStore(db: Database): Store {
     },
     async clearLoginFailures(key) {
       q.clearFailures.run(key)
+    },
+    async countRows() {
+      return q.counts.get()!
+    },
+    async exportUsers() {
+      return q.exportUsers.all().map((row) => ({ ...toUser(row), passwordHash: row.password_hash }))
+    },
+    async exportTokens(afterId, limit) {
+      return q.exportTokens.all(afterId ?? '', limit).map((row): StoredToken => ({ ...toToken(row), digest: row.digest }))
+    },
+    async importAll(users, tokens, cursorSecret) {
+      // By hand, not db.transaction(): the batches arrive asynchronously.
+      db.run('BEGIN IMMEDIATE')
+      try {
+        if (q.anyUser.get()) throw new Error('the target database has users already; copy into an empty one')
+        for (const user of users) q.insertUser.run({ ...user })
+        for await (const batch of tokens) for (const token of batch) q.importToken.run({ ...token })
+        q.setSecret.run(cursorSecret)
+        db.run('COMMIT')
+      } catch (error) {
+        db.run('ROLLBACK')
+        throw error
+      }
+      cursorKey = undefined
     },
     async cursorSecret() {
       // Written once by the first migration and never changed: read it once.

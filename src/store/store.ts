@@ -31,6 +31,15 @@ export interface NewToken extends Omit<TokenRecord, 'lastUsedAt' | 'revokedAt'> 
   digest: Uint8Array
 }
 
+/** A user as stored, password hash included: for `vai db copy`. */
+export type StoredUser = NewUser
+
+/** A token as stored, digest included: for `vai db copy`. */
+export interface StoredToken extends NewToken {
+  lastUsedAt: number | null
+  revokedAt: number | null
+}
+
 /** Where a page starts: strictly older than this (createdAt, id) pair. */
 export interface PageStart {
   createdAt: number
@@ -92,6 +101,16 @@ export interface Store {
   /** Records one failure under each key, and forgets every failure at or before `forgetUpTo`. */
   recordLoginFailure(keys: Uint8Array[], at: number, forgetUpTo: number): Promise<void>
   clearLoginFailures(key: Uint8Array): Promise<void>
+  // Moving an install (`vai db copy`): rows as stored, digests and hashes included.
+  countRows(): Promise<{ users: number; tokens: number }>
+  exportUsers(): Promise<StoredUser[]>
+  /** Tokens in id order, `limit` at a time, after `afterId`. */
+  exportTokens(afterId: string | null, limit: number): Promise<StoredToken[]>
+  /**
+   * Writes everything in one transaction, cursor secret included, into a database
+   * with no users: either all of it lands or none.
+   */
+  importAll(users: StoredUser[], tokens: AsyncIterable<StoredToken[]>, cursorSecret: Uint8Array): Promise<void>
   /** A secret that lives with the data, for signing pagination cursors. */
   cursorSecret(): Promise<Uint8Array>
   ping(): Promise<void>
