@@ -78,7 +78,7 @@ function postgresDatabase(url: string): Database {
   // A schema per app, made before the store's first query: the store waits for it.
   const schema = `vai_test_${process.pid}_${++schemas}`
   admin ??= new SQL({ url, max: 2 })
-  const sql = connectPostgres(url, { pool: 4, connection: { search_path: schema } })
+  const sql = connectPostgres(url, { pool: 4, idleTimeout: 2, connection: { search_path: schema } })
   const ready = admin.unsafe(`CREATE SCHEMA ${schema}`).then(() => migratePostgres(sql)).then(() => createPostgresStore(sql))
   return {
     store: deferredStore(ready),

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The PostgreSQL leg of the test suite: starts a throwaway PostgreSQL cluster (its
+# own data directory, loopback only, a free port), runs the tests with
+# VAI_TEST_POSTGRES pointing at it, and removes the cluster afterwards.
+#
+#   scripts/test-postgres.sh                 # the in-process suite + test/postgres
+#   scripts/test-postgres.sh test/http       # any `bun test` arguments
+#
+# Needs PostgreSQL's server programs (Debian: apt-get install postgresql). As root,
+# the cluster runs as the `postgres` user, since PostgreSQL refuses to run as root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bindir=""
+if command -v pg_config >/dev/null 2>&1 && [ -x "$(pg_config --bindir)/initdb" ]; then bindir="$(pg_config --bindir)"; fi
+[ -n "$bindir" ] || bindir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)"
+if [ -z "$bindir" ] || [ ! -x "$bindir/initdb" ]; then
+  echo "test-postgres: PostgreSQL's server programs (initdb, pg_ctl) are missing; install the postgresql package" >&2
+  exit 1
+fi
+
+as_owner=()
+if [ "$(id -u)" = 0 ]; then as_owner=(runuser -u postgres --); fi
+
+dir="$(mktemp -d /tmp/vai-pg.XXXXXX)"
+chmod 755 "$dir"
+[ ${#as_owner[@]} -eq 0 ] || chown postgres "$dir"
+port="$(bun -e 'const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } }); console.log(s.port); s.stop(true)')"
+
+stop() {
+  "${as_owner[@]}" "$bindir/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$dir"
+}
+trap stop EXIT
+
+"${as_owner[@]}" "$bindir/initdb" -D "$dir/data" -A trust -U postgres --no-sync >/dev/null
+# fsync off: a throwaway cluster for tests, where speed matters and a power cut does not.
+# Each test app has a small pool of its own; 1000 connections leave room for all of them.
+"${as_owner[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w -o \
+  "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=1000 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+  start >/dev/null
+
+export VAI_TEST_POSTGRES="postgres://postgres@127.0.0.1:$port/postgres"
+echo "test-postgres: PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
+if [ $# -eq 0 ]; then
+  # Everything that runs in process goes through the store; test/postgres adds the
+  # multi-instance and CLI tests. The binary-packaging, browser and SQLite-file tests
+  # (backup, WAL crash safety) have nothing backend-specific and run in the SQLite leg.
+  set -- test/unit test/http test/postgres $(ls test/security/*.test.ts | grep -v crash)
+fi
+bun test "$@"

@@ -1,0 +1,143 @@
+// The compiled binary on PostgreSQL: moving an install with `vai db copy`, the admin
+// commands on a postgres:// URL, and a URL's password kept out of everything printed.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { SQL } from 'bun'
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { POSTGRES_SCHEMA_VERSION } from '../../src/store/postgres'
+import { TEST_POSTGRES } from '../helpers'
+import { binaryInEmptyDir, killServers, runIn, startServer, type Server } from '../support/binary'
+
+const PASSWORD = 'correct horse battery'
+let dir: string
+let vai: string
+let admin: SQL
+const databases: string[] = []
+
+/** A new empty database on the test server; its URL, with a password trust auth ignores. */
+async function freshDatabase(): Promise<string> {
+  const name = `vai_cli_${process.pid}_${databases.length + 1}`
+  await admin.unsafe(`CREATE DATABASE ${name}`)
+  databases.push(name)
+  const url = new URL(TEST_POSTGRES!)
+  url.password = 'hunter2-not-shown'
+  url.pathname = `/${name}`
+  return url.toString()
+}
+
+const shown = (url: string) => url.replace('hunter2-not-shown', '***')
+
+const serve = (db: string) => startServer(dir, vai, ['serve', '--port', '0', '--host', '127.0.0.1', '--db', db])
+
+async function stop(server: Server) {
+  server.proc.kill('SIGTERM')
+  await server.drained()
+}
+
+async function call(server: Server, method: string, path: string, token?: string, body?: unknown) {
+  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {}
+  if (body !== undefined) headers['content-type'] = 'application/json'
+  const response = await fetch(server.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+  const text = await response.text()
+  return { status: response.status, body: text ? JSON.parse(text) : null }
+}
+
+describe.skipIf(!TEST_POSTGRES)('vai on PostgreSQL, from the command line', () => {
+  beforeAll(() => {
+    ;({ dir, vai } = binaryInEmptyDir())
+    admin = new SQL({ url: TEST_POSTGRES!, max: 1 })
+  }, 60_000)
+
+  afterAll(async () => {
+    killServers()
+    for (const name of databases) await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+    await admin.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  test('db copy moves a SQLite install: tokens, revocations and cursors keep working on PostgreSQL, and back', async () => {
+    const sqlite = join(dir, 'before.db')
+    const before = await serve(sqlite)
+    // Through the API: a name may hold U+0000, which an argv cannot carry.
+    expect((await call(before, 'POST', '/api/v1/auth/signup', undefined, { email: 'ada@example.com', password: PASSWORD, name: 'Ada\u0000Lovelace' })).status).toBe(201)
+    const session = (await call(before, 'POST', '/api/v1/auth/login', undefined, { email: 'ada@example.com', password: PASSWORD })).body.plaintext
+    const api = [] as { plaintext: string; token: { id: string } }[]
+    for (const name of ['deploy', 'ci', 'backup']) api.push((await call(before, 'POST', '/api/v1/access-tokens', session, { name })).body)
+    expect((await call(before, 'DELETE', `/api/v1/access-tokens/${api[2]!.token.id}`, session)).status).toBe(204)
+    const firstPage = (await call(before, 'GET', '/api/v1/access-tokens?limit=2&include_revoked=true', session)).body
+    const wholeList = (await call(before, 'GET', '/api/v1/access-tokens?limit=50&include_revoked=true', session)).body
+    await stop(before)
+
+    const target = await freshDatabase()
+    const copied = runIn(dir, vai, ['db', 'copy', '--from', sqlite, '--to', target])
+    expect(copied).toEqual({ code: 0, stdout: `copied 1 user and 4 tokens from ${sqlite} to ${shown(target)}; counts verified\n`, stderr: '' })
+
+    const after = await serve(target)
+    expect(after.firstLine).toContain(`(database ${shown(target)})`)
+    for (const { plaintext, token } of api.slice(0, 2)) {
+      expect((await call(after, 'GET', `/api/v1/access-tokens/${token.id}`, plaintext)).status).toBe(200)
+    }
+    expect(await call(after, 'GET', '/api/v1/auth/me', api[2]!.plaintext)).toEqual({ status: 401, body: { detail: 'Invalid or expired token' } })
+    // The cursor secret moved too: a page cursor from before the move still continues the walk.
+    const secondPage = await call(after, 'GET', `/api/v1/access-tokens?limit=2&include_revoked=true&cursor=${firstPage.nextCursor}`, session)
+    expect(secondPage.status).toBe(200)
+    expect([...firstPage.items, ...secondPage.body.items].map((item: { id: string }) => item.id)).toEqual(wholeList.items.map((item: { id: string }) => item.id))
+    const me = (await call(after, 'GET', '/api/v1/auth/me', session)).body
+    expect(me.user).toMatchObject({ email: 'ada@example.com', name: 'Ada\u0000Lovelace' })
+    await stop(after)
+
+    // A second copy into the same database is refused and writes nothing.
+    expect(runIn(dir, vai, ['db', 'copy', '--from', sqlite, '--to', target])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'vai: copy failed, nothing was written: the target database has users already; copy into an empty one\n',
+    })
+
+    // And back again, into a new SQLite file.
+    const back = join(dir, 'back.db')
+    expect(runIn(dir, vai, ['db', 'copy', '--from', target, '--to', back]).stdout).toBe(`copied 1 user and 4 tokens from ${shown(target)} to ${back}; counts verified\n`)
+    const again = await serve(back)
+    expect((await call(again, 'GET', `/api/v1/access-tokens/${api[0]!.token.id}`, api[0]!.plaintext)).status).toBe(200)
+    await stop(again)
+  }, 60_000)
+
+  test('db copy needs both ends, and refuses a missing SQLite source', () => {
+    expect(runIn(dir, vai, ['db', 'copy', '--from', 'x.db'])).toEqual({ code: 2, stdout: '', stderr: 'vai: --from and --to are required\n' })
+    expect(runIn(dir, vai, ['db', 'copy', '--from', join(dir, 'none.db'), '--to', join(dir, 'other.db')])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `vai: cannot open database ${join(dir, 'none.db')}: no such file\n`,
+    })
+    expect(runIn(dir, vai, ['db'])).toEqual({ code: 2, stdout: '', stderr: 'vai: db needs one of: copy\n' })
+  })
+
+  test('migrate, doctor, user and tokens work on a postgres:// URL; backup points to pg_dump', async () => {
+    const db = await freshDatabase()
+    const cli = (args: string[], stdin?: string) => runIn(dir, vai, [...args, '--db', db], { stdin })
+    expect(cli(['migrate'])).toEqual({ code: 0, stdout: `schema version ${POSTGRES_SCHEMA_VERSION}\n`, stderr: '' })
+    const doctor = cli(['doctor'])
+    expect(doctor.code).toBe(0)
+    expect(doctor.stdout).toMatch(new RegExp(`^ok    configuration in the environment is valid\nok    connected to PostgreSQL [0-9.]+.*, database vai_cli_\\d+_\\d+\nok    schema version ${POSTGRES_SCHEMA_VERSION} \\(current\\)\n$`))
+    expect(cli(['user', 'add', '--email', 'bob@example.com'], `${PASSWORD}\n`).stdout).toMatch(/^created user bob@example\.com \([0-9a-f-]{36}\)\n$/)
+    expect(JSON.parse(cli(['user', 'list', '--json']).stdout)).toMatchObject([{ email: 'bob@example.com', activeTokens: 0 }])
+    expect(cli(['tokens', 'revoke-all', '--email', 'bob@example.com'])).toEqual({ code: 0, stdout: '0\n', stderr: '' })
+    expect(cli(['backup', join(dir, 'pg.bak')])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: "vai: backup copies a SQLite file; back up PostgreSQL with pg_dump or your provider's snapshots\n",
+    })
+  })
+
+  test('an unreachable server: serve exits 1 at once, doctor says so; neither prints the password', async () => {
+    const probe = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
+    const port = probe.port
+    probe.stop(true)
+    const db = `postgres://vai:hunter2-not-shown@127.0.0.1:${port}/vai`
+    const served = runIn(dir, vai, ['serve', '--port', '0', '--db', db])
+    expect(served).toEqual({ code: 1, stdout: '', stderr: `vai: cannot open database postgres://vai:***@127.0.0.1:${port}/vai: connection refused\n` })
+    const doctor = runIn(dir, vai, ['doctor', '--db', db])
+    expect(doctor.code).toBe(1)
+    expect(doctor.stdout).toContain(`FAIL  cannot reach postgres://vai:***@127.0.0.1:${port}/vai: connection refused\n`)
+    expect(doctor.stdout + doctor.stderr).not.toContain('hunter2')
+  })
+})
