@@ -33,18 +33,19 @@ type Schema = Record<string, any>
 
 const ANY_CARRIER = [{ bearer: [] }, { apiKey: [] }, { cookie: [] }]
 
-// Every route of the contract, who may call it and the 4xx responses it can give.
+// Every route of the contract, who may call it and the error responses it can give
+// (every one reads the database, so every one can answer 503 while it is down).
 const OPERATIONS: Record<string, { public: boolean; errors: number[] }> = {
   'GET /healthz': { public: true, errors: [503] },
-  'POST /api/v1/auth/signup': { public: true, errors: [403, 409, 413, 422] },
-  'POST /api/v1/auth/login': { public: true, errors: [401, 403, 413, 422, 429] },
-  'POST /api/v1/auth/logout': { public: false, errors: [401, 403, 413] },
-  'GET /api/v1/auth/me': { public: false, errors: [401] },
-  'GET /api/v1/access-tokens': { public: false, errors: [401, 422] },
-  'POST /api/v1/access-tokens': { public: false, errors: [401, 403, 413, 422] },
-  'DELETE /api/v1/access-tokens': { public: false, errors: [401, 403, 413, 422] },
-  'GET /api/v1/access-tokens/{token_id}': { public: false, errors: [401, 404, 422] },
-  'DELETE /api/v1/access-tokens/{token_id}': { public: false, errors: [401, 403, 404, 413, 422] },
+  'POST /api/v1/auth/signup': { public: true, errors: [403, 409, 413, 422, 503] },
+  'POST /api/v1/auth/login': { public: true, errors: [401, 403, 413, 422, 429, 503] },
+  'POST /api/v1/auth/logout': { public: false, errors: [401, 403, 413, 503] },
+  'GET /api/v1/auth/me': { public: false, errors: [401, 503] },
+  'GET /api/v1/access-tokens': { public: false, errors: [401, 422, 503] },
+  'POST /api/v1/access-tokens': { public: false, errors: [401, 403, 413, 422, 503] },
+  'DELETE /api/v1/access-tokens': { public: false, errors: [401, 403, 413, 422, 503] },
+  'GET /api/v1/access-tokens/{token_id}': { public: false, errors: [401, 404, 422, 503] },
+  'DELETE /api/v1/access-tokens/{token_id}': { public: false, errors: [401, 403, 404, 413, 422, 503] },
 }
 
 function operations(document: OpenAPIDocument): [string, Schema][] {

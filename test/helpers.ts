@@ -40,7 +40,12 @@ export interface Reply {
   body: any
 }
 
-export type MakeAppOptions = Partial<Config> & { loginLimits?: LoginLimits; log?: AccessLog }
+export type MakeAppOptions = Partial<Config> & {
+  loginLimits?: LoginLimits
+  log?: AccessLog
+  /** Stands between the app and its store (to make it fail, say). */
+  wrapStore?: (store: Store) => Store
+}
 
 /** The PostgreSQL database the suite runs on, or undefined for SQLite. */
 export const TEST_POSTGRES = process.env.VAI_TEST_POSTGRES || undefined
@@ -118,10 +123,10 @@ function deferredStore(ready: Promise<Store>): Store {
 }
 
 export function makeApp(overrides: MakeAppOptions = {}) {
-  const { loginLimits = DEFAULT_LOGIN_LIMITS, log, ...configOverrides } = overrides
+  const { loginLimits = DEFAULT_LOGIN_LIMITS, log, wrapStore = (store: Store) => store, ...configOverrides } = overrides
   const config: Config = { ...DEFAULT_CONFIG, db: TEST_POSTGRES ?? ':memory:', signup: 'open', ...configOverrides }
   const database = TEST_POSTGRES ? postgresDatabase(TEST_POSTGRES) : sqliteDatabase()
-  const { store } = database
+  const store = wrapStore(database.store)
   let time = START
   const clock = {
     now: () => time,

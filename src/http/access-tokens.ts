@@ -29,7 +29,7 @@ export function accessTokenRoutes({ store, config, now, caller }: RouteDeps) {
       },
       {
         query: ListTokensQuery,
-        response: { 200: TokenPage, ...errorResponses(401, 422) },
+        response: { 200: TokenPage, ...errorResponses(401, 422, 503) },
         detail: { operationId: 'listAccessTokens', summary: 'List my tokens', description: 'Newest first. Revoked tokens only with `includeRevoked`.', ...PROTECTED },
       },
     )
@@ -46,7 +46,7 @@ export function accessTokenRoutes({ store, config, now, caller }: RouteDeps) {
       },
       {
         body: CreateTokenBody(config.maxTokenDays),
-        response: { 201: TokenWithPlaintext, ...errorResponses(401, 403, 413, 422) },
+        response: { 201: TokenWithPlaintext, ...errorResponses(401, 403, 413, 422, 503) },
         detail: { operationId: 'createAccessToken', summary: 'Create an API token', description: 'The plaintext is in this response only.', ...PROTECTED },
       },
     )
@@ -57,7 +57,7 @@ export function accessTokenRoutes({ store, config, now, caller }: RouteDeps) {
       }),
       {
         query: RevokeAllQuery,
-        response: { 200: RevokedCount, ...errorResponses(401, 403, 422) },
+        response: { 200: RevokedCount, ...errorResponses(401, 403, 422, 503) },
         detail: { operationId: 'revokeAllAccessTokens', summary: 'Revoke all my tokens', description: 'Sessions and API tokens alike; the current one survives unless `exclude_current=false`.', ...PROTECTED },
       },
     )
@@ -72,7 +72,7 @@ export function accessTokenRoutes({ store, config, now, caller }: RouteDeps) {
       },
       {
         params: TokenIdParams,
-        response: { 200: Token, ...errorResponses(401, 404, 422) },
+        response: { 200: Token, ...errorResponses(401, 404, 422, 503) },
         detail: { operationId: 'getAccessToken', summary: 'Get one of my tokens', ...PROTECTED },
       },
     )
@@ -84,7 +84,7 @@ export function accessTokenRoutes({ store, config, now, caller }: RouteDeps) {
       },
       {
         params: TokenIdParams,
-        response: { 204: t.Void(), ...errorResponses(401, 403, 404, 422) },
+        response: { 204: t.Void(), ...errorResponses(401, 403, 404, 422, 503) },
         detail: { operationId: 'revokeAccessToken', summary: 'Revoke one of my tokens', description: 'Revoking twice keeps the first revokedAt.', ...PROTECTED },
       },
     )

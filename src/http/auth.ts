@@ -45,7 +45,7 @@ export function authRoutes({ store, config, now, loginLimiter, metrics, caller }
       },
       {
         body: SignupBody,
-        response: { 201: User, ...errorResponses(403, 409, 413, 422) },
+        response: { 201: User, ...errorResponses(403, 409, 413, 422, 503) },
         detail: { operationId: 'signup', summary: 'Create an account', description: 'Open while the server has no user, then only with `--signup open`.', ...PUBLIC },
       },
     )
@@ -82,7 +82,7 @@ export function authRoutes({ store, config, now, loginLimiter, metrics, caller }
       },
       {
         body: LoginBody,
-        response: { 200: TokenWithPlaintext, ...errorResponses(401, 403, 413, 422, 429) },
+        response: { 200: TokenWithPlaintext, ...errorResponses(401, 403, 413, 422, 429, 503) },
         detail: { operationId: 'login', summary: 'Log in', description: 'Starts a session: its token comes back in the body and in the `vai_token` cookie.', ...PUBLIC },
       },
     )
@@ -97,12 +97,12 @@ export function authRoutes({ store, config, now, loginLimiter, metrics, caller }
         set.headers['set-cookie'] = sessionCookie('', 0, request)
       },
       {
-        response: { 204: t.Void(), ...errorResponses(401, 403) },
+        response: { 204: t.Void(), ...errorResponses(401, 403, 503) },
         detail: { operationId: 'logout', summary: 'Log out', description: 'Revokes the current token and clears the cookie.', ...PROTECTED },
       },
     )
     .get('/me', ({ caller }) => ({ user: presentUser(caller.user), token: presentToken(caller.token) }), {
-      response: { 200: Me, ...errorResponses(401) },
+      response: { 200: Me, ...errorResponses(401, 503) },
       detail: { operationId: 'me', summary: 'Who am I', description: 'The current user and the token that authenticated this request.', ...PROTECTED },
     })
 

@@ -24,7 +24,9 @@ const ERRORS = {
   409: described(ErrorBody, 'Email already registered'),
   413: described(ErrorBody, 'Body over 1 MiB'),
   422: described(ValidationErrorBody, 'Validation failed: every problem, one entry each'),
-  503: described(ErrorBody, 'The database does not answer'),
+  503: withHeaders(described(ErrorBody, 'The database does not answer; the instance reconnects by itself'), {
+    'Retry-After': t.Integer({ minimum: 1, description: 'Seconds to wait before trying again' }),
+  }),
   429: withHeaders(described(ErrorBody, 'Too many failed logins'), {
     'Retry-After': t.Integer({ minimum: 1, description: 'Seconds until an attempt is allowed again' }),
   }),

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
-import { makeApp } from '../helpers'
+import { StoreUnavailable } from '../../src/store/store'
+import { makeApp, PASSWORD, seedUser } from '../helpers'
 
 describe('GET /healthz', () => {
   test('200 {"status":"ok"} with no credential', async () => {
@@ -21,5 +22,47 @@ describe('GET /healthz', () => {
     const reply = await t.get('/healthz')
     expect(reply.status).toBe(503)
     expect(reply.body).toEqual({ detail: 'Database unavailable' })
+  })
+})
+
+describe('while the database is unreachable', () => {
+  // The store as an outage leaves it: every call fails with StoreUnavailable (the
+  // PostgreSQL backend's translation of a refused or lost connection).
+  const outage = () => {
+    const down = { on: false }
+    const t = makeApp({
+      wrapStore: (store) =>
+        new Proxy(store, {
+          get(target, name) {
+            const value = Reflect.get(target, name)
+            if (typeof value !== 'function' || name === 'touchToken') return value
+            return (...args: unknown[]) => (down.on ? Promise.reject(new StoreUnavailable(new Error('connection refused'))) : value.apply(target, args))
+          },
+        }),
+    })
+    return { t, down }
+  }
+
+  test('every route that needs it answers 503 {"detail":"Database unavailable"} with Retry-After: 1, and recovers with it', async () => {
+    const { t, down } = outage()
+    const ada = await seedUser(t)
+    down.on = true
+    const requests: [string, string, object?][] = [
+      ['GET', '/healthz'],
+      ['GET', '/api/v1/auth/me'],
+      ['GET', '/api/v1/access-tokens'],
+      ['POST', '/api/v1/access-tokens', { name: 'x' }],
+      ['POST', '/api/v1/auth/login', { email: ada.email, password: PASSWORD }],
+      ['POST', '/api/v1/auth/signup', { email: 'new@example.com', password: PASSWORD }],
+    ]
+    for (const [method, path, body] of requests) {
+      const reply = await t.request(method, path, { token: ada.plaintext, body })
+      expect([method, path, reply.status, reply.body, reply.headers.get('retry-after'), reply.headers.get('content-type')]).toEqual([
+        method, path, 503, { detail: 'Database unavailable' }, '1', 'application/json;charset=utf-8',
+      ])
+    }
+    down.on = false
+    expect((await t.get('/healthz')).status).toBe(200)
+    expect((await t.get('/api/v1/auth/me', { token: ada.plaintext })).status).toBe(200)
   })
 })
