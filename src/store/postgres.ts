@@ -118,9 +118,10 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
   return createPostgresStore(sql)
 }
 
-// Errors that say the database cannot be reached now, not that the query is wrong:
-// refused or lost connections, and the server's own "shutting down"/"starting up".
-const UNREACHABLE_SQLSTATE = /^(08|57P0[1-3]|53300)/
+// Errors that say the database cannot serve us now, not that the query is wrong: refused
+// or lost connections, the server's own "shutting down"/"starting up", too many clients,
+// and a read-only server (a primary demoted in a failover, before the URL follows the new one).
+const UNREACHABLE_SQLSTATE = /^(08|57P0[1-3]|53300|25006)/
 function isUnreachable(error: unknown): boolean {
   if (!(error instanceof Error)) return false
   const { code, errno } = error as { code?: string; errno?: string }
