@@ -10,6 +10,7 @@ import { DAY_MS } from './auth/tokens'
 import { MAX_BODY_BYTES } from './http/body'
 import { accessLog, bufferedStdout } from './http/observe'
 import { describeDb, openStore } from './store/open'
+import { StoreUnavailable } from './store/store'
 
 const USAGE = `vai ${pkg.version}: self-hosted access tokens
 
@@ -116,7 +117,12 @@ async function serve(config: Config): Promise<number> {
   const host = server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname
   console.log(`vai ${pkg.version} listening on http://${host}:${server.port} (database ${describeDb(config.db)})`)
 
-  const flush = () => void store.flushTouches().catch((error) => console.error('vai: flushing lastUsedAt failed:', error))
+  // An outage is expected weather, one line; anything else is a bug, with its stack.
+  const jobFailed = (job: string, error: unknown) =>
+    error instanceof StoreUnavailable
+      ? console.error(`vai: ${job} failed: database unavailable; next try at the next run`)
+      : console.error(`vai: ${job} failed:`, error)
+  const flush = () => void store.flushTouches().catch((error) => jobFailed('flushing lastUsedAt', error))
   const purge = () => (purging = purgeOnce())
   const purgeOnce = async () => {
     if (stopping) return
@@ -127,7 +133,7 @@ async function serve(config: Config): Promise<number> {
         : `${new Date().toISOString()} retention purged=${purged} retention-days=${config.retentionDays}`
       stdout.write(`${line}\n`)
     } catch (error) {
-      console.error('vai: retention purge failed:', error)
+      jobFailed('retention purge', error)
     }
   }
   // The first purge waits a moment: the first requests come first.

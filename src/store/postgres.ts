@@ -415,16 +415,36 @@ export function createPostgresStore(sql: SQL): Store {
   return guarded(store)
 }
 
-/** Every async method answers StoreUnavailable when the database cannot be reached. */
+// A database that stops answering without closing the connection (a partition, a frozen
+// host) would leave a request waiting as long as TCP does. Past this deadline the request
+// gets its 503; the query itself is left to finish or fail on its own.
+const ANSWER_WITHIN_MS = 5000
+// Long by nature, and never on a request's path.
+const NO_DEADLINE = new Set<string>(['purgeTokens', 'importAll', 'exportTokens', 'close'])
+
+/**
+ * Every async method answers StoreUnavailable when the database cannot be reached, or
+ * does not answer within ANSWER_WITHIN_MS.
+ */
 function guarded(store: Store): Store {
   const wrapped = { ...store }
   for (const [name, method] of Object.entries(store)) {
     if (name === 'touchToken') continue
+    const bounded = !NO_DEADLINE.has(name)
     ;(wrapped as Record<string, unknown>)[name] = async (...args: unknown[]) => {
+      let timer: Timer | undefined
       try {
-        return await (method as (...a: unknown[]) => Promise<unknown>).apply(store, args)
+        const call = (method as (...a: unknown[]) => Promise<unknown>).apply(store, args)
+        if (!bounded) return await call
+        const silence = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new StoreUnavailable(new Error(`no answer within ${ANSWER_WITHIN_MS} ms`))), ANSWER_WITHIN_MS)
+        })
+        return await Promise.race([call, silence])
       } catch (error) {
+        if (error instanceof StoreUnavailable) throw error
         throw isUnreachable(error) ? new StoreUnavailable(error) : error
+      } finally {
+        clearTimeout(timer)
       }
     }
   }
