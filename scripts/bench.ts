@@ -11,11 +11,20 @@
 // Knobs (environment): VAI_BENCH_SECONDS (5), VAI_BENCH_ROUNDS (2),
 // VAI_BENCH_CONNECTIONS (64), VAI_BENCH_THREADS (2), VAI_BENCH_BIG_TOKENS
 // (1000000), VAI_BENCH_BIG_USERS (1000).
+//
+// PostgreSQL mode: `bun run bench -- --postgres URL` (or VAI_BENCH_POSTGRES=URL) also
+// runs the hot path, (a), (c) and (f), on PostgreSQL: a fresh database made on that
+// server for the run (dropped afterwards), the same 1M-token seed, one dist/vai and
+// two dist/vai on the same database, each against the bare baseline, and the SQL
+// statements each request costs. `--db-pool N` (VAI_BENCH_DB_POOL, default 10, vai's
+// own default) sizes each instance's pool. `--only postgres` runs that part alone and
+// replaces only the PostgreSQL section of bench/results.md; a run without PostgreSQL
+// rewrites the SQLite part and keeps the PostgreSQL section as it was.
 import { Database } from 'bun:sqlite'
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import type { Subprocess } from 'bun'
+import { SQL, type Subprocess } from 'bun'
 import { hashPassword } from '../src/auth/password'
 import { generateToken, tokenDigest, tokenPrefix } from '../src/auth/token-format'
 
@@ -82,13 +91,26 @@ async function startServer(cmd: string[], ready: RegExp, label: string): Promise
  * prints that line before it installs its SIGTERM handler, and a SIGTERM in
  * between ends it with the signal's default (exit 143) instead of a graceful stop.
  */
-async function startVai(db: string): Promise<Running> {
-  const server = await startServer([VAI, 'serve', '--port', '0', '--host', '127.0.0.1', '--db', db], /listening on (http:\/\/\S+)/, `vai on ${db}`)
+async function startVai(db: string, extra: string[] = []): Promise<Running> {
+  const label = `vai on ${redactUrl(db)}`
+  const server = await startServer([VAI, 'serve', '--port', '0', '--host', '127.0.0.1', '--db', db, ...extra], /listening on (http:\/\/\S+)/, label)
   for (const deadline = Date.now() + 15_000; Date.now() < deadline; await Bun.sleep(5)) {
     const status = await fetch(`${server.url}/healthz`).then((r) => r.status, () => 0)
     if (status === 200) return server
   }
-  throw new Error(`vai on ${db} never answered /healthz`)
+  throw new Error(`${label} never answered /healthz`)
+}
+
+/** A database URL as it may be printed: without its password. */
+function redactUrl(db: string): string {
+  if (!/^postgres(ql)?:\/\//i.test(db)) return db
+  try {
+    const url = new URL(db)
+    if (url.password) url.password = '***'
+    return url.toString()
+  } catch {
+    return 'postgres://…'
+  }
 }
 
 /** SIGTERM, then wait: vai answers what is in flight, flushes lastUsedAt and closes the database. */
@@ -162,8 +184,8 @@ function parseWrk(text: string): WrkResult {
   }
 }
 
-async function wrk(baseUrl: string, request: Request, seconds: number): Promise<WrkResult> {
-  const cmd = ['wrk', `-t${THREADS}`, `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '5s', '--latency', '-s', WRK_SCRIPT]
+async function wrk(baseUrl: string, request: Request, seconds: number, { threads = THREADS, connections = CONNECTIONS } = {}): Promise<WrkResult> {
+  const cmd = ['wrk', `-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', '--latency', '-s', WRK_SCRIPT]
   for (const [name, value] of Object.entries(request.headers)) cmd.push('-H', `${name}: ${value}`)
   cmd.push(baseUrl + request.path)
   const proc = Bun.spawn(cmd, {
@@ -174,6 +196,30 @@ async function wrk(baseUrl: string, request: Request, seconds: number): Promise<
   const [text, errors, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
   if (code !== 0) throw new Error(`wrk failed (${code}): ${errors}${text}`)
   return parseWrk(text)
+}
+
+/**
+ * Load on several servers at once: one wrk per server, all started together, the
+ * connections and threads shared out between them. Throughput and counts add up;
+ * each latency percentile is the worse of the servers'.
+ */
+async function wrkMany(baseUrls: string[], request: Request, seconds: number): Promise<WrkResult> {
+  if (baseUrls.length === 1) return wrk(baseUrls[0]!, request, seconds)
+  const threads = Math.max(1, Math.floor(THREADS / baseUrls.length))
+  const share = (i: number) => Math.floor(CONNECTIONS / baseUrls.length) + (i < CONNECTIONS % baseUrls.length ? 1 : 0)
+  const results = await Promise.all(baseUrls.map((url, i) => wrk(url, request, seconds, { threads, connections: Math.max(threads, share(i)) })))
+  const sum = (pick: (r: WrkResult) => number) => results.reduce((n, r) => n + pick(r), 0)
+  const worst = (pick: (r: WrkResult) => number) => Math.max(...results.map(pick))
+  return {
+    rps: sum((r) => r.rps),
+    p50: worst((r) => r.p50),
+    p75: worst((r) => r.p75),
+    p90: worst((r) => r.p90),
+    p99: worst((r) => r.p99),
+    requests: sum((r) => r.requests),
+    non2xx: sum((r) => r.non2xx),
+    socketErrors: sum((r) => r.socketErrors),
+  }
 }
 
 // ---------------------------------------------------------------- HTTP seeding
@@ -235,6 +281,72 @@ interface BigSeed {
   bytes: number
 }
 
+interface BigUser {
+  id: string
+  email: string
+  name: string
+  createdAt: number
+}
+
+interface BigToken {
+  id: string
+  userId: string
+  name: string
+  tokenType: 'session' | 'api'
+  tokenPrefix: string
+  digest: Uint8Array
+  plaintext: string
+  createdAt: number
+  expiresAt: number | null
+  revokedAt: number | null
+  /** An API token, not revoked, of the user whose page (c) lists: the last one is the hot token. */
+  hotCandidate: boolean
+}
+
+/** The users of the 1M seed, one a second from 400 days ago. */
+function bigUsers(now: number): BigUser[] {
+  const firstDay = now - 400 * DAY_MS
+  const users: BigUser[] = []
+  for (let u = 0; u < BIG_USERS; u++) {
+    const createdAt = firstDay + u * 1000
+    users.push({ id: Bun.randomUUIDv7('hex', createdAt), email: `user${u}@bench.example`, name: `Bench user ${u}`, createdAt })
+  }
+  return users
+}
+
+/**
+ * The tokens of the 1M seed in creation order, made with the server's own token
+ * functions (generateToken, tokenDigest, tokenPrefix), so every one authenticates.
+ */
+function* bigTokens(now: number, users: BigUser[]): Generator<BigToken> {
+  const listedUser = Math.floor(BIG_USERS / 2)
+  // Over the last 365 days, round-robin over the users: each ends with BIG_TOKENS / BIG_USERS.
+  const step = (365 * DAY_MS) / BIG_TOKENS
+  for (let k = 0; k < BIG_TOKENS; k++) {
+    const user = k % BIG_USERS
+    const nth = Math.floor(k / BIG_USERS) // this token's rank among its owner's
+    const createdAt = Math.floor(now - 365 * DAY_MS + k * step)
+    const session = nth % 10 === 3
+    const revoked = nth % 50 === 7
+    const plaintext = generateToken()
+    yield {
+      id: Bun.randomUUIDv7('hex', createdAt),
+      userId: users[user]!.id,
+      name: session ? 'Firefox on Linux' : `deploy key ${nth}`,
+      tokenType: session ? 'session' : 'api',
+      tokenPrefix: tokenPrefix(plaintext),
+      digest: tokenDigest(plaintext),
+      plaintext,
+      createdAt,
+      // Nothing old enough for vai's retention purge (revoked or expired > 90 days ago), which
+      // runs at start-up: the database keeps exactly BIG_TOKENS tokens for every run.
+      expiresAt: session ? createdAt + 365 * DAY_MS : null,
+      revokedAt: revoked ? Math.max(createdAt, now - 60 * DAY_MS) : null,
+      hotCandidate: user === listedUser && !session && !revoked,
+    }
+  }
+}
+
 /**
  * 1,000,000 tokens over 1,000 users, inserted in creation order (as a year of use
  * would have written them) in one transaction with prepared statements. The schema
@@ -254,42 +366,24 @@ async function seedBigDatabase(path: string): Promise<BigSeed> {
     `INSERT INTO tokens (id, user_id, name, token_type, token_prefix, digest, created_at, expires_at, last_used_at, revoked_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   )
-  const firstDay = now - 400 * DAY_MS
-  const userIds: string[] = []
-  const listedUser = Math.floor(BIG_USERS / 2)
   let hot: Issued | undefined
   db.transaction(() => {
-    for (let u = 0; u < BIG_USERS; u++) {
-      const createdAt = firstDay + u * 1000
-      const id = Bun.randomUUIDv7('hex', createdAt)
-      userIds.push(id)
-      insertUser.run(id, `user${u}@bench.example`, `Bench user ${u}`, passwordHash, createdAt)
-    }
-    // Over the last 365 days, round-robin over the users: each ends with BIG_TOKENS / BIG_USERS.
-    const step = (365 * DAY_MS) / BIG_TOKENS
-    for (let k = 0; k < BIG_TOKENS; k++) {
-      const user = k % BIG_USERS
-      const nth = Math.floor(k / BIG_USERS) // this token's rank among its owner's
-      const createdAt = Math.floor(now - 365 * DAY_MS + k * step)
-      const session = nth % 10 === 3
-      const revoked = nth % 50 === 7
-      const plaintext = generateToken()
-      const id = Bun.randomUUIDv7('hex', createdAt)
+    const users = bigUsers(now)
+    for (const user of users) insertUser.run(user.id, user.email, user.name, passwordHash, user.createdAt)
+    for (const t of bigTokens(now, users)) {
       insertToken.run(
-        id,
-        userIds[user]!,
-        session ? 'Firefox on Linux' : `deploy key ${nth}`,
-        session ? 'session' : 'api',
-        tokenPrefix(plaintext),
-        tokenDigest(plaintext),
-        createdAt,
-        // Nothing old enough for vai's retention purge (revoked or expired > 90 days ago), which
-        // runs at start-up: the file keeps exactly BIG_TOKENS tokens for every run.
-        session ? createdAt + 365 * DAY_MS : null,
+        t.id,
+        t.userId,
+        t.name,
+        t.tokenType,
+        t.tokenPrefix,
+        t.digest,
+        t.createdAt,
+        t.expiresAt,
         null, // as on the almost empty database, so (c) compares pages of the same shape
-        revoked ? Math.max(createdAt, now - 60 * DAY_MS) : null,
+        t.revokedAt,
       )
-      if (user === listedUser && !session && !revoked) hot = { plaintext, token: { id } } // the newest one wins
+      if (t.hotCandidate) hot = { plaintext: t.plaintext, token: { id: t.id } } // the newest one wins
     }
   })()
   db.run('PRAGMA wal_checkpoint(TRUNCATE)')
@@ -572,110 +666,360 @@ function svgChart(summaries: Summary[], targets: Map<string, number>): string {
   return out.join('\n') + '\n'
 }
 
-// ---------------------------------------------------------------- main
+// ---------------------------------------------------------------- PostgreSQL
 
-async function main() {
-  checkWrk()
-  const wallStart = Bun.nanoseconds()
-  const tmp = mkdtempSync(join(tmpdir(), 'vai-bench-'))
-  logDir = tmp
-  const log = (line: string) => console.log(`[${((Bun.nanoseconds() - wallStart) / 1e9).toFixed(1).padStart(6)} s] ${line}`)
-  const servers: Partial<Record<ServerName, Running>> = {}
+const PG_SEED_BATCH = 20_000
+const PG_START = '<!-- bench:postgres:start (scripts/bench.ts replaces this section on a PostgreSQL run) -->'
+const PG_END = '<!-- bench:postgres:end -->'
+
+type PgServer = 'baseline' | 'vai-pg' | 'vai-pg ×2'
+const PG_VAI: { server: Exclude<PgServer, 'baseline'>; instances: number }[] = [
+  { server: 'vai-pg', instances: 1 },
+  { server: 'vai-pg ×2', instances: 2 },
+]
+
+interface PgScenario {
+  key: string
+  title: string // the SQLite scenario of the same request, by its title
+  expectStatus: number
+  request: Request
+}
+
+interface PgRun extends WrkResult {
+  scenario: string
+  server: PgServer
+  round: number
+}
+
+interface PgSummary {
+  scenario: PgScenario
+  server: PgServer
+  rps: number
+  p50: number
+  p99: number
+  non2xx: number
+  ratio: number | null
+  bytes: number
+}
+
+/** What PostgreSQL's statistics say the bench database did. */
+interface PgStats {
+  statements: number // transactions committed or rolled back: vai runs every statement on its own
+  indexScans: Map<string, number> // 'table.index' → scans
+  seqScans: Map<string, number> // table → sequential scans
+}
+
+interface PgCount {
+  scenario: PgScenario
+  server: Exclude<PgServer, 'baseline'>
+  requests: number // answered by vai, from its access log
+  wrkRequests: number // of which wrk read the answer before it stopped
+  /** The two passes the figures are the difference of. */
+  raw: { short: { requests: number; statements: number }; long: { requests: number; statements: number } }
+  statements: number // long pass minus short pass
+  indexScans: Map<string, number> // long pass minus short pass
+  seqScans: Map<string, number>
+}
+
+const perRequest = (count: PgCount, n: number) => (count.requests === 0 ? 0 : n / count.requests)
+const fmtPer = (value: number, digits: number) => (Math.abs(value) < 0.5 * 10 ** -digits ? 0 : value).toFixed(digits)
+
+/** Requests a stopped vai answered under /api/, from its access log (one line per request). */
+function answeredRequests(server: Running): number {
+  return readFileSync(server.log, 'utf8').match(/^\S+ (GET|POST|DELETE|PATCH|PUT) \/api\//gm)?.length ?? 0
+}
+
+/** A database on the same server as `url`, by name. */
+function databaseUrl(url: string, name: string): string {
+  const parsed = new URL(url)
+  parsed.pathname = `/${name}`
+  return parsed.toString()
+}
+
+/**
+ * Statement and scan counters of the bench database. The statement count comes from
+ * pg_stat_database, read over `admin` (a connection to another database, so that
+ * reading adds nothing to it); the scans from the bench database's own views, read
+ * over `reader`, whose one query touches catalogs only (the one transaction it adds
+ * to each window is in the control too, and so cancels out).
+ */
+let lastReaderQuery = 0
+async function pgStats(admin: SQL, reader: SQL, dbName: string): Promise<PgStats> {
+  const [db] = await admin`SELECT (xact_commit + xact_rollback)::int8 AS n FROM pg_stat_database WHERE datname = ${dbName}`
+  // A backend flushes its counters as it goes idle only if its last flush is 1 s old, else
+  // 10 s later: spaced out so, the reader's own transaction lands in the window it opens.
+  await Bun.sleep(Math.max(0, lastReaderQuery + 1100 - Date.now()))
+  lastReaderQuery = Date.now()
+  const rows: { kind: string; rel: string; idx: string | null; n: string }[] = await reader`
+    SELECT 'idx' AS kind, relname AS rel, indexrelname AS idx, idx_scan::int8 AS n FROM pg_stat_user_indexes
+    UNION ALL
+    SELECT 'seq', relname, NULL, seq_scan::int8 FROM pg_stat_user_tables`
+  const stats: PgStats = { statements: Number(db.n), indexScans: new Map(), seqScans: new Map() }
+  for (const row of rows) {
+    if (row.kind === 'idx') stats.indexScans.set(`${row.rel}.${row.idx}`, Number(row.n))
+    else stats.seqScans.set(row.rel, Number(row.n))
+  }
+  return stats
+}
+
+function statsDelta(before: PgStats, after: PgStats): PgStats {
+  const minus = (a: Map<string, number>, b: Map<string, number>) => new Map([...a].map(([k, v]) => [k, v - (b.get(k) ?? 0)]))
+  return { statements: after.statements - before.statements, indexScans: minus(after.indexScans, before.indexScans), seqScans: minus(after.seqScans, before.seqScans) }
+}
+
+/**
+ * A backend flushes its statistics at most once a second while busy, and the rest
+ * only after 10 s idle or when it exits: counting waits for vai's connections to be
+ * gone (a graceful stop closes its pool), then a moment for the exit's flush.
+ */
+async function waitForNoVaiBackends(admin: SQL, dbName: string) {
+  for (const deadline = Date.now() + 15_000; ; await Bun.sleep(20)) {
+    const [row] = await admin`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = ${dbName} AND application_name = 'vai'`
+    if (Number(row.n) === 0) break
+    if (Date.now() > deadline) throw new Error(`vai's connections to ${dbName} are still open 15 s after it stopped`)
+  }
+  await Bun.sleep(250)
+}
+
+interface PgSeed {
+  hot: Issued
+  seconds: number
+  bytes: number
+}
+
+/**
+ * The same 1M tokens as the SQLite seed (bigUsers, bigTokens: the server's token
+ * functions, so each one authenticates), bulk-inserted in one transaction, batches
+ * of rows sent as one JSON parameter each and expanded by json_to_recordset. The
+ * schema is the server's own: dist/vai migrates the empty database first. Then
+ * VACUUM ANALYZE, as autovacuum would have left a database that old.
+ */
+async function seedPostgres(dbUrl: string): Promise<PgSeed> {
+  await stop(await startVai(dbUrl), 'vai (migrating the PostgreSQL database)')
+  const started = Bun.nanoseconds()
+  const sql = new SQL({ url: dbUrl, max: 1 })
   try {
-    log('building dist/vai')
-    const build = Bun.spawnSync(['bun', 'run', 'build'], { cwd: ROOT, stdout: 'pipe', stderr: 'pipe' })
-    if (build.exitCode !== 0) throw new Error(`bun run build failed:\n${build.stderr.toString()}`)
-    const binaryBytes = statSync(VAI).size
-
-    log('start-up time: 10 runs on a new database file, 10 on a migrated one')
-    const startupNew: number[] = []
-    const startupExisting: number[] = []
-    const existing = join(tmp, 'startup.db')
-    for (let i = 0; i < STARTUP_SAMPLES; i++) startupNew.push(await startupTime(join(tmp, `startup-new-${i}.db`)))
-    for (let i = 0; i < STARTUP_SAMPLES; i++) startupExisting.push(await startupTime(existing))
-
-    log('seeding the almost empty database through the API')
-    const smallDb = join(tmp, 'small.db')
-    servers.vai = await startVai(smallDb)
-    const small = await seedThroughApi(servers.vai.url)
-    // A consistent copy for the writes test, taken before any load touches a token.
-    const writesDb = join(tmp, 'writes.db')
-    {
-      const snapshot = new Database(smallDb, { readonly: true })
-      snapshot.run(`VACUUM INTO '${writesDb}'`)
-      snapshot.close()
-    }
-
-    log(`seeding ${fmtInt(BIG_TOKENS)} tokens over ${fmtInt(BIG_USERS)} users straight into SQLite`)
-    const bigDb = join(tmp, 'big.db')
-    const big = await seedBigDatabase(bigDb)
-    log(`  ${big.seconds.toFixed(1)} s, ${fmtMb(big.bytes)}`)
-    const startupBig: number[] = []
-    for (let i = 0; i < STARTUP_SAMPLES; i++) startupBig.push(await startupTime(bigDb))
-    servers['vai-1M'] = await startVai(bigDb)
-
-    log(`writes caused by (a): ${SECONDS} s of load on a copy, then a graceful stop`)
-    const writes = await countWrites(writesDb, small.tokens[0]!)
-
-    const plan = scenarios(small, big)
-    const runs: Run[] = []
-    const bodies = new Map<string, number>() // `${scenario}/${server}` → response body bytes
-    for (const scenario of plan) {
-      // The baseline answers what vai answered for this request: same status, headers and bytes.
-      const sample = await send(servers.vai.url, scenario.requests.vai!)
-      if (sample.status !== scenario.expectStatus) throw new Error(`${scenario.title}: vai answered ${sample.status} ${sample.body}`)
-      bodies.set(`${scenario.key}/vai`, Buffer.byteLength(sample.body))
-      bodies.set(`${scenario.key}/baseline`, Buffer.byteLength(sample.body))
-      if (scenario.requests['vai-1M']) {
-        const bigSample = await send(servers['vai-1M'].url, scenario.requests['vai-1M'])
-        if (bigSample.status !== scenario.expectStatus) throw new Error(`${scenario.title} (1M): vai answered ${bigSample.status} ${bigSample.body}`)
-        bodies.set(`${scenario.key}/vai-1M`, Buffer.byteLength(bigSample.body))
+    const passwordHash = await hashPassword(PASSWORD)
+    const now = Date.now()
+    let hot: Issued | undefined
+    await sql.begin(async (tx) => {
+      await tx`SET LOCAL synchronous_commit = off`
+      const users = bigUsers(now)
+      const userRows = users.map((u) => ({ id: u.id, email: u.email, name: u.name, created_at: u.createdAt }))
+      await tx`
+        INSERT INTO users (id, email, name, password_hash, created_at)
+        SELECT id, email, convert_to(name, 'UTF8'), ${passwordHash}, created_at
+        FROM json_to_recordset(${JSON.stringify(userRows)}::text::json) AS v(id text, email text, name text, created_at bigint)`
+      let batch: unknown[] = []
+      const insert = async () => {
+        if (batch.length === 0) return
+        await tx`
+          INSERT INTO tokens (id, user_id, name, token_type, token_prefix, digest, created_at, expires_at, last_used_at, revoked_at)
+          SELECT id, user_id, convert_to(name, 'UTF8'), token_type, token_prefix, decode(digest, 'hex'), created_at, expires_at, NULL, revoked_at
+          FROM json_to_recordset(${JSON.stringify(batch)}::text::json)
+            AS v(id text, user_id text, name text, token_type text, token_prefix text, digest text, created_at bigint, expires_at bigint, revoked_at bigint)`
+        batch = []
       }
-      const spec = join(tmp, `baseline-${scenario.key}.json`)
+      for (const t of bigTokens(now, users)) {
+        batch.push({
+          id: t.id,
+          user_id: t.userId,
+          name: t.name,
+          token_type: t.tokenType,
+          token_prefix: t.tokenPrefix,
+          digest: Buffer.from(t.digest).toString('hex'),
+          created_at: t.createdAt,
+          expires_at: t.expiresAt,
+          revoked_at: t.revokedAt,
+        })
+        if (t.hotCandidate) hot = { plaintext: t.plaintext, token: { id: t.id } } // the newest one wins
+        if (batch.length === PG_SEED_BATCH) await insert()
+      }
+      await insert()
+    })
+    await sql.unsafe('VACUUM (ANALYZE) users, tokens')
+    // Not to have a checkpoint of the seed's pages land in a measured run; needs the right, so best effort.
+    await sql.unsafe('CHECKPOINT').catch(() => {})
+    const [size] = await sql`SELECT pg_database_size(current_database())::int8 AS bytes`
+    if (!hot) throw new Error('the PostgreSQL seed made no usable token')
+    return { hot, seconds: (Bun.nanoseconds() - started) / 1e9, bytes: Number(size.bytes) }
+  } finally {
+    await sql.close()
+  }
+}
+
+interface PgResult {
+  md: string
+  seconds: number
+  checks: Check[]
+}
+
+interface BenchContext {
+  tmp: string
+  log: (line: string) => void
+  wallStart: number
+  binaryBytes: number
+}
+
+/** A row of the SQLite part's scenario table, for the side-by-side table. */
+function sqliteRow(sqliteMd: string, title: string, server: string) {
+  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  const match = new RegExp(`^\\| ${esc(title)} \\| ${esc(server)} \\| \\d+ \\| ([\\d,]+) \\| ([^|]+) \\| ([^|]+) \\| ([^|]+) \\|`, 'm').exec(sqliteMd)
+  return match ? { rps: match[1]!, p50: match[2]!.trim(), p99: match[3]!.trim(), ratio: match[4]!.trim() } : undefined
+}
+
+/**
+ * (a), (c) and (f) on PostgreSQL: a fresh database on the server `url` names, the
+ * 1M seed, then one dist/vai and two dist/vai on that database, each interleaved
+ * with the bare baseline as in the SQLite part; then a counting pass per scenario
+ * and instance count for the SQL statements per request. Drops the database after.
+ */
+async function postgresBench(ctx: BenchContext, url: string, pool: number, sqliteMd: string, commandLine: string): Promise<PgResult> {
+  const { tmp, log } = ctx
+  const started = Bun.nanoseconds()
+  // The tree dist/vai was just built from, before a long run gives it time to move.
+  const commit = command(['git', '-C', ROOT, 'rev-parse', '--short', 'HEAD'])
+  const dirty = command(['git', '-C', ROOT, 'status', '--porcelain', '--', 'src']) !== ''
+  const dbName = `vai_bench_${process.pid}_${Date.now()}`
+  const dbUrl = databaseUrl(url, dbName)
+  const vaiArgs = ['--db-pool', String(pool)]
+  const admin = new SQL({ url, max: 1 })
+  let reader: SQL | undefined
+  let created = false
+  const mine = new Set<Running>()
+  const startInstance = async () => {
+    const server = await startVai(dbUrl, vaiArgs)
+    mine.add(server)
+    return server
+  }
+  const stopInstance = async (server: Running, label: string) => {
+    await stop(server, label)
+    mine.delete(server)
+  }
+  try {
+    const settings = Object.fromEntries(
+      ((await admin`
+        SELECT name, setting, unit FROM pg_settings
+        WHERE name IN ('server_version', 'fsync', 'synchronous_commit', 'shared_buffers', 'max_connections', 'track_counts')`) as {
+        name: string
+        setting: string
+        unit: string | null
+      }[]).map((r) => [r.name, r]),
+    )
+    if (settings.track_counts?.setting !== 'on') throw new Error('PostgreSQL has track_counts off: the statement counts would read 0')
+    const shared = settings.shared_buffers!
+    const sharedBuffers = shared.unit === '8kB' ? fmtMb(Number(shared.setting) * 8192) : `${shared.setting}${shared.unit ?? ''}`
+    log(`PostgreSQL ${settings.server_version!.setting} at ${redactUrl(url)}: creating database ${dbName}`)
+    await admin.unsafe(`CREATE DATABASE ${dbName}`)
+    created = true
+
+    log(`seeding ${fmtInt(BIG_TOKENS)} tokens over ${fmtInt(BIG_USERS)} users into PostgreSQL`)
+    const seed = await seedPostgres(dbUrl)
+    log(`  ${seed.seconds.toFixed(1)} s, ${fmtMb(seed.bytes)}`)
+    reader = new SQL({ url: dbUrl, max: 1 })
+
+    const plan: PgScenario[] = [
+      { key: 'a', title: '(a) GET token, Bearer', expectStatus: 200, request: getOwnToken(seed.hot, 'authorization') },
+      { key: 'c', title: '(c) list, limit=50', expectStatus: 200, request: list(seed.hot) },
+      {
+        key: 'f',
+        title: '(f) 401 storm, bad checksum',
+        expectStatus: 401,
+        request: { ...getOwnToken(seed.hot, 'authorization'), headers: { authorization: `Bearer ${badChecksumToken()}` } },
+      },
+    ]
+
+    // ---------------------------------------------------------- throughput
+    log(`starting two dist/vai on ${dbName}, --db-pool ${pool} each`)
+    const instances = [await startInstance(), await startInstance()]
+    const urlsOf = (server: Exclude<PgServer, 'baseline'>) => instances.slice(0, PG_VAI.find((v) => v.server === server)!.instances).map((s) => s.url)
+    const runs: PgRun[] = []
+    const bodies = new Map<string, number>()
+    for (const scenario of plan) {
+      const samples = await Promise.all(instances.map((s) => send(s.url, scenario.request)))
+      for (const sample of samples) {
+        if (sample.status !== scenario.expectStatus) throw new Error(`${scenario.title} on PostgreSQL: vai answered ${sample.status} ${sample.body}`)
+      }
+      const sample = samples[0]!
+      for (const server of ['baseline', 'vai-pg', 'vai-pg ×2'] as const) bodies.set(`${scenario.key}/${server}`, Buffer.byteLength(sample.body))
+      const spec = join(tmp, `baseline-pg-${scenario.key}.json`)
       writeFileSync(spec, JSON.stringify(sample))
       const baseline = await startServer(['bun', BASELINE, spec], /listening on (http:\/\/\S+)/, 'baseline')
-      servers.baseline = baseline
-      const targets: [ServerName, string, Request][] = [['baseline', baseline.url, scenario.requests.vai!]]
-      for (const name of ['vai', 'vai-1M'] as const) {
-        const request = scenario.requests[name]
-        if (request) targets.push([name, servers[name]!.url, request])
-      }
-      log(`${scenario.title}: warm-up, then ${ROUNDS} rounds of ${targets.map(([n]) => n).join(' / ')} × ${SECONDS} s`)
-      for (const [, url, request] of targets) await wrk(url, request, WARMUP_SECONDS)
+      const targets: [PgServer, string[]][] = [['baseline', [baseline.url]], ...PG_VAI.map(({ server }): [PgServer, string[]] => [server, urlsOf(server)])]
+      log(`${scenario.title} on PostgreSQL: warm-up, then ${ROUNDS} rounds of ${targets.map(([n]) => n).join(' / ')} × ${SECONDS} s`)
+      for (const [, urls] of targets) await wrkMany(urls, scenario.request, WARMUP_SECONDS)
       for (let round = 1; round <= ROUNDS; round++) {
-        // Alternate the order so that neither side always runs first.
         const order = round % 2 === 1 ? targets : [...targets].reverse()
-        for (const [name, url, request] of order) {
-          const result = await wrk(url, request, SECONDS)
-          runs.push({ ...result, scenario: scenario.key, server: name, round })
-          log(`  round ${round} ${name.padEnd(8)} ${fmtInt(result.rps).padStart(7)} req/s  p50 ${fmtMs(result.p50)}  p99 ${fmtMs(result.p99)}`)
+        for (const [server, urls] of order) {
+          const result = await wrkMany(urls, scenario.request, SECONDS)
+          runs.push({ ...result, scenario: scenario.key, server, round })
+          log(`  round ${round} ${server.padEnd(9)} ${fmtInt(result.rps).padStart(7)} req/s  p50 ${fmtMs(result.p50)}  p99 ${fmtMs(result.p99)}`)
         }
       }
       await stop(baseline, 'baseline')
-      delete servers.baseline
+    }
+    const rss = instances.map((s) => peakRss(s.proc.pid))
+    for (const [i, server] of instances.entries()) await stopInstance(server, `vai on PostgreSQL (instance ${i + 1})`)
+
+    // ---------------------------------------------------------- statements per request
+    // Fresh instances per pass, stopped before reading: see waitForNoVaiBackends. Each
+    // instance also costs a fixed number of statements whatever its load (the migration
+    // check, the first retention purge, preparing on each new pool connection, the last
+    // lastUsedAt flush), so each scenario runs twice, short and long, and the count is
+    // the difference: the statements the extra requests cost.
+    const countPass = async (count: number, scenario: PgScenario, seconds: number) => {
+      const servers: Running[] = []
+      for (let i = 0; i < count; i++) servers.push(await startInstance())
+      const before = await pgStats(admin, reader!, dbName)
+      const result = await wrkMany(
+        servers.map((s) => s.url),
+        scenario.request,
+        seconds,
+      )
+      const expectedNon2xx = scenario.expectStatus < 300 ? 0 : result.requests
+      if (result.non2xx !== expectedNon2xx) throw new Error(`${scenario.title} on PostgreSQL (counting): ${result.non2xx} non-2xx of ${result.requests}`)
+      for (const server of servers) await stopInstance(server, 'vai on PostgreSQL (counting)')
+      await waitForNoVaiBackends(admin, dbName)
+      // Every request vai answered, including those in flight when wrk stopped, whose statements ran too.
+      const requests = servers.reduce((n, server) => n + answeredRequests(server), 0)
+      if (requests < result.requests) throw new Error(`vai's access log shows ${requests} requests, wrk saw ${result.requests} answered`)
+      return { requests, wrkRequests: result.requests, stats: statsDelta(before, await pgStats(admin, reader!, dbName)) }
+    }
+    const SHORT_SECONDS = WARMUP_SECONDS
+    const LONG_SECONDS = WARMUP_SECONDS + SECONDS
+    const counts: PgCount[] = []
+    for (const { server, instances: count } of PG_VAI) {
+      log(`statements per request, ${count} instance${count > 1 ? 's' : ''}: each scenario for ${SHORT_SECONDS} s and for ${LONG_SECONDS} s on fresh instances`)
+      for (const scenario of plan) {
+        const short = await countPass(count, scenario, SHORT_SECONDS)
+        const long = await countPass(count, scenario, LONG_SECONDS)
+        const net = statsDelta(short.stats, long.stats)
+        const c: PgCount = {
+          scenario,
+          server,
+          requests: long.requests - short.requests,
+          wrkRequests: long.wrkRequests - short.wrkRequests,
+          statements: net.statements,
+          indexScans: net.indexScans,
+          seqScans: net.seqScans,
+          raw: { short: { requests: short.requests, statements: short.stats.statements }, long: { requests: long.requests, statements: long.stats.statements } },
+        }
+        if (c.requests <= 0) throw new Error(`${scenario.title} on PostgreSQL: the long counting pass answered no more requests than the short one`)
+        counts.push(c)
+        log(`  ${scenario.title}: ${fmtInt(c.statements)} statements for ${fmtInt(c.requests)} requests = ${fmtPer(perRequest(c, c.statements), 3)} per request`)
+      }
     }
 
-    const rssSmall = peakRss(servers.vai.proc.pid)
-    const rssBig = peakRss(servers['vai-1M'].proc.pid)
-    await stop(servers.vai, 'vai')
-    delete servers.vai
-    await stop(servers['vai-1M'], 'vai (1M)')
-    delete servers['vai-1M']
-    {
-      const check = new Database(bigDb, { readonly: true })
-      const { n } = check.query('SELECT count(*) AS n FROM tokens').get() as { n: number }
-      check.close()
-      if (n !== BIG_TOKENS) throw new Error(`the 1M database holds ${n} tokens after the runs, not ${BIG_TOKENS}`)
-    }
+    const [{ n: tokenCount }] = await reader`SELECT count(*)::int8 AS n FROM tokens`
+    if (Number(tokenCount) !== BIG_TOKENS) throw new Error(`the PostgreSQL database holds ${tokenCount} tokens after the runs, not ${BIG_TOKENS}`)
 
-    // ------------------------------------------------------------ summarise
-    const summaries: Summary[] = []
+    // ---------------------------------------------------------- summarise
+    const summaries: PgSummary[] = []
     for (const scenario of plan) {
-      const of = (server: ServerName) => runs.filter((r) => r.scenario === scenario.key && r.server === server)
+      const of = (server: PgServer) => runs.filter((r) => r.scenario === scenario.key && r.server === server)
       const baselineRps = mean(of('baseline').map((r) => r.rps))
-      for (const server of ['baseline', 'vai', 'vai-1M'] as const) {
+      for (const server of ['baseline', 'vai-pg', 'vai-pg ×2'] as const) {
         const mine = of(server)
-        if (mine.length === 0) continue
         const rps = mean(mine.map((r) => r.rps))
         summaries.push({
           scenario,
@@ -684,110 +1028,155 @@ async function main() {
           p50: mean(mine.map((r) => r.p50)),
           p99: mean(mine.map((r) => r.p99)),
           non2xx: mine.reduce((n, r) => n + r.non2xx, 0),
-          socketErrors: mine.reduce((n, r) => n + r.socketErrors, 0),
           ratio: server === 'baseline' ? null : rps / baselineRps,
           bytes: bodies.get(`${scenario.key}/${server}`)!,
         })
       }
     }
-    const find = (key: string, server: ServerName) => summaries.find((s) => s.scenario.key === key && s.server === server)!
-    // Status sanity: a scenario that expects 2xx must get only 2xx, the 401 storm only 401s.
     for (const s of summaries) {
       if (s.server === 'baseline') continue
       const requests = runs.filter((r) => r.scenario === s.scenario.key && r.server === s.server).reduce((n, r) => n + r.requests, 0)
       const expected = s.scenario.expectStatus < 300 ? 0 : requests
       if (s.non2xx !== expected) throw new Error(`${s.scenario.title} on ${s.server}: ${s.non2xx} non-2xx answers of ${requests}, expected ${expected}`)
     }
+    const find = (key: string, server: PgServer) => summaries.find((s) => s.scenario.key === key && s.server === server)!
+    const countOf = (key: string, server: PgServer) => counts.find((c) => c.scenario.key === key && c.server === server)!
+    const qpr = (key: string, server: PgServer) => {
+      const c = countOf(key, server)
+      return perRequest(c, c.statements)
+    }
+    const seqOn = (c: PgCount, table: string) => c.seqScans.get(table) ?? 0
+    const checks: Check[] = []
+    for (const { server, instances: n } of PG_VAI) {
+      const label = n === 1 ? 'one instance' : 'two instances'
+      const a = find('a', server)
+      const q = qpr('a', server)
+      checks.push(
+        { measure: `hot path (a): SQL statements per request, ${label}`, target: '1', measured: fmtPer(q, 3), pass: Math.abs(q - 1) < 0.01 },
+        {
+          measure: `hot path (a): sequential scans of tokens (${fmtInt(BIG_TOKENS)} rows), ${label}`,
+          target: '0 (indexed)',
+          measured: String(seqOn(countOf('a', server), 'tokens')),
+          pass: seqOn(countOf('a', server), 'tokens') === 0,
+        },
+        { measure: `hot path (a) throughput vs baseline, ${label}`, target: '≥ 0.75', measured: fmtRatio(a.ratio), pass: a.ratio! >= 0.75 },
+        { measure: `401 storm (f) throughput vs baseline, ${label}`, target: '≥ 0.90', measured: fmtRatio(find('f', server).ratio), pass: find('f', server).ratio! >= 0.9 },
+        { measure: `401 storm (f): SQL statements per request, ${label}`, target: '0', measured: fmtPer(qpr('f', server), 3), pass: qpr('f', server) < 0.005 },
+        { measure: `list (c) throughput vs its baseline, ${label}`, target: '≥ 0.40', measured: fmtRatio(find('c', server).ratio), pass: find('c', server).ratio! >= 0.4 },
+        { measure: `p99 latency of (a) at ${CONNECTIONS} connections, ${label}`, target: '≤ 5 ms', measured: fmtMs(a.p99), pass: a.p99 <= 5 },
+      )
+    }
 
-    const a = find('a', 'vai')
-    const f = find('f', 'vai')
-    const c = find('c', 'vai')
-    const aBig = find('a', 'vai-1M')
-    const cBig = find('c', 'vai-1M')
-    const writesTotal = writes.commitsDuringLoad + writes.commitsAtShutdown
-    const allowedWrites = Math.max(1, Math.ceil(writes.seconds / 60))
-    const startupMedian = median(startupNew)
-    const checks: Check[] = [
-      { measure: 'hot path (a) throughput vs baseline', target: '≥ 0.75', measured: fmtRatio(a.ratio), pass: a.ratio! >= 0.75 },
-      { measure: '401 storm (f) throughput vs baseline', target: '≥ 0.90', measured: fmtRatio(f.ratio), pass: f.ratio! >= 0.9 },
-      { measure: '401 storm (f) cheaper than (a)', target: '(f) req/s > (a) req/s', measured: `${fmtInt(f.rps)} vs ${fmtInt(a.rps)}`, pass: f.rps > a.rps },
-      { measure: 'list (c) throughput vs its baseline', target: '≥ 0.40', measured: fmtRatio(c.ratio), pass: c.ratio! >= 0.4 },
-      { measure: `p99 latency of (a) at ${CONNECTIONS} connections`, target: '≤ 5 ms', measured: fmtMs(a.p99), pass: a.p99 <= 5 },
-      { measure: '(a) with 1M tokens vs almost empty', target: '≥ 0.90', measured: (aBig.rps / a.rps).toFixed(2), pass: aBig.rps / a.rps >= 0.9 },
-      { measure: '(c) with 1M tokens vs almost empty', target: '≥ 0.90', measured: (cBig.rps / c.rps).toFixed(2), pass: cBig.rps / c.rps >= 0.9 },
-      {
-        measure: 'SQLite writes caused by (a)',
-        target: '≤ 1 per token per 60 s',
-        measured: `${writesTotal} commit(s), ${writes.rowsChanged} row(s) for ${fmtInt(writes.requests)} requests in ${writes.seconds} s + stop`,
-        pass: writesTotal <= allowedWrites && writes.rowsChanged <= 1,
-      },
-      { measure: 'start-up to first healthy response (median of 10)', target: '≤ 100 ms', measured: fmtMs(startupMedian), pass: startupMedian <= 100 },
-      { measure: 'peak RSS under load with 1M tokens', target: '≤ 150 MB', measured: fmtMb(rssBig), pass: rssBig <= 150 * 1024 * 1024 },
-    ]
-
-    const wallSeconds = (Bun.nanoseconds() - wallStart) / 1e9
+    // ---------------------------------------------------------- report
+    const seconds = (Bun.nanoseconds() - started) / 1e9
     const m = machine(tmp)
-    const overrides = Object.entries(process.env)
-      .filter(([k]) => k.startsWith('VAI_BENCH_'))
-      .map(([k, v]) => `${k}=${v} `)
-      .join('')
+    const version = settings.server_version!.setting
+    const target = new URL(url)
     const md: string[] = []
-    md.push('# vai benchmark')
-    md.push('')
-    md.push(`Produced by \`${overrides}bun run bench\` (scripts/bench.ts) on ${new Date().toISOString()}; the whole run took ${wallSeconds.toFixed(0)} s.`)
+    md.push('## PostgreSQL')
     md.push('')
     md.push(
-      `Machine: ${m.cpus} CPUs (${m.model}), ${m.memory} RAM, ${m.kernel}, Bun ${m.bun}, ${m.wrk}; databases on ${m.filesystem}. ` +
-        `wrk shares the machine with the servers: ${THREADS} threads, ${CONNECTIONS} connections, ${SECONDS} s per run, ${ROUNDS} rounds per server, loopback only.`,
+      `Produced by \`${commandLine}\` (scripts/bench.ts) on ${new Date().toISOString()}; the PostgreSQL part took ${seconds.toFixed(0)} s ` +
+        `(${seed.seconds.toFixed(0)} s of it seeding). The SQLite sections above come from their own run (see its first line).`,
     )
     md.push('')
-    const commit = command(['git', '-C', ROOT, 'rev-parse', '--short', 'HEAD'])
-    const dirty = command(['git', '-C', ROOT, 'status', '--porcelain', '--', 'src']) !== ''
+    md.push(
+      `PostgreSQL ${version} at ${target.hostname}:${target.port || '5432'}, on the same machine: a fresh database made for the run (\`CREATE DATABASE\`) and dropped after it. ` +
+        `Server settings: fsync ${settings.fsync!.setting}, synchronous_commit ${settings.synchronous_commit!.setting}, shared_buffers ${sharedBuffers}, max_connections ${settings.max_connections!.setting}. ` +
+        `vai: \`dist/vai serve --db postgres://…/${'<database>'} --db-pool ${pool}\`, so a pool of ${pool} connections per instance (${pool * 2} with two instances).`,
+    )
+    md.push('')
+    md.push(
+      `Machine: ${m.cpus} CPUs (${m.model}), ${m.memory} RAM, ${m.kernel}, Bun ${m.bun}, ${m.wrk}. ` +
+        `**PostgreSQL, the vai instance(s), the baseline and wrk all share these ${m.cpus} CPUs**: every vai figure here pays for PostgreSQL's own CPU time (parsing the protocol, running the query) on the cores vai and wrk use, ` +
+        `which the SQLite figures do not (SQLite runs inside vai), and a second instance brings no cores of its own: it competes with the first, PostgreSQL and wrk for the same ${m.cpus}. ` +
+        `wrk: ${THREADS} threads, ${CONNECTIONS} connections, ${SECONDS} s per run, ${ROUNDS} rounds per server, loopback only.`,
+    )
+    md.push('')
     md.push(`Measured tree: commit ${commit}${dirty ? ', with uncommitted changes in src/' : ''}.`)
     md.push('')
-    md.push('![vai/baseline throughput ratios](ratios.svg)')
-    md.push('')
-    md.push('## Targets (issue 4)')
+    md.push('### Targets (issue 4, and the PostgreSQL issue: one indexed query per hot-path request)')
     md.push('')
     md.push('| measure | target | measured | result |')
     md.push('|---|---|---|---|')
     for (const check of checks) md.push(`| ${check.measure} | ${check.target} | ${check.measured} | ${check.pass ? 'pass' : '**FAIL**'} |`)
     md.push('')
-    md.push('## Scenarios')
+    md.push('### Scenarios')
     md.push('')
     md.push(
-      'Each figure is the mean of the rounds. *baseline* is a bare `Bun.serve` (scripts/bench-baseline.ts, its own process) answering ' +
-        "every request with the status, headers and body vai sent for the scenario's request; *vai* is dist/vai on the almost empty database " +
-        `(one user, one session, 60 API tokens made through the API); *vai-1M* is dist/vai on ${fmtInt(BIG_TOKENS)} tokens over ${fmtInt(BIG_USERS)} users.`,
+      'Each figure is the mean of the rounds. *baseline* is the same bare `Bun.serve` as above, answering with the bytes vai sent; ' +
+        `*vai-pg* is one dist/vai on PostgreSQL with ${fmtInt(BIG_TOKENS)} tokens over ${fmtInt(BIG_USERS)} users (made as the SQLite part's *vai-1M* database is); ` +
+        '*vai-pg ×2* is two dist/vai on that same database, each loaded by its own wrk with half the connections and threads, started together: ' +
+        'req/s is the sum of the two, p50 and p99 the worse of the two. Queries per request: SQL statements PostgreSQL ran per answered request, from the counting pass below.',
     )
     md.push('')
-    md.push('| scenario | server | response bytes | req/s | p50 | p99 | vai/baseline | 1M/empty |')
+    md.push('| scenario | server | response bytes | req/s | p50 | p99 | vai/baseline | queries per request |')
     md.push('|---|---|---:|---:|---:|---:|---:|---:|')
     for (const s of summaries) {
-      const vsEmpty = s.server === 'vai-1M' ? (s.rps / find(s.scenario.key, 'vai').rps).toFixed(2) : '—'
-      md.push(`| ${s.scenario.title} | ${s.server} | ${s.bytes} | ${fmtInt(s.rps)} | ${fmtMs(s.p50)} | ${fmtMs(s.p99)} | ${fmtRatio(s.ratio)} | ${vsEmpty} |`)
+      const q = s.server === 'baseline' ? '—' : fmtPer(qpr(s.scenario.key, s.server), 2)
+      md.push(`| ${s.scenario.title} | ${s.server} | ${s.bytes} | ${fmtInt(s.rps)} | ${fmtMs(s.p50)} | ${fmtMs(s.p99)} | ${fmtRatio(s.ratio)} | ${q} |`)
     }
     md.push('')
-    md.push('## Other figures')
+    const sqliteDate = /^Produced by .* on (\S+?);/m.exec(sqliteMd)?.[1]
+    const besides = plan.map((scenario) => {
+      // The SQLite part runs (f) on the almost empty database only; (a) and (c) on the 1M one too.
+      const sqliteServer = scenario.key === 'f' ? 'vai' : 'vai-1M'
+      return { scenario, sqliteServer, row: sqliteRow(sqliteMd, scenario.title, sqliteServer) }
+    })
+    if (besides.some((b) => b.row)) {
+      md.push('### Beside SQLite')
+      md.push('')
+      md.push(
+        `SQLite figures from the scenario table above${sqliteDate ? ` (run of ${sqliteDate})` : ''}: *vai-1M* for (a) and (c), the same 1M seed; *vai* for (f), which the SQLite part runs on the almost empty database only (a 401 storm never reaches the database). ` +
+          'The two parts ran at different times, so compare the vai/baseline ratios, each measured against its own interleaved baseline, before the raw req/s.',
+      )
+      md.push('')
+      md.push('| scenario | SQLite req/s | SQLite vai/baseline | SQLite p99 | PG ×1 req/s | PG ×1 vai/baseline | PG ×1 p99 | PG ×2 req/s | PG ×2 vai/baseline | PG ×2 p99 | PG queries per request |')
+      md.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+      for (const { scenario, sqliteServer, row } of besides) {
+        const one = find(scenario.key, 'vai-pg')
+        const two = find(scenario.key, 'vai-pg ×2')
+        const sqliteCells = row ? `${row.rps} (${sqliteServer}) | ${row.ratio} | ${row.p99}` : '— | — | —'
+        md.push(
+          `| ${scenario.title} | ${sqliteCells} | ${fmtInt(one.rps)} | ${fmtRatio(one.ratio)} | ${fmtMs(one.p99)} | ${fmtInt(two.rps)} | ${fmtRatio(two.ratio)} | ${fmtMs(two.p99)} | ${fmtPer(qpr(scenario.key, 'vai-pg'), 2)} |`,
+        )
+      }
+      md.push('')
+    }
+    md.push('### SQL statements per request')
+    md.push('')
+    md.push(
+      `Counted on fresh instances after the throughput runs: start the instance(s), read PostgreSQL's counters, run the scenario (one wrk per instance as above), ` +
+        'stop the instance(s) gracefully, wait until their connections are gone (an exiting backend flushes its statistics), read again. ' +
+        'Statements: `xact_commit + xact_rollback` of the database in pg_stat_database (vai runs each statement as its own transaction, one round trip); scans: pg_stat_user_indexes and pg_stat_user_tables. ' +
+        "Requests: the lines of the instances' access logs, so the requests still in flight when wrk stopped (answered by vai, not read by wrk) count too. " +
+        `Each scenario is counted twice, for ${SHORT_SECONDS} s and for ${LONG_SECONDS} s, and the figures are the differences: an instance also runs a fixed number of statements whatever its load ` +
+        '(the migration check at start, the first retention purge, a first round trip on each new pool connection, the last lastUsedAt flush at stop), which the difference takes out. ' +
+        'pg_stat_statements is not used: it needs shared_preload_libraries, which only a restart of the server changes.',
+    )
+    md.push('')
+    md.push('| scenario | instances | passes, short; long: requests / statements | difference: requests answered (wrk read) | difference: statements | statements per request | index scans per request | sequential scans: tokens, users |')
+    md.push('|---|---:|---|---:|---:|---:|---|---:|')
+    for (const c of counts) {
+      const scans = [...c.indexScans]
+        .filter(([, n]) => perRequest(c, n) >= 0.005)
+        .map(([name, n]) => `${name} ${perRequest(c, n).toFixed(2)}`)
+        .join(', ')
+      md.push(
+        `| ${c.scenario.title} | ${PG_VAI.find((v) => v.server === c.server)!.instances} | ${fmtInt(c.raw.short.requests)} / ${fmtInt(c.raw.short.statements)}; ${fmtInt(c.raw.long.requests)} / ${fmtInt(c.raw.long.statements)} | ${fmtInt(c.requests)} (${fmtInt(c.wrkRequests)}) | ${fmtInt(c.statements)} | ${fmtPer(perRequest(c, c.statements), 3)} | ${scans || 'none'} | ${seqOn(c, 'tokens')}, ${seqOn(c, 'users')} |`,
+      )
+    }
+    md.push('')
+    md.push('### Other figures')
     md.push('')
     md.push('| measure | value |')
     md.push('|---|---|')
-    md.push(`| binary size (dist/vai) | ${fmtMb(binaryBytes)} (${fmtInt(binaryBytes)} bytes) |`)
-    md.push(`| start-up, exec to first 200 on /healthz, new database file (median of 10) | ${fmtMs(startupMedian)} (${startupNew.map((t) => t.toFixed(0)).join(', ')} ms) |`)
-    md.push(`| start-up, migrated almost empty database (median of 10) | ${fmtMs(median(startupExisting))} (${startupExisting.map((t) => t.toFixed(0)).join(', ')} ms) |`)
-    md.push(`| start-up, 1M-token database (median of 10) | ${fmtMs(median(startupBig))} (${startupBig.map((t) => t.toFixed(0)).join(', ')} ms) |`)
-    md.push(`| peak RSS (VmHWM), vai on the almost empty database, after all its scenarios | ${fmtMb(rssSmall)} |`)
-    md.push(`| peak RSS (VmHWM), vai on the 1M-token database, after (a) and (c) | ${fmtMb(rssBig)} |`)
-    md.push(`| 1M-token database: seeding time (one transaction), file size | ${big.seconds.toFixed(1)} s, ${fmtMb(big.bytes)} |`)
-    md.push(`| writes test: requests of (a) on one token | ${fmtInt(writes.requests)} in ${writes.seconds} s |`)
-    md.push(`| writes test: commits while the load ran (WAL commit frames) | ${writes.commitsDuringLoad} |`)
-    md.push(`| writes test: PRAGMA data_version changes seen by a second connection, polled every 10 ms | ${writes.dataVersionChangesDuringLoad} |`)
-    md.push(`| writes test: commits on graceful stop (SIGTERM) | ${writes.commitsAtShutdown} |`)
-    md.push(
-      `| writes test: rows whose last_used_at changed | ${writes.rowsChanged}${writes.changedIsHotToken ? ' (the token under load)' : ''}; the value written is ${Math.abs(writes.lastUsedAtLag)} ms ${writes.lastUsedAtLag >= 0 ? 'before' : 'after'} the bench saw wrk finish |`,
-    )
+    md.push(`| seeding ${fmtInt(BIG_TOKENS)} tokens (one transaction, batches of ${fmtInt(PG_SEED_BATCH)} rows) and VACUUM ANALYZE | ${seed.seconds.toFixed(1)} s |`)
+    md.push(`| database size after seeding (pg_database_size) | ${fmtMb(seed.bytes)} |`)
+    md.push(`| peak RSS (VmHWM) of the two instances, after all their scenarios | ${rss.map(fmtMb).join(', ')} |`)
+    md.push(`| tokens in the database after the runs (checked) | ${fmtInt(Number(tokenCount))} |`)
     md.push('')
-    md.push('## Every run')
+    md.push('### Every run')
     md.push('')
     md.push('| scenario | round | server | req/s | p50 | p75 | p90 | p99 | requests | non-2xx | socket errors |')
     md.push('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|')
@@ -798,28 +1187,379 @@ async function main() {
       )
     }
     md.push('')
-    md.push('## Method')
+    md.push('### Method')
     md.push('')
     md.push(
       [
-        '- Every run is `wrk -t' + THREADS + ' -c' + CONNECTIONS + ' -d' + SECONDS + 's --latency -s scripts/bench-wrk.lua` against 127.0.0.1, after a ' +
-          `${WARMUP_SECONDS} s warm-up per server and scenario; rounds alternate the order of the servers.`,
-        '- The baseline gets the same request bytes as vai and answers with the bytes vai answered (captured with one request just before), so the two differ only by what vai does per request.',
-        "- The almost empty database is seeded through the API. The 1M database is migrated by starting dist/vai on an empty file, then filled with bun:sqlite in one transaction using the server's column layout and its token functions (generateToken, tokenDigest, tokenPrefix): tokens made over a year, round-robin over the users, 10% sessions (one-year expiry), 2% revoked (within the last 60 days, so that vai's start-up retention purge deletes nothing; the count is checked after the runs), last_used_at left empty as on the almost empty database so that both serve pages of the same shape.",
-        '- Writes caused by (a): a separate dist/vai on a copy of the almost empty database serves (a) on one token; a second SQLite connection stays open (so the stopping server leaves its WAL in place) and the WAL\'s commit frames are counted before the load, after it, and after SIGTERM, along with the rows whose last_used_at changed.',
-        "- vai's stdout (its access log, one line per request) goes to a file, as under systemd or Docker it goes to a collector; the bench process does not read it during the runs.",
-        '- Start-up: exec of dist/vai on a free port, then GET /healthz every millisecond until a 200.',
-        '- Peak RSS: VmHWM from /proc/PID/status of each vai process, read after its last run.',
+        `- The database is migrated by starting dist/vai on it once, then seeded with the SQLite part's generator (same users, same token mix, the server's generateToken/tokenDigest/tokenPrefix, so every token authenticates), sent in batches of ${fmtInt(PG_SEED_BATCH)} rows as one JSON parameter each and expanded with json_to_recordset in one transaction, then VACUUM ANALYZE and a CHECKPOINT.`,
+        `- Two dist/vai serve the database throughout the throughput runs, each with \`--db-pool ${pool}\`; *vai-pg* loads the first only (the second sits idle), *vai-pg ×2* both at once.`,
+        `- Every run is wrk against 127.0.0.1 after a ${WARMUP_SECONDS} s warm-up per server and scenario, rounds alternating the order of the servers; *baseline* and *vai-pg* get \`wrk -t${THREADS} -c${CONNECTIONS}\`, *vai-pg ×2* gets two \`wrk -t${Math.max(1, Math.floor(THREADS / 2))} -c${Math.floor(CONNECTIONS / 2)}\` at once, one per instance.`,
+        '- The baseline answers every request with the status, headers and bytes vai answered for it (captured just before), as in the SQLite part.',
+        "- The tokens are counted after all runs: vai's start-up retention purge finds nothing to delete in this seed.",
       ].join('\n'),
     )
     md.push('')
+    log(`PostgreSQL part done in ${seconds.toFixed(0)} s`)
+    return { md: md.join('\n'), seconds, checks }
+  } finally {
+    for (const server of mine) {
+      server.proc.kill('SIGKILL')
+      await server.proc.exited
+      running.delete(server.proc)
+    }
+    await reader?.close().catch(() => {})
+    if (created) {
+      try {
+        await admin.unsafe(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
+        log(`dropped database ${dbName}`)
+      } catch (error) {
+        console.error(`bench: could not drop database ${dbName}: ${(error as Error).message}`)
+      }
+    }
+    await admin.close().catch(() => {})
+  }
+}
 
-    const targets = new Map(plan.filter((s) => s.target !== undefined).map((s) => [s.key, s.target!]))
-    const chartRows = summaries.filter((s) => s.server !== 'baseline')
-    await Bun.write(join(OUT_DIR, 'results.md'), md.join('\n'))
-    await Bun.write(join(OUT_DIR, 'ratios.svg'), svgChart(chartRows, targets))
-    log(`wrote bench/results.md and bench/ratios.svg (${wallSeconds.toFixed(0)} s in all)`)
-    for (const check of checks) console.log(`  ${check.pass ? 'pass' : 'FAIL'}  ${check.measure}: ${check.measured} (target ${check.target})`)
+// ---------------------------------------------------------------- command line
+
+interface Options {
+  sqlite: boolean
+  postgres?: string
+  pool: number
+}
+
+const USAGE = `Usage: bun run bench [-- [--postgres URL] [--only sqlite|postgres] [--db-pool N]]
+
+  --postgres URL   also run (a), (c) and (f) on PostgreSQL, one and two instances, on a
+                   database made for the run on that server (VAI_BENCH_POSTGRES)
+  --only postgres  run only the PostgreSQL part; bench/results.md keeps its SQLite part
+  --only sqlite    run only the SQLite part (the default without --postgres)
+  --db-pool N      each vai instance's PostgreSQL pool (VAI_BENCH_DB_POOL, default 10)`
+
+function usageError(message: string): never {
+  console.error(`bench: ${message}\n\n${USAGE}`)
+  process.exit(2)
+}
+
+function parseOptions(argv: string[]): Options {
+  let postgres = process.env.VAI_BENCH_POSTGRES || undefined
+  let only: string | undefined
+  let pool = envInt('VAI_BENCH_DB_POOL', 10)
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    if (arg === '--') continue
+    if (arg === '-h' || arg === '--help') {
+      console.log(USAGE)
+      process.exit(0)
+    }
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1
+    const flag = eq === -1 ? arg : arg.slice(0, eq)
+    const value = () => (eq === -1 ? argv[++i] : arg.slice(eq + 1)) ?? usageError(`${flag} needs a value`)
+    switch (flag) {
+      case '--postgres':
+        postgres = value()
+        break
+      case '--only':
+        only = value()
+        if (only !== 'sqlite' && only !== 'postgres') usageError(`--only takes sqlite or postgres, not '${only}'`)
+        break
+      case '--db-pool': {
+        const raw = value()
+        if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 1000) usageError(`--db-pool takes 1 to 1000, not '${raw}'`)
+        pool = Number(raw)
+        break
+      }
+      default:
+        usageError(`unknown argument '${arg}'`)
+    }
+  }
+  if (postgres !== undefined && !/^postgres(ql)?:\/\//i.test(postgres)) usageError('--postgres takes a postgres:// URL')
+  if (only === 'postgres' && postgres === undefined) usageError('--only postgres needs --postgres URL (or VAI_BENCH_POSTGRES)')
+  return { sqlite: only !== 'postgres', postgres: only === 'sqlite' ? undefined : postgres, pool }
+}
+
+/** How this run was started, as it may be printed: VAI_BENCH_* overrides, the arguments, no password. */
+function commandLine(): string {
+  const overrides = Object.entries(process.env)
+    .filter(([k]) => k.startsWith('VAI_BENCH_'))
+    .map(([k, v]) => `${k}=${redactUrl(v ?? '')} `)
+    .join('')
+  const args = process.argv.slice(2).filter((a) => a !== '--').map((a) => (a.startsWith('--postgres=') ? `--postgres=${redactUrl(a.slice(11))}` : redactUrl(a)))
+  return `${overrides}bun run bench${args.length ? ` -- ${args.join(' ')}` : ''}`
+}
+
+/** bench/results.md as its SQLite part and its PostgreSQL section. */
+function splitResults(text: string): { sqlite: string; postgres?: string } {
+  const start = text.indexOf(PG_START)
+  const end = text.indexOf(PG_END)
+  if (start === -1 || end === -1 || end < start) return { sqlite: text }
+  return {
+    sqlite: (text.slice(0, start).trimEnd() + '\n' + text.slice(end + PG_END.length).replace(/^\s+/, '')).trimEnd() + '\n',
+    postgres: text.slice(start + PG_START.length, end).trim(),
+  }
+}
+
+// ---------------------------------------------------------------- main
+
+/** The SQLite part: everything but PostgreSQL, as the benchmark has always run. */
+async function sqliteBench({ tmp, log, wallStart, binaryBytes }: BenchContext): Promise<{ md: string; svg: string; checks: Check[]; seconds: number }> {
+  const servers: Partial<Record<ServerName, Running>> = {}
+  log('start-up time: 10 runs on a new database file, 10 on a migrated one')
+  const startupNew: number[] = []
+  const startupExisting: number[] = []
+  const existing = join(tmp, 'startup.db')
+  for (let i = 0; i < STARTUP_SAMPLES; i++) startupNew.push(await startupTime(join(tmp, `startup-new-${i}.db`)))
+  for (let i = 0; i < STARTUP_SAMPLES; i++) startupExisting.push(await startupTime(existing))
+
+  log('seeding the almost empty database through the API')
+  const smallDb = join(tmp, 'small.db')
+  servers.vai = await startVai(smallDb)
+  const small = await seedThroughApi(servers.vai.url)
+  // A consistent copy for the writes test, taken before any load touches a token.
+  const writesDb = join(tmp, 'writes.db')
+  {
+    const snapshot = new Database(smallDb, { readonly: true })
+    snapshot.run(`VACUUM INTO '${writesDb}'`)
+    snapshot.close()
+  }
+
+  log(`seeding ${fmtInt(BIG_TOKENS)} tokens over ${fmtInt(BIG_USERS)} users straight into SQLite`)
+  const bigDb = join(tmp, 'big.db')
+  const big = await seedBigDatabase(bigDb)
+  log(`  ${big.seconds.toFixed(1)} s, ${fmtMb(big.bytes)}`)
+  const startupBig: number[] = []
+  for (let i = 0; i < STARTUP_SAMPLES; i++) startupBig.push(await startupTime(bigDb))
+  servers['vai-1M'] = await startVai(bigDb)
+
+  log(`writes caused by (a): ${SECONDS} s of load on a copy, then a graceful stop`)
+  const writes = await countWrites(writesDb, small.tokens[0]!)
+
+  const plan = scenarios(small, big)
+  const runs: Run[] = []
+  const bodies = new Map<string, number>() // `${scenario}/${server}` → response body bytes
+  for (const scenario of plan) {
+    // The baseline answers what vai answered for this request: same status, headers and bytes.
+    const sample = await send(servers.vai.url, scenario.requests.vai!)
+    if (sample.status !== scenario.expectStatus) throw new Error(`${scenario.title}: vai answered ${sample.status} ${sample.body}`)
+    bodies.set(`${scenario.key}/vai`, Buffer.byteLength(sample.body))
+    bodies.set(`${scenario.key}/baseline`, Buffer.byteLength(sample.body))
+    if (scenario.requests['vai-1M']) {
+      const bigSample = await send(servers['vai-1M'].url, scenario.requests['vai-1M'])
+      if (bigSample.status !== scenario.expectStatus) throw new Error(`${scenario.title} (1M): vai answered ${bigSample.status} ${bigSample.body}`)
+      bodies.set(`${scenario.key}/vai-1M`, Buffer.byteLength(bigSample.body))
+    }
+    const spec = join(tmp, `baseline-${scenario.key}.json`)
+    writeFileSync(spec, JSON.stringify(sample))
+    const baseline = await startServer(['bun', BASELINE, spec], /listening on (http:\/\/\S+)/, 'baseline')
+    servers.baseline = baseline
+    const targets: [ServerName, string, Request][] = [['baseline', baseline.url, scenario.requests.vai!]]
+    for (const name of ['vai', 'vai-1M'] as const) {
+      const request = scenario.requests[name]
+      if (request) targets.push([name, servers[name]!.url, request])
+    }
+    log(`${scenario.title}: warm-up, then ${ROUNDS} rounds of ${targets.map(([n]) => n).join(' / ')} × ${SECONDS} s`)
+    for (const [, url, request] of targets) await wrk(url, request, WARMUP_SECONDS)
+    for (let round = 1; round <= ROUNDS; round++) {
+      // Alternate the order so that neither side always runs first.
+      const order = round % 2 === 1 ? targets : [...targets].reverse()
+      for (const [name, url, request] of order) {
+        const result = await wrk(url, request, SECONDS)
+        runs.push({ ...result, scenario: scenario.key, server: name, round })
+        log(`  round ${round} ${name.padEnd(8)} ${fmtInt(result.rps).padStart(7)} req/s  p50 ${fmtMs(result.p50)}  p99 ${fmtMs(result.p99)}`)
+      }
+    }
+    await stop(baseline, 'baseline')
+    delete servers.baseline
+  }
+
+  const rssSmall = peakRss(servers.vai.proc.pid)
+  const rssBig = peakRss(servers['vai-1M'].proc.pid)
+  await stop(servers.vai, 'vai')
+  delete servers.vai
+  await stop(servers['vai-1M'], 'vai (1M)')
+  delete servers['vai-1M']
+  {
+    const check = new Database(bigDb, { readonly: true })
+    const { n } = check.query('SELECT count(*) AS n FROM tokens').get() as { n: number }
+    check.close()
+    if (n !== BIG_TOKENS) throw new Error(`the 1M database holds ${n} tokens after the runs, not ${BIG_TOKENS}`)
+  }
+
+  // ------------------------------------------------------------ summarise
+  const summaries: Summary[] = []
+  for (const scenario of plan) {
+    const of = (server: ServerName) => runs.filter((r) => r.scenario === scenario.key && r.server === server)
+    const baselineRps = mean(of('baseline').map((r) => r.rps))
+    for (const server of ['baseline', 'vai', 'vai-1M'] as const) {
+      const mine = of(server)
+      if (mine.length === 0) continue
+      const rps = mean(mine.map((r) => r.rps))
+      summaries.push({
+        scenario,
+        server,
+        rps,
+        p50: mean(mine.map((r) => r.p50)),
+        p99: mean(mine.map((r) => r.p99)),
+        non2xx: mine.reduce((n, r) => n + r.non2xx, 0),
+        socketErrors: mine.reduce((n, r) => n + r.socketErrors, 0),
+        ratio: server === 'baseline' ? null : rps / baselineRps,
+        bytes: bodies.get(`${scenario.key}/${server}`)!,
+      })
+    }
+  }
+  const find = (key: string, server: ServerName) => summaries.find((s) => s.scenario.key === key && s.server === server)!
+  // Status sanity: a scenario that expects 2xx must get only 2xx, the 401 storm only 401s.
+  for (const s of summaries) {
+    if (s.server === 'baseline') continue
+    const requests = runs.filter((r) => r.scenario === s.scenario.key && r.server === s.server).reduce((n, r) => n + r.requests, 0)
+    const expected = s.scenario.expectStatus < 300 ? 0 : requests
+    if (s.non2xx !== expected) throw new Error(`${s.scenario.title} on ${s.server}: ${s.non2xx} non-2xx answers of ${requests}, expected ${expected}`)
+  }
+
+  const a = find('a', 'vai')
+  const f = find('f', 'vai')
+  const c = find('c', 'vai')
+  const aBig = find('a', 'vai-1M')
+  const cBig = find('c', 'vai-1M')
+  const writesTotal = writes.commitsDuringLoad + writes.commitsAtShutdown
+  const allowedWrites = Math.max(1, Math.ceil(writes.seconds / 60))
+  const startupMedian = median(startupNew)
+  const checks: Check[] = [
+    { measure: 'hot path (a) throughput vs baseline', target: '≥ 0.75', measured: fmtRatio(a.ratio), pass: a.ratio! >= 0.75 },
+    { measure: '401 storm (f) throughput vs baseline', target: '≥ 0.90', measured: fmtRatio(f.ratio), pass: f.ratio! >= 0.9 },
+    { measure: '401 storm (f) cheaper than (a)', target: '(f) req/s > (a) req/s', measured: `${fmtInt(f.rps)} vs ${fmtInt(a.rps)}`, pass: f.rps > a.rps },
+    { measure: 'list (c) throughput vs its baseline', target: '≥ 0.40', measured: fmtRatio(c.ratio), pass: c.ratio! >= 0.4 },
+    { measure: `p99 latency of (a) at ${CONNECTIONS} connections`, target: '≤ 5 ms', measured: fmtMs(a.p99), pass: a.p99 <= 5 },
+    { measure: '(a) with 1M tokens vs almost empty', target: '≥ 0.90', measured: (aBig.rps / a.rps).toFixed(2), pass: aBig.rps / a.rps >= 0.9 },
+    { measure: '(c) with 1M tokens vs almost empty', target: '≥ 0.90', measured: (cBig.rps / c.rps).toFixed(2), pass: cBig.rps / c.rps >= 0.9 },
+    {
+      measure: 'SQLite writes caused by (a)',
+      target: '≤ 1 per token per 60 s',
+      measured: `${writesTotal} commit(s), ${writes.rowsChanged} row(s) for ${fmtInt(writes.requests)} requests in ${writes.seconds} s + stop`,
+      pass: writesTotal <= allowedWrites && writes.rowsChanged <= 1,
+    },
+    { measure: 'start-up to first healthy response (median of 10)', target: '≤ 100 ms', measured: fmtMs(startupMedian), pass: startupMedian <= 100 },
+    { measure: 'peak RSS under load with 1M tokens', target: '≤ 150 MB', measured: fmtMb(rssBig), pass: rssBig <= 150 * 1024 * 1024 },
+  ]
+
+  const wallSeconds = (Bun.nanoseconds() - wallStart) / 1e9
+  const m = machine(tmp)
+  const md: string[] = []
+  md.push('# vai benchmark')
+  md.push('')
+  md.push(`Produced by \`${commandLine()}\` (scripts/bench.ts) on ${new Date().toISOString()}; the whole run took ${wallSeconds.toFixed(0)} s.`)
+  md.push('')
+  md.push(
+    `Machine: ${m.cpus} CPUs (${m.model}), ${m.memory} RAM, ${m.kernel}, Bun ${m.bun}, ${m.wrk}; databases on ${m.filesystem}. ` +
+      `wrk shares the machine with the servers: ${THREADS} threads, ${CONNECTIONS} connections, ${SECONDS} s per run, ${ROUNDS} rounds per server, loopback only.`,
+  )
+  md.push('')
+  const commit = command(['git', '-C', ROOT, 'rev-parse', '--short', 'HEAD'])
+  const dirty = command(['git', '-C', ROOT, 'status', '--porcelain', '--', 'src']) !== ''
+  md.push(`Measured tree: commit ${commit}${dirty ? ', with uncommitted changes in src/' : ''}.`)
+  md.push('')
+  md.push('![vai/baseline throughput ratios](ratios.svg)')
+  md.push('')
+  md.push('## Targets (issue 4)')
+  md.push('')
+  md.push('| measure | target | measured | result |')
+  md.push('|---|---|---|---|')
+  for (const check of checks) md.push(`| ${check.measure} | ${check.target} | ${check.measured} | ${check.pass ? 'pass' : '**FAIL**'} |`)
+  md.push('')
+  md.push('## Scenarios')
+  md.push('')
+  md.push(
+    'Each figure is the mean of the rounds. *baseline* is a bare `Bun.serve` (scripts/bench-baseline.ts, its own process) answering ' +
+      "every request with the status, headers and body vai sent for the scenario's request; *vai* is dist/vai on the almost empty database " +
+      `(one user, one session, 60 API tokens made through the API); *vai-1M* is dist/vai on ${fmtInt(BIG_TOKENS)} tokens over ${fmtInt(BIG_USERS)} users.`,
+  )
+  md.push('')
+  md.push('| scenario | server | response bytes | req/s | p50 | p99 | vai/baseline | 1M/empty |')
+  md.push('|---|---|---:|---:|---:|---:|---:|---:|')
+  for (const s of summaries) {
+    const vsEmpty = s.server === 'vai-1M' ? (s.rps / find(s.scenario.key, 'vai').rps).toFixed(2) : '—'
+    md.push(`| ${s.scenario.title} | ${s.server} | ${s.bytes} | ${fmtInt(s.rps)} | ${fmtMs(s.p50)} | ${fmtMs(s.p99)} | ${fmtRatio(s.ratio)} | ${vsEmpty} |`)
+  }
+  md.push('')
+  md.push('## Other figures')
+  md.push('')
+  md.push('| measure | value |')
+  md.push('|---|---|')
+  md.push(`| binary size (dist/vai) | ${fmtMb(binaryBytes)} (${fmtInt(binaryBytes)} bytes) |`)
+  md.push(`| start-up, exec to first 200 on /healthz, new database file (median of 10) | ${fmtMs(startupMedian)} (${startupNew.map((t) => t.toFixed(0)).join(', ')} ms) |`)
+  md.push(`| start-up, migrated almost empty database (median of 10) | ${fmtMs(median(startupExisting))} (${startupExisting.map((t) => t.toFixed(0)).join(', ')} ms) |`)
+  md.push(`| start-up, 1M-token database (median of 10) | ${fmtMs(median(startupBig))} (${startupBig.map((t) => t.toFixed(0)).join(', ')} ms) |`)
+  md.push(`| peak RSS (VmHWM), vai on the almost empty database, after all its scenarios | ${fmtMb(rssSmall)} |`)
+  md.push(`| peak RSS (VmHWM), vai on the 1M-token database, after (a) and (c) | ${fmtMb(rssBig)} |`)
+  md.push(`| 1M-token database: seeding time (one transaction), file size | ${big.seconds.toFixed(1)} s, ${fmtMb(big.bytes)} |`)
+  md.push(`| writes test: requests of (a) on one token | ${fmtInt(writes.requests)} in ${writes.seconds} s |`)
+  md.push(`| writes test: commits while the load ran (WAL commit frames) | ${writes.commitsDuringLoad} |`)
+  md.push(`| writes test: PRAGMA data_version changes seen by a second connection, polled every 10 ms | ${writes.dataVersionChangesDuringLoad} |`)
+  md.push(`| writes test: commits on graceful stop (SIGTERM) | ${writes.commitsAtShutdown} |`)
+  md.push(
+    `| writes test: rows whose last_used_at changed | ${writes.rowsChanged}${writes.changedIsHotToken ? ' (the token under load)' : ''}; the value written is ${Math.abs(writes.lastUsedAtLag)} ms ${writes.lastUsedAtLag >= 0 ? 'before' : 'after'} the bench saw wrk finish |`,
+  )
+  md.push('')
+  md.push('## Every run')
+  md.push('')
+  md.push('| scenario | round | server | req/s | p50 | p75 | p90 | p99 | requests | non-2xx | socket errors |')
+  md.push('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|')
+  for (const r of runs) {
+    const title = plan.find((s) => s.key === r.scenario)!.title
+    md.push(
+      `| ${title} | ${r.round} | ${r.server} | ${fmtInt(r.rps)} | ${fmtMs(r.p50)} | ${fmtMs(r.p75)} | ${fmtMs(r.p90)} | ${fmtMs(r.p99)} | ${fmtInt(r.requests)} | ${fmtInt(r.non2xx)} | ${r.socketErrors} |`,
+    )
+  }
+  md.push('')
+  md.push('## Method')
+  md.push('')
+  md.push(
+    [
+      '- Every run is `wrk -t' + THREADS + ' -c' + CONNECTIONS + ' -d' + SECONDS + 's --latency -s scripts/bench-wrk.lua` against 127.0.0.1, after a ' +
+        `${WARMUP_SECONDS} s warm-up per server and scenario; rounds alternate the order of the servers.`,
+      '- The baseline gets the same request bytes as vai and answers with the bytes vai answered (captured with one request just before), so the two differ only by what vai does per request.',
+      "- The almost empty database is seeded through the API. The 1M database is migrated by starting dist/vai on an empty file, then filled with bun:sqlite in one transaction using the server's column layout and its token functions (generateToken, tokenDigest, tokenPrefix): tokens made over a year, round-robin over the users, 10% sessions (one-year expiry), 2% revoked (within the last 60 days, so that vai's start-up retention purge deletes nothing; the count is checked after the runs), last_used_at left empty as on the almost empty database so that both serve pages of the same shape.",
+      '- Writes caused by (a): a separate dist/vai on a copy of the almost empty database serves (a) on one token; a second SQLite connection stays open (so the stopping server leaves its WAL in place) and the WAL\'s commit frames are counted before the load, after it, and after SIGTERM, along with the rows whose last_used_at changed.',
+      "- vai's stdout (its access log, one line per request) goes to a file, as under systemd or Docker it goes to a collector; the bench process does not read it during the runs.",
+      '- Start-up: exec of dist/vai on a free port, then GET /healthz every millisecond until a 200.',
+      '- Peak RSS: VmHWM from /proc/PID/status of each vai process, read after its last run.',
+    ].join('\n'),
+  )
+  md.push('')
+
+  const targets = new Map(plan.filter((s) => s.target !== undefined).map((s) => [s.key, s.target!]))
+  const chartRows = summaries.filter((s) => s.server !== 'baseline')
+  return { md: md.join('\n'), svg: svgChart(chartRows, targets), checks, seconds: wallSeconds }
+}
+
+async function main() {
+  const options = parseOptions(process.argv.slice(2))
+  checkWrk()
+  const wallStart = Bun.nanoseconds()
+  const tmp = mkdtempSync(join(tmpdir(), 'vai-bench-'))
+  logDir = tmp
+  const log = (line: string) => console.log(`[${((Bun.nanoseconds() - wallStart) / 1e9).toFixed(1).padStart(6)} s] ${line}`)
+  try {
+    log('building dist/vai')
+    const build = Bun.spawnSync(['bun', 'run', 'build'], { cwd: ROOT, stdout: 'pipe', stderr: 'pipe' })
+    if (build.exitCode !== 0) throw new Error(`bun run build failed:\n${build.stderr.toString()}`)
+    const ctx: BenchContext = { tmp, log, wallStart, binaryBytes: statSync(VAI).size }
+
+    const resultsPath = join(OUT_DIR, 'results.md')
+    const previous = existsSync(resultsPath) ? splitResults(readFileSync(resultsPath, 'utf8')) : { sqlite: '' }
+    const sqlite = options.sqlite ? await sqliteBench(ctx) : undefined
+    const sqliteMd = sqlite?.md ?? previous.sqlite
+    const postgres = options.postgres ? await postgresBench(ctx, options.postgres, options.pool, sqliteMd, commandLine()) : undefined
+    // The SQLite part, then the PostgreSQL section: this run's, or the last one's, kept as it was.
+    const postgresMd = postgres?.md ?? previous.postgres
+    const text = postgresMd === undefined ? sqliteMd : `${sqliteMd.trimEnd()}\n\n${PG_START}\n${postgresMd.trimEnd()}\n${PG_END}\n`
+    await Bun.write(resultsPath, text)
+    if (sqlite) await Bun.write(join(OUT_DIR, 'ratios.svg'), sqlite.svg)
+    const wallSeconds = (Bun.nanoseconds() - wallStart) / 1e9
+    log(`wrote bench/results.md${sqlite ? ' and bench/ratios.svg' : ''} (${wallSeconds.toFixed(0)} s in all)`)
+    for (const check of [...(sqlite?.checks ?? []), ...(postgres?.checks ?? [])]) {
+      console.log(`  ${check.pass ? 'pass' : 'FAIL'}  ${check.measure}: ${check.measured} (target ${check.target})`)
+    }
   } finally {
     for (const proc of running) proc.kill('SIGKILL')
     rmSync(tmp, { recursive: true, force: true })

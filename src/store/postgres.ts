@@ -179,7 +179,8 @@ const time = (value: string | null) => (value === null ? null : Number(value))
 
 export function createPostgresStore(sql: SQL): Store {
   const pending = new Map<string, number>()
-  let cursorKey: Uint8Array | undefined
+  // The lookup itself is kept, not its result: the requests that arrive before it answers share it.
+  let cursorKey: Promise<Uint8Array> | undefined
 
   const toToken = (row: TokenRow): TokenRecord => ({
     id: row.id,
@@ -398,10 +399,9 @@ export function createPostgresStore(sql: SQL): Store {
       cursorKey = undefined
     },
     async cursorSecret() {
-      if (!cursorKey) {
-        const [row] = await sql`SELECT value FROM meta WHERE key = 'cursor_secret'`
-        cursorKey = new Uint8Array(row.value)
-      }
+      cursorKey ??= sql`SELECT value FROM meta WHERE key = 'cursor_secret'`.then(([row]) => new Uint8Array(row.value))
+      // A failed read is not kept: the next request tries again.
+      cursorKey.catch(() => (cursorKey = undefined))
       return cursorKey
     },
     async ping() {
