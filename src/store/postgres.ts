@@ -2,6 +2,7 @@
 // on one database. Same Store as SQLite, same behaviour; every request is one
 // round trip, and every statement is prepared once per connection.
 import { SQL } from 'bun'
+import { createTouches } from './touches'
 import { StoreUnavailable, type CreateUserResult, type NewToken, type Store, type StoredToken, type TokenRecord, type TokenType, type UserRecord } from './store'
 
 type Migration = (tx: SQL) => Promise<unknown>
@@ -178,7 +179,7 @@ const fromUtf8 = new TextDecoder()
 const time = (value: string | null) => (value === null ? null : Number(value))
 
 export function createPostgresStore(sql: SQL): Store {
-  const pending = new Map<string, number>()
+  const touches = createTouches()
   // The lookup itself is kept, not its result: the requests that arrive before it answers share it.
   let cursorKey: Promise<Uint8Array> | undefined
 
@@ -191,7 +192,7 @@ export function createPostgresStore(sql: SQL): Store {
     createdAt: Number(row.created_at),
     expiresAt: time(row.expires_at),
     // A use not yet written is still the truth on this instance.
-    lastUsedAt: pending.get(row.id) ?? time(row.last_used_at),
+    lastUsedAt: touches.pendingFor(row.id) ?? time(row.last_used_at),
     revokedAt: time(row.revoked_at),
   })
   const toUser = (row: UserRow): UserRecord => ({
@@ -286,22 +287,15 @@ export function createPostgresStore(sql: SQL): Store {
       return result.count
     },
     touchToken(tokenId, at) {
-      pending.set(tokenId, at)
+      touches.touch(tokenId, at)
     },
     async flushTouches() {
-      if (pending.size === 0) return
-      const entries = [...pending]
-      pending.clear()
-      try {
+      await touches.flush(async (entries) => {
         await sql`
           UPDATE tokens SET last_used_at = v.at
           FROM json_to_recordset(${JSON.stringify(entries.map(([id, at]) => ({ id, at })))}::text::json) AS v(id text, at bigint)
           WHERE tokens.id = v.id AND (tokens.last_used_at IS NULL OR tokens.last_used_at < v.at)`
-      } catch (error) {
-        // Kept for the next flush unless a newer use has replaced them meanwhile.
-        for (const [id, at] of entries) if ((pending.get(id) ?? 0) < at) pending.set(id, at)
-        throw error
-      }
+      })
     },
     async countActiveTokens(now) {
       const counts: Record<TokenType, number> = { session: 0, api: 0 }

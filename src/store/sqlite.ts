@@ -1,5 +1,6 @@
 import { Database } from 'bun:sqlite'
 import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs'
+import { createTouches } from './touches'
 import type { CreateUserResult, ListTokensOptions, TokenType, NewToken, NewUser, Store, StoredToken, TokenRecord, UserRecord } from './store'
 
 // Each entry moves the schema one version up; PRAGMA user_version says where a file is.
@@ -133,7 +134,7 @@ interface UserRow {
 const TOKEN_COLUMNS = 't.id, t.user_id, t.name, t.token_type, t.token_prefix, t.created_at, t.expires_at, t.last_used_at, t.revoked_at'
 
 export function createSqliteStore(db: Database): Store {
-  const pending = new Map<string, number>()
+  const touches = createTouches()
   let cursorKey: Uint8Array | undefined
 
   const toToken = (row: TokenRow): TokenRecord => ({
@@ -145,7 +146,7 @@ export function createSqliteStore(db: Database): Store {
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     // A use not yet written is still the truth on this instance.
-    lastUsedAt: pending.get(row.id) ?? row.last_used_at,
+    lastUsedAt: touches.pendingFor(row.id) ?? row.last_used_at,
     revokedAt: row.revoked_at,
   })
   const toUser = (row: UserRow): UserRecord => ({ id: row.id, email: row.email, name: row.name, createdAt: row.created_at })
@@ -300,13 +301,10 @@ export function createSqliteStore(db: Database): Store {
       return q.revokeAll.run(at, userId, exceptTokenId).changes
     },
     touchToken(tokenId, at) {
-      pending.set(tokenId, at)
+      touches.touch(tokenId, at)
     },
     async flushTouches() {
-      if (pending.size === 0) return
-      const entries = [...pending]
-      pending.clear()
-      writeTouches(entries)
+      await touches.flush(writeTouches)
     },
     async countActiveTokens(now) {
       const counts: Record<TokenType, number> = { session: 0, api: 0 }

@@ -1,29 +1,19 @@
 // The compiled binary on PostgreSQL: moving an install with `vai db copy`, the admin
 // commands on a postgres:// URL, and a URL's password kept out of everything printed.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { SQL } from 'bun'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { POSTGRES_SCHEMA_VERSION } from '../../src/store/postgres'
 import { TEST_POSTGRES } from '../helpers'
 import { binaryInEmptyDir, killServers, runIn, startServer, type Server } from '../support/binary'
+import { testDatabases } from '../support/postgres'
 
 const PASSWORD = 'correct horse battery'
 let dir: string
 let vai: string
-let admin: SQL
-const databases: string[] = []
-
-/** A new empty database on the test server; its URL, with a password trust auth ignores. */
-async function freshDatabase(): Promise<string> {
-  const name = `vai_cli_${process.pid}_${databases.length + 1}`
-  await admin.unsafe(`CREATE DATABASE ${name}`)
-  databases.push(name)
-  const url = new URL(TEST_POSTGRES!)
-  url.password = 'hunter2-not-shown'
-  url.pathname = `/${name}`
-  return url.toString()
-}
+const databases = testDatabases('cli')
+// Every URL carries a password, which nothing vai prints may show.
+const freshDatabase = () => databases.create('hunter2-not-shown')
 
 const shown = (url: string) => url.replace('hunter2-not-shown', '***')
 
@@ -45,13 +35,11 @@ async function call(server: Server, method: string, path: string, token?: string
 describe.skipIf(!TEST_POSTGRES)('vai on PostgreSQL, from the command line', () => {
   beforeAll(() => {
     ;({ dir, vai } = binaryInEmptyDir())
-    admin = new SQL({ url: TEST_POSTGRES!, max: 1 })
   }, 60_000)
 
   afterAll(async () => {
     killServers()
-    for (const name of databases) await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-    await admin.close()
+    await databases.dropAll()
     rmSync(dir, { recursive: true, force: true })
   })
 

@@ -6,6 +6,7 @@ import { SQL, type Socket, type TCPSocketListener } from 'bun'
 import { rmSync } from 'node:fs'
 import { POSTGRES_SCHEMA_VERSION } from '../../src/store/postgres'
 import { binaryInEmptyDir, killServers, startServer, type Server } from '../support/binary'
+import { testDatabases } from '../support/postgres'
 
 const ADMIN_URL = process.env.VAI_TEST_POSTGRES
 
@@ -154,33 +155,31 @@ function databaseProxy(target: { hostname: string; port: number }) {
 }
 
 describe.skipIf(!ADMIN_URL)('several vai instances on one PostgreSQL database', () => {
-  let admin: SQL
   let dir: string
   let vai: string
-  const databases: string[] = []
-
   // A database of its own for each use, so that runs (and tests) never see each other.
-  async function freshDatabase(): Promise<string> {
-    const name = `vai_inst_${process.pid}_${databases.length + 1}`
-    await admin.unsafe(`CREATE DATABASE ${name}`)
-    databases.push(name)
-    const url = new URL(ADMIN_URL!)
-    url.pathname = `/${name}`
-    return url.toString()
+  const databases = testDatabases('inst')
+  const freshDatabase = () => databases.create()
+
+  /** One vai whose connections to a fresh database go through a databaseProxy. */
+  async function serveThroughProxy() {
+    const target = new URL(await freshDatabase())
+    const proxy = databaseProxy({ hostname: target.hostname, port: Number(target.port) })
+    proxy.up()
+    const viaProxy = new URL(target)
+    viaProxy.port = String(proxy.port)
+    return { proxy, server: await serve(viaProxy.toString()) }
   }
 
   const serve = (db: string) => startServer(dir, vai, ['serve', '--port', '0', '--host', '127.0.0.1', '--db', db, '--signup', 'open'])
 
   beforeAll(async () => {
-    admin = new SQL({ url: ADMIN_URL!, max: 2 })
     ;({ dir, vai } = binaryInEmptyDir())
   }, 60_000)
 
   afterAll(async () => {
     killServers()
-    // WITH (FORCE) ends whatever connection a killed instance left behind.
-    for (const name of databases) await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-    await admin.close()
+    await databases.dropAll()
     rmSync(dir, { recursive: true, force: true })
   })
 
@@ -368,12 +367,7 @@ describe.skipIf(!ADMIN_URL)('several vai instances on one PostgreSQL database', 
   })
 
   test('the database goes away and comes back: 503 meanwhile, then the same process serves again', async () => {
-    const target = new URL(await freshDatabase())
-    const proxy = databaseProxy({ hostname: target.hostname, port: Number(target.port) })
-    proxy.up()
-    const viaProxy = new URL(target)
-    viaProxy.port = String(proxy.port)
-    const server = await serve(viaProxy.toString())
+    const { proxy, server } = await serveThroughProxy()
     try {
       const { session } = await account(server)
       expect((await call(server, 'GET', '/healthz')).status).toBe(200)
@@ -410,12 +404,7 @@ describe.skipIf(!ADMIN_URL)('several vai instances on one PostgreSQL database', 
   }, 30_000)
 
   test('the database stops answering without closing anything: 503 within the 5 s deadline, not a hung request', async () => {
-    const target = new URL(await freshDatabase())
-    const proxy = databaseProxy({ hostname: target.hostname, port: Number(target.port) })
-    proxy.up()
-    const viaProxy = new URL(target)
-    viaProxy.port = String(proxy.port)
-    const server = await serve(viaProxy.toString())
+    const { proxy, server } = await serveThroughProxy()
     try {
       const { session } = await account(server)
       expect((await call(server, 'GET', '/api/v1/auth/me', { token: session })).status).toBe(200)
