@@ -20,7 +20,8 @@ if [ -z "$bindir" ] || [ ! -x "$bindir/initdb" ]; then
 fi
 
 as_owner=()
-if [ "$(id -u)" = 0 ]; then as_owner=(runuser -u postgres --); fi
+# runuser lives in /usr/sbin, which a root shell's PATH does not always hold.
+if [ "$(id -u)" = 0 ]; then as_owner=("$(command -v runuser || echo /usr/sbin/runuser)" -u postgres --); fi
 
 dir="$(mktemp -d /tmp/vai-pg.XXXXXX)"
 chmod 755 "$dir"
