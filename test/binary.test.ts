@@ -36,6 +36,7 @@ describe('dist/vai', () => {
     [['serve', '--port', 'abc'], "vai: invalid --port 'abc': expected a port number from 0 to 65535"],
     [['serve', '--signup', 'maybe'], "vai: invalid --signup 'maybe': expected 'open' or 'closed'"],
     [['frob'], "vai: unknown command 'frob' (try vai --help)"],
+    [['serve', '--db-pool', '0'], "vai: invalid --db-pool '0': expected a whole number of connections from 1 to 1000"],
   ])('bad usage %p is one line on stderr and exit 2', (args, line) => {
     expect(run(args)).toEqual({ code: 2, stdout: '', stderr: `${line}\n` })
   })
@@ -55,6 +56,11 @@ describe('dist/vai', () => {
       code: 2,
       stdout: '',
       stderr: "vai: invalid VAI_SESSION_DAYS '0': expected a whole number of days from 1 to 3650\n",
+    })
+    expect(run([], { VAI_DB_POOL: '1001' })).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: "vai: invalid VAI_DB_POOL '1001': expected a whole number of connections from 1 to 1000\n",
     })
   })
 

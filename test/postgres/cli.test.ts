@@ -1,6 +1,7 @@
 // The compiled binary on PostgreSQL: moving an install with `vai db copy`, the admin
 // commands on a postgres:// URL, and a URL's password kept out of everything printed.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { SQL } from 'bun'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { POSTGRES_SCHEMA_VERSION } from '../../src/store/postgres'
@@ -30,6 +31,12 @@ async function call(server: Server, method: string, path: string, token?: string
   const response = await fetch(server.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
   const text = await response.text()
   return { status: response.status, body: text ? JSON.parse(text) : null }
+}
+
+async function signupAndLogin(server: Server): Promise<string> {
+  const email = `pool-${Date.now()}@example.com`
+  expect((await call(server, 'POST', '/api/v1/auth/signup', undefined, { email, password: PASSWORD })).status).toBe(201)
+  return (await call(server, 'POST', '/api/v1/auth/login', undefined, { email, password: PASSWORD })).body.plaintext
 }
 
 describe.skipIf(!TEST_POSTGRES)('vai on PostgreSQL, from the command line', () => {
@@ -88,6 +95,20 @@ describe.skipIf(!TEST_POSTGRES)('vai on PostgreSQL, from the command line', () =
     expect((await call(again, 'GET', `/api/v1/access-tokens/${api[0]!.token.id}`, api[0]!.plaintext)).status).toBe(200)
     await stop(again)
   }, 60_000)
+
+  test('--db-pool bounds the connections one instance opens, however many requests wait', async () => {
+    const db = await freshDatabase()
+    const server = await startServer(dir, vai, ['serve', '--port', '0', '--host', '127.0.0.1', '--db', db, '--db-pool', '3'])
+    const session = await signupAndLogin(server)
+    const replies = await Promise.all(Array.from({ length: 60 }, () => call(server, 'GET', '/api/v1/auth/me', session)))
+    expect(replies.map((reply) => reply.status)).toEqual(Array(60).fill(200))
+    const watcher = new SQL({ url: TEST_POSTGRES!, max: 1 })
+    const [{ n }] = await watcher`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = ${new URL(db).pathname.slice(1)} AND application_name = 'vai'`
+    await watcher.close()
+    expect(n).toBeGreaterThanOrEqual(1)
+    expect(n).toBeLessThanOrEqual(3)
+    await stop(server)
+  })
 
   test('db copy needs both ends, and refuses a missing SQLite source', () => {
     expect(runIn(dir, vai, ['db', 'copy', '--from', 'x.db'])).toEqual({ code: 2, stdout: '', stderr: 'vai: --from and --to are required\n' })
