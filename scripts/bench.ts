@@ -20,6 +20,12 @@
 // own default) sizes each instance's pool. `--only postgres` runs that part alone and
 // replaces only the PostgreSQL section of bench/results.md; a run without PostgreSQL
 // rewrites the SQLite part and keeps the PostgreSQL section as it was.
+//
+// Ceiling: beside baseline and vai, (a), (c) and (f) also run against the floor
+// (scripts/bench-floor.ts, its own process on vai's almost empty database): a
+// Bun.serve handler with no framework doing only the work those requests cannot skip,
+// and for (a) the same with a cache checked against PRAGMA data_version. Every run
+// records the server's CPU time (/proc/PID/stat) and wrk's, per request.
 import { Database } from 'bun:sqlite'
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -27,10 +33,12 @@ import { join, resolve } from 'node:path'
 import { SQL, type Subprocess } from 'bun'
 import { hashPassword } from '../src/auth/password'
 import { generateToken, tokenDigest, tokenPrefix } from '../src/auth/token-format'
+import { STEP_NAMES, STEPS_PATH, type ProfileStep, type StepName, type StepTotals } from './bench-floor'
 
 const ROOT = resolve(import.meta.dir, '..')
 const VAI = join(ROOT, 'dist/vai')
 const BASELINE = join(ROOT, 'scripts/bench-baseline.ts')
+const FLOOR = join(ROOT, 'scripts/bench-floor.ts')
 const WRK_SCRIPT = join(ROOT, 'scripts/bench-wrk.lua')
 const OUT_DIR = join(ROOT, 'bench')
 
@@ -128,6 +136,24 @@ function peakRss(pid: number): number {
   return Number(match[1]) * 1024
 }
 
+let clockTicks: number | undefined
+
+/** CPU time (user + system, every thread) a process has used so far, in µs, from /proc/PID/stat. */
+function cpuMicros(pid: number): number {
+  clockTicks ??= Number(command(['getconf', 'CLK_TCK'])) || 100
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  // After the command name in parentheses: field 3 (state) first, so utime (14) and stime (15) at 11 and 12.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / clockTicks
+}
+
+/** CPU time the whole machine has spent busy so far (every CPU; steal included), in µs, from /proc/stat. */
+function machineBusyMicros(): number {
+  clockTicks ??= Number(command(['getconf', 'CLK_TCK'])) || 100
+  const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
+  return ((user! + nice! + system! + irq! + softirq! + steal!) * 1e6) / clockTicks
+}
+
 function command(cmd: string[]): string {
   const result = Bun.spawnSync(cmd, { stdout: 'pipe', stderr: 'pipe' })
   return (result.stdout.toString() + result.stderr.toString()).trim()
@@ -151,6 +177,7 @@ interface WrkResult {
   requests: number
   non2xx: number
   socketErrors: number
+  clientCpuUs: number // wrk's own CPU time over the run (user + system), µs
 }
 
 function checkWrk() {
@@ -161,7 +188,7 @@ function checkWrk() {
 
 const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 }
 
-function parseWrk(text: string): WrkResult {
+function parseWrk(text: string): Omit<WrkResult, 'clientCpuUs'> {
   const number = (re: RegExp) => {
     const match = re.exec(text)
     if (!match) throw new Error(`cannot read ${re} in wrk's output:\n${text}`)
@@ -195,7 +222,7 @@ async function wrk(baseUrl: string, request: Request, seconds: number, { threads
   })
   const [text, errors, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
   if (code !== 0) throw new Error(`wrk failed (${code}): ${errors}${text}`)
-  return parseWrk(text)
+  return { ...parseWrk(text), clientCpuUs: Number(proc.resourceUsage()?.cpuTime.total ?? 0) }
 }
 
 /**
@@ -219,6 +246,7 @@ async function wrkMany(baseUrls: string[], request: Request, seconds: number): P
     requests: sum((r) => r.requests),
     non2xx: sum((r) => r.non2xx),
     socketErrors: sum((r) => r.socketErrors),
+    clientCpuUs: sum((r) => r.clientCpuUs),
   }
 }
 
@@ -242,6 +270,44 @@ async function sendJson<T>(baseUrl: string, request: Request, expected: number):
   const response = await send(baseUrl, request)
   if (response.status !== expected) throw new Error(`${request.method} ${request.path}: ${response.status} ${response.body}`)
   return { json: JSON.parse(response.body) as T, response }
+}
+
+/**
+ * Checks that a floor answers as vai does: the same status, the same header names
+ * and values (but the request id), the same JSON keys all the way down, the same
+ * value types where neither is null, and a body within a few bytes of vai's.
+ * Returns what it checked, for the log; throws when something differs.
+ */
+function sameShape(label: string, vai: Captured, floor: Captured): string {
+  const problems: string[] = []
+  if (floor.status !== vai.status) problems.push(`status ${floor.status}, vai's ${vai.status}`)
+  const names = (c: Captured) => Object.keys(c.headers).sort().join(', ')
+  if (names(floor) !== names(vai)) problems.push(`headers [${names(floor)}], vai's [${names(vai)}]`)
+  for (const [name, value] of Object.entries(vai.headers)) {
+    if (name !== 'x-request-id' && name in floor.headers && floor.headers[name] !== value) problems.push(`${name}: '${floor.headers[name]}', vai's '${value}'`)
+  }
+  const compare = (path: string, a: unknown, b: unknown) => {
+    if (a === null || b === null) return
+    if (Array.isArray(a) || Array.isArray(b)) {
+      if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return problems.push(`${path}: not the same array`)
+      a.forEach((item, i) => compare(`${path}[${i}]`, item, b[i]))
+    } else if (typeof a === 'object' && typeof b === 'object') {
+      const keysA = Object.keys(a as object).join(',')
+      const keysB = Object.keys(b as object).join(',')
+      if (keysA !== keysB) return problems.push(`${path}: keys ${keysA}, vai's ${keysB}`)
+      for (const key of Object.keys(a as object)) compare(`${path}.${key}`, (a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key])
+    } else if (typeof a !== typeof b) problems.push(`${path}: ${typeof a}, vai's ${typeof b}`)
+  }
+  try {
+    compare('body', JSON.parse(floor.body), JSON.parse(vai.body))
+  } catch (error) {
+    problems.push(`body is not JSON: ${(error as Error).message}`)
+  }
+  const bytes = Buffer.byteLength(floor.body)
+  const vaiBytes = Buffer.byteLength(vai.body)
+  if (Math.abs(bytes - vaiBytes) > 4) problems.push(`${bytes} bytes, vai's ${vaiBytes}`)
+  if (problems.length > 0) throw new Error(`${label} does not answer as vai does: ${problems.join('; ')}\nfloor: ${floor.body.slice(0, 400)}\nvai:   ${vai.body.slice(0, 400)}`)
+  return `status ${floor.status}, the same ${Object.keys(vai.headers).length} headers, the same JSON keys, ${bytes} bytes (vai ${vaiBytes})`
 }
 
 interface Issued {
@@ -510,6 +576,26 @@ async function startupTime(db: string): Promise<number> {
   }
 }
 
+/** A floor's step timings since the last call (the call starts them again from zero). */
+async function floorSteps(server: Running): Promise<StepTotals> {
+  return (await fetch(server.url + STEPS_PATH)).json() as Promise<StepTotals>
+}
+
+/** Wall µs per answered request of each step, over a floor's runs; undefined for other servers. */
+function stepsPerRequest(runs: Run[]): Record<StepName, number> | undefined {
+  const timed = runs.filter((r) => r.steps)
+  if (timed.length === 0) return undefined
+  const requests = timed.reduce((n, r) => n + r.steps!.requests, 0)
+  return Object.fromEntries(STEP_NAMES.map((name) => [name, timed.reduce((n, r) => n + r.steps!.ns[name], 0) / requests / 1000])) as Record<StepName, number>
+}
+
+/** The floor's steps timed one by one, in a process of their own: scripts/bench-floor.ts profile. */
+function profileFloor(db: string, hot: Issued, lister: Issued): ProfileStep[] {
+  const result = Bun.spawnSync(['bun', FLOOR, 'profile', db, hot.plaintext, lister.plaintext], { cwd: ROOT, stdout: 'pipe', stderr: 'pipe' })
+  if (result.exitCode !== 0) throw new Error(`the floor's profile failed:\n${result.stderr.toString()}`)
+  return JSON.parse(result.stdout.toString()) as ProfileStep[]
+}
+
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b)
   const mid = Math.floor(sorted.length / 2)
@@ -518,7 +604,10 @@ const median = (values: number[]) => {
 
 // ---------------------------------------------------------------- scenarios
 
-type ServerName = 'baseline' | 'vai' | 'vai-1M'
+type FloorName = 'floor' | 'floor-cached'
+type ServerName = 'baseline' | FloorName | 'vai' | 'vai-1M'
+/** The order of the servers in the tables: the bare baseline, the floors, vai. */
+const SERVER_ORDER: ServerName[] = ['baseline', 'floor-cached', 'floor', 'vai', 'vai-1M']
 
 interface Scenario {
   key: string
@@ -528,6 +617,8 @@ interface Scenario {
   /** The request per vai server; the baseline gets the vai one, byte for byte. */
   requests: Partial<Record<'vai' | 'vai-1M', Request>>
   target?: number // vai/baseline ratio the issue asks for
+  /** The floors that serve the vai request too, on vai's database. */
+  floors?: FloorName[]
 }
 
 const getOwnToken = (issued: Issued, carrier: 'authorization' | 'x-api-key' | 'cookie'): Request => ({
@@ -553,10 +644,10 @@ function badChecksumToken(): string {
 function scenarios(small: SmallSeed, big: BigSeed): Scenario[] {
   const [hot, apiKey, me, lister, minter] = small.tokens
   return [
-    { key: 'a', title: '(a) GET token, Bearer', chart: 'Bearer', expectStatus: 200, requests: { vai: getOwnToken(hot!, 'authorization'), 'vai-1M': getOwnToken(big.hot, 'authorization') }, target: 0.75 },
+    { key: 'a', title: '(a) GET token, Bearer', chart: 'Bearer', expectStatus: 200, requests: { vai: getOwnToken(hot!, 'authorization'), 'vai-1M': getOwnToken(big.hot, 'authorization') }, target: 0.75, floors: ['floor', 'floor-cached'] },
     { key: 'b-key', title: '(b) GET token, X-API-Key', chart: 'X-API-Key', expectStatus: 200, requests: { vai: getOwnToken(apiKey!, 'x-api-key') } },
     { key: 'b-cookie', title: '(b) GET token, cookie', chart: 'cookie', expectStatus: 200, requests: { vai: getOwnToken(small.session, 'cookie') } },
-    { key: 'c', title: '(c) list, limit=50', chart: 'list 50', expectStatus: 200, requests: { vai: list(lister!), 'vai-1M': list(big.hot) }, target: 0.4 },
+    { key: 'c', title: '(c) list, limit=50', chart: 'list 50', expectStatus: 200, requests: { vai: list(lister!), 'vai-1M': list(big.hot) }, target: 0.4, floors: ['floor'] },
     { key: 'e', title: '(e) GET /auth/me', chart: '/auth/me', expectStatus: 200, requests: { vai: { method: 'GET', path: '/api/v1/auth/me', headers: { authorization: `Bearer ${me!.plaintext}` } } } },
     {
       key: 'f',
@@ -565,6 +656,7 @@ function scenarios(small: SmallSeed, big: BigSeed): Scenario[] {
       expectStatus: 401,
       requests: { vai: { ...getOwnToken(hot!, 'authorization'), headers: { authorization: `Bearer ${badChecksumToken()}` } } },
       target: 0.9,
+      floors: ['floor'],
     },
     // Last: every request adds a token to the almost empty database.
     { key: 'd', title: '(d) POST token', chart: 'POST', expectStatus: 201, requests: { vai: jsonPost('/api/v1/access-tokens', { name: 'bench minted' }, { authorization: `Bearer ${minter!.plaintext}` }) } },
@@ -575,6 +667,9 @@ interface Run extends WrkResult {
   scenario: string
   server: ServerName
   round: number
+  serverCpuUs: number // the server process's CPU time over the run, µs
+  steps?: StepTotals // a floor's own timing of its handler's steps over the run
+  otherCpuUs: number // CPU the rest of the machine was busy with over the run (other processes, steal), µs
 }
 
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length
@@ -589,12 +684,17 @@ interface Summary {
   socketErrors: number
   ratio: number | null // vai/baseline
   bytes: number // response body size on this server
+  cpuPerRequest: number // server CPU µs per request wrk counted
+  wrkCpuPerRequest: number // wrk's CPU µs per request
+  steps?: Record<StepName, number> // a floor's handler steps, wall µs per request it answered
 }
 
 // ---------------------------------------------------------------- report
 
 const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US')
 const fmtMs = (ms: number) => (ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : `${ms.toFixed(2)} ms`)
+const fmtUs = (us: number) => `${us.toFixed(1)} µs`
+const fmtCpu = (us: number) => us.toFixed(1)
 const fmtRatio = (r: number | null) => (r === null ? '—' : r.toFixed(2))
 const fmtMb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`
 
@@ -618,15 +718,215 @@ interface Check {
   target: string
   measured: string
   pass: boolean
+  ceiling?: string // what the floor measured for the same figure
 }
 
-function svgChart(summaries: Summary[], targets: Map<string, number>): string {
+interface CeilingInput {
+  a: Summary
+  aFloor: Summary
+  aCached: Summary
+  c: Summary
+  cFloor: Summary
+  f: Summary
+  fFloor: Summary
+  baseline: (key: string) => Summary
+  profile: ProfileStep[]
+  otherLoad: number // mean CPUs the rest of the machine kept busy during the runs of (a), (c) and (f)
+}
+
+const STEP_LABELS: Record<StepName, string> = {
+  route: "route: read the request's URL, match the path (for (c) parse the query)",
+  credential: "credential: read the request's headers, Authorization, check format and checksum",
+  sha256: 'SHA-256 of the token',
+  lookup: 'SQLite: the token and its owner by digest',
+  dataVersion: 'cache check: PRAGMA data_version, a Map read',
+  tokenJson: 'checks, lastUsedAt, the token as JSON',
+  listQuery: 'SQLite: the list statement, 51 rows',
+  listJson: 'the page as JSON: 50 items, a signed nextCursor',
+  response: 'new Response: the headers, a fresh x-request-id',
+}
+
+/**
+ * The Ceiling section: per target, the baseline, the floor(s) and vai side by side
+ * (req/s, ratio, latency, CPU per request, how busy each kept the CPUs), what the
+ * figures say about the target, and where the floor's time goes. Every number in
+ * the text is this run's.
+ */
+function ceilingSection(x: CeilingInput): string[] {
+  const us = (n: number) => `${n.toFixed(1)} µs`
+  const alone = (name: StepName) => x.profile.find((p) => p.step === name)?.us ?? 0
+  const under = (s: Summary, name: StepName) => s.steps?.[name] ?? 0
+  const stepSum = (s: Summary) => STEP_NAMES.reduce((n, name) => n + under(s, name), 0)
+  const busy = (s: Summary, perRequest: number) => (s.rps * perRequest) / 1e6
+  // The server CPU per request a server as busy as the floor could spend and still answer `target` × the baseline's req/s.
+  const budget = (target: number, base: Summary, floor: Summary) => (busy(floor, floor.cpuPerRequest) * 1e6) / (target * base.rps)
+  const md: string[] = []
+  md.push('## Ceiling: what a handler with no framework reaches')
+  md.push('')
+  md.push(
+    '*floor* is scripts/bench-floor.ts: a `Bun.serve` handler with no framework, in its own process, on the same database file as *vai* (the almost empty one), ' +
+      "that does only what the measured request cannot skip: read the credential, check the token's format and checksum (src/auth/token-format.ts), " +
+      "SHA-256 it, look it up with the statement of vai's SQLite store (the token and its owner), refuse it if revoked or expired, note lastUsedAt in memory, " +
+      "and answer the contract's JSON with the headers vai sends (the security headers, a fresh x-request-id, WWW-Authenticate on a 401); for (c) it then runs " +
+      "the store's list statement for 51 rows and renders 50 items and a signed nextCursor. No access log, no metrics, no schema validation, no router. " +
+      '*floor-cached* is the same but keeps the token lookups in a Map, emptied whenever `PRAGMA data_version`, read on every request, says another connection ' +
+      "(vai) committed: the cheapest cache that still sees a revocation at once. Before the runs each floor's answer was checked against vai's " +
+      '(status, headers, JSON keys, size). *server CPU* is the server process\'s user + system time over its runs (all threads, /proc/PID/stat) per request wrk counted, ' +
+      '*wrk CPU* the same for wrk; *busy* is that time per second of run, in CPUs (the machine has 2, which the server and wrk share). ' +
+      `The CPU figures are much steadier than req/s on this machine; during the runs of (a), (c) and (f) the rest of the machine kept ${x.otherLoad.toFixed(2)} CPUs busy on average (Every run, last column). ` +
+      'The floor also times each step of its handler while it serves (last table).',
+  )
+  md.push('')
+  const table = (key: string, servers: Summary[], target: { ratio: number; p99?: number }) => {
+    const base = x.baseline(key)
+    const all = [base, ...servers]
+    md.push(`| measure | target | ${all.map((s) => s.server).join(' | ')} |`)
+    md.push(`|---|---|${all.map(() => '---:').join('|')}|`)
+    const row = (measure: string, goal: string, cell: (s: Summary) => string) => md.push(`| ${measure} | ${goal} | ${all.map(cell).join(' | ')} |`)
+    row('req/s', '', (s) => fmtInt(s.rps))
+    row('÷ baseline', `≥ ${target.ratio.toFixed(2)}`, (s) => (s.ratio === null ? '1' : `**${fmtRatio(s.ratio)}**`))
+    row('p50', '', (s) => fmtMs(s.p50))
+    row('p99', target.p99 === undefined ? '' : `≤ ${target.p99} ms`, (s) => fmtMs(s.p99))
+    row('server CPU µs/request', '', (s) => `**${fmtCpu(s.cpuPerRequest)}**`)
+    row('… more than the baseline', '', (s) => (s === base ? '—' : fmtCpu(s.cpuPerRequest - base.cpuPerRequest)))
+    row('server busy (CPUs)', '', (s) => busy(s, s.cpuPerRequest).toFixed(2))
+    row('wrk CPU µs/request', '', (s) => fmtCpu(s.wrkCpuPerRequest))
+    row('wrk busy (CPUs)', '', (s) => busy(s, s.wrkCpuPerRequest).toFixed(2))
+    md.push('')
+  }
+  const verdict = (target: number, floor: Summary) =>
+    floor.ratio! < target
+      ? `**The target, ${target.toFixed(2)}, lies above what even the floor reaches on this machine: ${fmtRatio(floor.ratio)}.**`
+      : `**The floor reaches the target here (${fmtRatio(floor.ratio)} ≥ ${target.toFixed(2)}): the gap is vai's own.**`
+  const budgetSentence = (target: number, base: Summary, floor: Summary, floors: string) => {
+    const room = budget(target, base, floor)
+    return (
+      `The server runs its JavaScript on one thread, and req/s is the CPU it gets divided by the CPU each request costs: the floor kept ${busy(floor, floor.cpuPerRequest).toFixed(2)} CPUs busy, wrk ${busy(floor, floor.wrkCpuPerRequest).toFixed(2)}. ` +
+      `At ${target.toFixed(2)} of the baseline's ${fmtInt(base.rps)} req/s, a server as busy as the floor may spend ${us(room)} per request; ${floors}` +
+      (floor.cpuPerRequest > room ? ', more than that before any framework runs.' : ', which fits: what the floor misses in req/s is not its CPU.')
+    )
+  }
+
+  // ---- (a)
+  {
+    const base = x.baseline('a')
+    const { a, aFloor, aCached } = x
+    md.push('### (a) GET token, Bearer: target ≥ 0.75 of the baseline, p99 ≤ 5 ms')
+    md.push('')
+    table('a', [aCached, aFloor, a], { ratio: 0.75, p99: 5 })
+    md.push(
+      `${verdict(0.75, aFloor)} With its cache it reaches ${fmtRatio(aCached.ratio)}; vai ${fmtRatio(a.ratio)}. ` +
+        `Per request, in server CPU: the baseline spends ${us(base.cpuPerRequest)}, what every server here pays (Bun.serve reading the request and writing the answer, the loopback socket). ` +
+        `The floor spends ${us(aFloor.cpuPerRequest)}, ${us(aFloor.cpuPerRequest - base.cpuPerRequest)} more. Timed inside it under load, its handler's steps take ${us(stepSum(aFloor))} a request: ` +
+        `the SQLite lookup ${us(under(aFloor, 'lookup'))} (${us(alone('lookup'))} alone in a loop), the response with its headers and fresh request id ${us(under(aFloor, 'response'))}, ` +
+        `the checks and the token's JSON ${us(under(aFloor, 'tokenJson'))}, the credential ${us(under(aFloor, 'credential'))}, SHA-256 ${us(under(aFloor, 'sha256'))}, the route ${us(under(aFloor, 'route'))}; ` +
+        `the other ${us(aFloor.cpuPerRequest - stepSum(aFloor))} are spent outside the handler's steps, in Bun.serve, the socket and the runtime (garbage collection included), ` +
+        `where the baseline, which sends one constant response, spends ${us(base.cpuPerRequest)} in all. ` +
+        `With the cache, the hash and the lookup give way to the data_version check (${us(under(aCached, 'dataVersion'))} under load: a read transaction too) and the floor spends ${us(aCached.cpuPerRequest)}. ` +
+        `vai spends ${us(a.cpuPerRequest)}: ${us(a.cpuPerRequest - aFloor.cpuPerRequest)} more than the floor and ${us(a.cpuPerRequest - aCached.cpuPerRequest)} more than the floor with its cache, ` +
+        "for Elysia's routing and lifecycle hooks, schema validation, the access log, the metrics, and whatever of the lookup it does not keep. " +
+        "That is all that vai's code can win back: with none of it, vai would be one of the two floors. " +
+        budgetSentence(0.75, base, aFloor, `the floor needs ${us(aFloor.cpuPerRequest)}, its cached form ${us(aCached.cpuPerRequest)}`) +
+        ` So the ceiling for (a) on this machine is the floor's ${fmtRatio(aFloor.ratio)}, ${fmtRatio(aCached.ratio)} with a revocation-safe cache; vai is at ${((a.ratio! / aFloor.ratio!) * 100).toFixed(0)}% of the first.`,
+    )
+    md.push('')
+    const mean = (s: Summary) => (CONNECTIONS / s.rps) * 1000 // ms, Little's law
+    const spread = aFloor.p99 / mean(aFloor)
+    const needed = CONNECTIONS / (0.005 / spread)
+    md.push(
+      `**p99 ≤ 5 ms at ${CONNECTIONS} connections.** wrk keeps ${CONNECTIONS} requests in flight, so latency is mostly queueing: the mean latency is ${CONNECTIONS} ÷ req/s (Little's law), ` +
+        `${fmtMs(mean(aFloor))} for the floor, ${fmtMs(mean(aCached))} cached, ${fmtMs(mean(a))} for vai, ${fmtMs(mean(base))} for the baseline. ` +
+        `Measured p99: floor ${fmtMs(aFloor.p99)}, cached ${fmtMs(aCached.p99)}, vai ${fmtMs(a.p99)}, the baseline itself ${fmtMs(base.p99)}. ` +
+        (aFloor.p99 > 5
+          ? `The floor's p99 is ${spread.toFixed(1)}× its mean; with that spread, a p99 of 5 ms needs a mean of ${fmtMs(5 / spread)}, that is ${fmtInt(needed)} req/s` +
+            (needed > base.rps ? `, more than even the baseline answers (${fmtInt(base.rps)}). ` : `, ${(needed / base.rps).toFixed(2)} of the baseline's req/s. `) +
+            (aCached.p99 <= 5
+              ? `Only the cached floor meets 5 ms (${fmtMs(aCached.p99)}): at this concurrency the p99 target is a throughput target in disguise, within reach only of a handler at least as lean as the floor with its cache.`
+              : `Neither floor meets it (${fmtInt(aFloor.rps)} and ${fmtInt(aCached.rps)} req/s): at this concurrency the p99 target is a throughput target in disguise, and above the same ceiling.`)
+          : `The floor meets it${aCached.p99 <= 5 ? ', and so does the cache' : ''}: vai misses it through its per-request CPU, which sets its throughput and so its queue.`),
+    )
+    md.push('')
+  }
+
+  // ---- (c)
+  {
+    const base = x.baseline('c')
+    const { a, aFloor, c, cFloor } = x
+    const auth = under(cFloor, 'credential') + under(cFloor, 'sha256') + under(cFloor, 'lookup')
+    md.push('### (c) list, limit=50: target ≥ 0.40 of the baseline')
+    md.push('')
+    table('c', [cFloor, c], { ratio: 0.4 })
+    md.push(
+      `${verdict(0.4, cFloor)} vai: ${fmtRatio(c.ratio)}. The baseline sends the same ${fmtInt(cFloor.bytes)}-byte page for ${us(base.cpuPerRequest)} of server CPU; ` +
+        `the floor spends ${us(cFloor.cpuPerRequest)}, ${us(cFloor.cpuPerRequest - base.cpuPerRequest)} more. Under load its list statement takes ${us(under(cFloor, 'listQuery'))} (${us(alone('listQuery'))} alone), ` +
+        `rendering the 50 tokens and the cursor ${us(under(cFloor, 'listJson'))} (${us(alone('listJson'))} alone), authenticating ${us(auth)}, the response ${us(under(cFloor, 'response'))}; ` +
+        `outside the steps, ${us(cFloor.cpuPerRequest - stepSum(cFloor))}. vai spends ${us(c.cpuPerRequest)}, ${us(c.cpuPerRequest - cFloor.cpuPerRequest)} more than the floor ` +
+        `(in (a) the difference was ${us(a.cpuPerRequest - aFloor.cpuPerRequest)}: vai's layer costs more with a bigger answer). ` +
+        budgetSentence(0.4, base, cFloor, `the list statement and the rendering alone take ${us(under(cFloor, 'listQuery') + under(cFloor, 'listJson'))} and the floor in all ${us(cFloor.cpuPerRequest)}`) +
+        ` The ceiling for (c) is the floor's ${fmtRatio(cFloor.ratio)}; vai is at ${((c.ratio! / cFloor.ratio!) * 100).toFixed(0)}% of it.`,
+    )
+    md.push('')
+  }
+
+  // ---- (f)
+  {
+    const base = x.baseline('f')
+    const { f, fFloor } = x
+    md.push('### (f) 401 storm, bad checksum: target ≥ 0.90 of the baseline')
+    md.push('')
+    table('f', [fFloor, f], { ratio: 0.9 })
+    md.push(
+      `${verdict(0.9, fFloor)} vai: ${fmtRatio(f.ratio)}. The floor does little beyond the baseline: under load, the route ${us(under(fFloor, 'route'))}, ` +
+        `the credential with its format and checksum check ${us(under(fFloor, 'credential'))}, the 401 with its headers and a fresh request id ${us(under(fFloor, 'response'))}. ` +
+        `Per request the baseline spends ${us(base.cpuPerRequest)} of server CPU, the floor ${us(fFloor.cpuPerRequest)}, vai ${us(f.cpuPerRequest)}: ` +
+        `${us(f.cpuPerRequest - fFloor.cpuPerRequest)} more than the floor for the same 401, which is Elysia's request handling and hooks, the access log and the metrics. ` +
+        budgetSentence(0.9, base, fFloor, `the floor needs ${us(fFloor.cpuPerRequest)}`) +
+        ` The ceiling for (f) is the floor's ${fmtRatio(fFloor.ratio)}; vai is at ${((f.ratio! / fFloor.ratio!) * 100).toFixed(0)}% of it.`,
+    )
+    md.push('')
+  }
+
+  // ---- the steps
+  const columns: [string, Summary][] = [
+    ['(a) floor-cached', x.aCached],
+    ['(a) floor', x.aFloor],
+    ['(c) floor', x.cFloor],
+    ['(f) floor', x.fFloor],
+  ]
+  md.push("### Where the floor's time goes")
+  md.push('')
+  md.push(
+    "Each step of the floor's handler, timed inside the running floor during its runs (Bun.nanoseconds() around each step, summed, divided by the requests it answered; wall time, " +
+      'which on a thread that is not preempted is its CPU time), beside the same step timed alone after the runs, in a loop in a process of its own ' +
+      '(scripts/bench-floor.ts profile: best of 5 batches, no HTTP, warm caches). *Outside the steps* is the server CPU per request less the steps: ' +
+      'Bun.serve parsing the request and writing the answer, the socket, the runtime. µs per request.',
+  )
+  md.push('')
+  md.push(`| step | alone, in a loop | ${columns.map(([name]) => name).join(' | ')} |`)
+  md.push(`|---|---:|${columns.map(() => '---:').join('|')}|`)
+  const cell = (n: number) => (n === 0 ? '—' : n.toFixed(1))
+  for (const name of STEP_NAMES) {
+    if (columns.every(([, s]) => under(s, name) === 0)) continue
+    md.push(`| ${STEP_LABELS[name]} | ${alone(name) ? alone(name).toFixed(2) : '—'} | ${columns.map(([, s]) => cell(under(s, name))).join(' | ')} |`)
+  }
+  md.push(`| **the steps, in all** | | ${columns.map(([, s]) => `**${stepSum(s).toFixed(1)}**`).join(' | ')} |`)
+  md.push(`| outside the steps | | ${columns.map(([, s]) => (s.cpuPerRequest - stepSum(s)).toFixed(1)).join(' | ')} |`)
+  md.push(`| **server CPU per request** | | ${columns.map(([, s]) => `**${s.cpuPerRequest.toFixed(1)}**`).join(' | ')} |`)
+  md.push(`| the baseline's server CPU per request, same scenario | | ${columns.map(([, s]) => x.baseline(s.scenario.key).cpuPerRequest.toFixed(1)).join(' | ')} |`)
+  const vaiOf = (key: string) => (key === 'a' ? x.a : key === 'c' ? x.c : x.f)
+  md.push(`| vai's server CPU per request, same scenario | | ${columns.map(([, s]) => vaiOf(s.scenario.key).cpuPerRequest.toFixed(1)).join(' | ')} |`)
+  md.push('')
+  return md
+}
+
+/** vai's bars, with the issue's targets and, as thin blue marks on the same bar, the floors' ratios. */
+function svgChart(summaries: Summary[], targets: Map<string, number>, floors: Map<string, { server: FloorName; ratio: number }[]>): string {
   const bars = summaries.filter((s) => s.ratio !== null)
   const width = 760
-  const height = 340
+  const height = 356
   const left = 60
   const top = 40
-  const bottom = 70
+  const bottom = 86
   const plotHeight = height - top - bottom
   const max = Math.max(1.1, ...bars.map((b) => b.ratio!)) * 1.05
   const y = (value: number) => top + plotHeight * (1 - value / max)
@@ -648,7 +948,28 @@ function svgChart(summaries: Summary[], targets: Map<string, number>): string {
     const target = bar.server === 'vai' ? targets.get(bar.scenario.key) : undefined
     const color = target === undefined ? '#7a8ca3' : bar.ratio! >= target ? '#2e8b57' : '#c0392b'
     out.push(`<rect x="${x.toFixed(1)}" y="${y(bar.ratio!).toFixed(1)}" width="${w.toFixed(1)}" height="${(y(0) - y(bar.ratio!)).toFixed(1)}" fill="${color}"/>`)
-    out.push(`<text x="${(x + w / 2).toFixed(1)}" y="${(y(bar.ratio!) - 5).toFixed(1)}" text-anchor="middle" font-weight="600">${bar.ratio!.toFixed(2)}</text>`)
+    // Labels stack upwards from the bar's top: its value, then each floor's, none over another.
+    // A floor just above the bar takes the value's place: the value goes inside the bar if it
+    // is tall enough, else above the floors' labels.
+    const marks = (bar.server === 'vai' ? (floors.get(bar.scenario.key) ?? []) : []).toSorted((m, n) => m.ratio - n.ratio)
+    const valueLabel = (at: number, fill = '#111') =>
+      out.push(`<text x="${(x + w / 2).toFixed(1)}" y="${at.toFixed(1)}" text-anchor="middle" font-weight="600" fill="${fill}">${bar.ratio!.toFixed(2)}</text>`)
+    let room = y(bar.ratio!) - 5 // the lowest baseline the next label may take
+    const valueFirst = marks.every((m) => y(bar.ratio!) - y(m.ratio) >= 18)
+    const valueInside = !valueFirst && y(0) - y(bar.ratio!) >= 18
+    if (valueFirst) {
+      valueLabel(room)
+      room -= 13
+    } else if (valueInside) valueLabel(y(bar.ratio!) + 14, '#fff')
+    for (const mark of marks) {
+      const my = y(mark.ratio)
+      const labelY = Math.min(my - 3, room)
+      const dash = mark.server === 'floor-cached' ? ' stroke-dasharray="3 2"' : ''
+      out.push(`<line x1="${x.toFixed(1)}" x2="${(x + w).toFixed(1)}" y1="${my.toFixed(1)}" y2="${my.toFixed(1)}" stroke="#1f5fa8" stroke-width="2"${dash}/>`)
+      out.push(`<text x="${(x + 2).toFixed(1)}" y="${labelY.toFixed(1)}" font-size="9" fill="#1f5fa8">${mark.server === 'floor' ? 'floor' : 'cached'} ${mark.ratio.toFixed(2)}</text>`)
+      room = labelY - 11
+    }
+    if (!valueFirst && !valueInside) valueLabel(room - 2)
     if (target !== undefined) {
       out.push(`<line x1="${(x - 6).toFixed(1)}" x2="${(x + w + 6).toFixed(1)}" y1="${y(target).toFixed(1)}" y2="${y(target).toFixed(1)}" stroke="#111" stroke-width="2" stroke-dasharray="5 3"/>`)
       out.push(`<text x="${(x + w + 7).toFixed(1)}" y="${(y(target) + 4).toFixed(1)}" font-size="10">${target.toFixed(2)}</text>`)
@@ -660,7 +981,8 @@ function svgChart(summaries: Summary[], targets: Map<string, number>): string {
   })
   out.push(`<line x1="${left}" x2="${width - 20}" y1="${y(0)}" y2="${y(0)}" stroke="#333"/>`)
   out.push(
-    `<text x="${width - 20}" y="${height - 8}" text-anchor="end" font-size="10" fill="#555">bars: vai req/s ÷ baseline req/s; dashed black: the issue's target (green: met, red: missed, grey: none)</text>`,
+    `<text x="${width - 20}" y="${height - 20}" text-anchor="end" font-size="10" fill="#555">bars: vai req/s ÷ baseline req/s; dashed black: the issue's target (green: met, red: missed, grey: none)</text>`,
+    `<text x="${width - 20}" y="${height - 7}" text-anchor="end" font-size="10" fill="#1f5fa8">blue marks: the floor, a handler with no framework doing the same work (solid), and with a data_version-checked cache (dotted)</text>`,
   )
   out.push('</svg>')
   return out.join('\n') + '\n'
@@ -1334,6 +1656,10 @@ async function sqliteBench({ tmp, log, wallStart, binaryBytes }: BenchContext): 
   log(`writes caused by (a): ${SECONDS} s of load on a copy, then a graceful stop`)
   const writes = await countWrites(writesDb, small.tokens[0]!)
 
+  log('starting the floors (scripts/bench-floor.ts) on the almost empty database: plain, and cached against PRAGMA data_version')
+  servers.floor = await startServer(['bun', FLOOR, 'serve', smallDb], /listening on (http:\/\/\S+)/, 'floor')
+  servers['floor-cached'] = await startServer(['bun', FLOOR, 'serve', smallDb, '--cached'], /listening on (http:\/\/\S+)/, 'floor (cached)')
+
   const plan = scenarios(small, big)
   const runs: Run[] = []
   const bodies = new Map<string, number>() // `${scenario}/${server}` → response body bytes
@@ -1352,25 +1678,48 @@ async function sqliteBench({ tmp, log, wallStart, binaryBytes }: BenchContext): 
     writeFileSync(spec, JSON.stringify(sample))
     const baseline = await startServer(['bun', BASELINE, spec], /listening on (http:\/\/\S+)/, 'baseline')
     servers.baseline = baseline
-    const targets: [ServerName, string, Request][] = [['baseline', baseline.url, scenario.requests.vai!]]
+    const targets: [ServerName, Running, Request][] = [['baseline', baseline, scenario.requests.vai!]]
+    // The floors get vai's request, byte for byte, and must answer as vai did.
+    for (const name of scenario.floors ?? []) {
+      const floorSample = await send(servers[name]!.url, scenario.requests.vai!)
+      log(`${scenario.title}: ${name} answers as vai: ${sameShape(`${scenario.title}: ${name}`, sample, floorSample)}`)
+      bodies.set(`${scenario.key}/${name}`, Buffer.byteLength(floorSample.body))
+      targets.push([name, servers[name]!, scenario.requests.vai!])
+    }
     for (const name of ['vai', 'vai-1M'] as const) {
       const request = scenario.requests[name]
-      if (request) targets.push([name, servers[name]!.url, request])
+      if (request) targets.push([name, servers[name]!, request])
     }
     log(`${scenario.title}: warm-up, then ${ROUNDS} rounds of ${targets.map(([n]) => n).join(' / ')} × ${SECONDS} s`)
-    for (const [, url, request] of targets) await wrk(url, request, WARMUP_SECONDS)
+    for (const [, server, request] of targets) await wrk(server.url, request, WARMUP_SECONDS)
     for (let round = 1; round <= ROUNDS; round++) {
-      // Alternate the order so that neither side always runs first.
+      // Alternate the order so that no server always runs first.
       const order = round % 2 === 1 ? targets : [...targets].reverse()
-      for (const [name, url, request] of order) {
-        const result = await wrk(url, request, SECONDS)
-        runs.push({ ...result, scenario: scenario.key, server: name, round })
-        log(`  round ${round} ${name.padEnd(8)} ${fmtInt(result.rps).padStart(7)} req/s  p50 ${fmtMs(result.p50)}  p99 ${fmtMs(result.p99)}`)
+      for (const [name, server, request] of order) {
+        const floor = name === 'floor' || name === 'floor-cached'
+        if (floor) await floorSteps(server) // from zero
+        const cpuBefore = cpuMicros(server.proc.pid)
+        const machineBefore = machineBusyMicros()
+        const result = await wrk(server.url, request, SECONDS)
+        const machineCpuUs = machineBusyMicros() - machineBefore
+        const serverCpuUs = cpuMicros(server.proc.pid) - cpuBefore
+        const steps = floor ? await floorSteps(server) : undefined
+        const otherCpuUs = Math.max(0, machineCpuUs - serverCpuUs - result.clientCpuUs)
+        runs.push({ ...result, scenario: scenario.key, server: name, round, serverCpuUs, steps, otherCpuUs })
+        log(
+          `  round ${round} ${name.padEnd(12)} ${fmtInt(result.rps).padStart(7)} req/s  p50 ${fmtMs(result.p50)}  p99 ${fmtMs(result.p99)}  ` +
+            `CPU/request: server ${fmtUs(serverCpuUs / result.requests)}, wrk ${fmtUs(result.clientCpuUs / result.requests)}; other load ${(otherCpuUs / (SECONDS * 1e6)).toFixed(2)} CPUs`,
+        )
       }
     }
     await stop(baseline, 'baseline')
     delete servers.baseline
   }
+
+  await stop(servers.floor, 'floor')
+  delete servers.floor
+  await stop(servers['floor-cached'], 'floor (cached)')
+  delete servers['floor-cached']
 
   const rssSmall = peakRss(servers.vai.proc.pid)
   const rssBig = peakRss(servers['vai-1M'].proc.pid)
@@ -1385,15 +1734,19 @@ async function sqliteBench({ tmp, log, wallStart, binaryBytes }: BenchContext): 
     if (n !== BIG_TOKENS) throw new Error(`the 1M database holds ${n} tokens after the runs, not ${BIG_TOKENS}`)
   }
 
+  log("profile of the floor's steps, in one process, no HTTP")
+  const floorProfile = profileFloor(smallDb, small.tokens[0]!, small.tokens[3]!)
+
   // ------------------------------------------------------------ summarise
   const summaries: Summary[] = []
   for (const scenario of plan) {
     const of = (server: ServerName) => runs.filter((r) => r.scenario === scenario.key && r.server === server)
     const baselineRps = mean(of('baseline').map((r) => r.rps))
-    for (const server of ['baseline', 'vai', 'vai-1M'] as const) {
+    for (const server of SERVER_ORDER) {
       const mine = of(server)
       if (mine.length === 0) continue
       const rps = mean(mine.map((r) => r.rps))
+      const requests = mine.reduce((n, r) => n + r.requests, 0)
       summaries.push({
         scenario,
         server,
@@ -1404,6 +1757,9 @@ async function sqliteBench({ tmp, log, wallStart, binaryBytes }: BenchContext): 
         socketErrors: mine.reduce((n, r) => n + r.socketErrors, 0),
         ratio: server === 'baseline' ? null : rps / baselineRps,
         bytes: bodies.get(`${scenario.key}/${server}`)!,
+        cpuPerRequest: mine.reduce((n, r) => n + r.serverCpuUs, 0) / requests,
+        wrkCpuPerRequest: mine.reduce((n, r) => n + r.clientCpuUs, 0) / requests,
+        steps: stepsPerRequest(mine),
       })
     }
   }
@@ -1421,15 +1777,37 @@ async function sqliteBench({ tmp, log, wallStart, binaryBytes }: BenchContext): 
   const c = find('c', 'vai')
   const aBig = find('a', 'vai-1M')
   const cBig = find('c', 'vai-1M')
+  const aFloor = find('a', 'floor')
+  const aCached = find('a', 'floor-cached')
+  const cFloor = find('c', 'floor')
+  const fFloor = find('f', 'floor')
   const writesTotal = writes.commitsDuringLoad + writes.commitsAtShutdown
   const allowedWrites = Math.max(1, Math.ceil(writes.seconds / 60))
   const startupMedian = median(startupNew)
   const checks: Check[] = [
-    { measure: 'hot path (a) throughput vs baseline', target: '≥ 0.75', measured: fmtRatio(a.ratio), pass: a.ratio! >= 0.75 },
-    { measure: '401 storm (f) throughput vs baseline', target: '≥ 0.90', measured: fmtRatio(f.ratio), pass: f.ratio! >= 0.9 },
-    { measure: '401 storm (f) cheaper than (a)', target: '(f) req/s > (a) req/s', measured: `${fmtInt(f.rps)} vs ${fmtInt(a.rps)}`, pass: f.rps > a.rps },
-    { measure: 'list (c) throughput vs its baseline', target: '≥ 0.40', measured: fmtRatio(c.ratio), pass: c.ratio! >= 0.4 },
-    { measure: `p99 latency of (a) at ${CONNECTIONS} connections`, target: '≤ 5 ms', measured: fmtMs(a.p99), pass: a.p99 <= 5 },
+    {
+      measure: 'hot path (a) throughput vs baseline',
+      target: '≥ 0.75',
+      measured: fmtRatio(a.ratio),
+      pass: a.ratio! >= 0.75,
+      ceiling: `${fmtRatio(aFloor.ratio)}; cached ${fmtRatio(aCached.ratio)}`,
+    },
+    { measure: '401 storm (f) throughput vs baseline', target: '≥ 0.90', measured: fmtRatio(f.ratio), pass: f.ratio! >= 0.9, ceiling: fmtRatio(fFloor.ratio) },
+    {
+      measure: '401 storm (f) cheaper than (a)',
+      target: '(f) req/s > (a) req/s',
+      measured: `${fmtInt(f.rps)} vs ${fmtInt(a.rps)}`,
+      pass: f.rps > a.rps,
+      ceiling: `floors: ${fmtInt(fFloor.rps)} vs ${fmtInt(aFloor.rps)}`,
+    },
+    { measure: 'list (c) throughput vs its baseline', target: '≥ 0.40', measured: fmtRatio(c.ratio), pass: c.ratio! >= 0.4, ceiling: fmtRatio(cFloor.ratio) },
+    {
+      measure: `p99 latency of (a) at ${CONNECTIONS} connections`,
+      target: '≤ 5 ms',
+      measured: fmtMs(a.p99),
+      pass: a.p99 <= 5,
+      ceiling: `floor's p99 ${fmtMs(aFloor.p99)}; cached ${fmtMs(aCached.p99)}`,
+    },
     { measure: '(a) with 1M tokens vs almost empty', target: '≥ 0.90', measured: (aBig.rps / a.rps).toFixed(2), pass: aBig.rps / a.rps >= 0.9 },
     { measure: '(c) with 1M tokens vs almost empty', target: '≥ 0.90', measured: (cBig.rps / c.rps).toFixed(2), pass: cBig.rps / c.rps >= 0.9 },
     {
@@ -1462,23 +1840,35 @@ async function sqliteBench({ tmp, log, wallStart, binaryBytes }: BenchContext): 
   md.push('')
   md.push('## Targets (issue 4)')
   md.push('')
-  md.push('| measure | target | measured | result |')
-  md.push('|---|---|---|---|')
-  for (const check of checks) md.push(`| ${check.measure} | ${check.target} | ${check.measured} | ${check.pass ? 'pass' : '**FAIL**'} |`)
+  md.push(
+    '*ceiling (floor/baseline)*: the same figure for the floor, a handler with no framework doing only the work the request cannot skip, ' +
+      'measured in the same run (see [Ceiling](#ceiling-what-a-handler-with-no-framework-reaches)).',
+  )
   md.push('')
+  md.push('| measure | target | measured | result | ceiling (floor/baseline) |')
+  md.push('|---|---|---|---|---|')
+  for (const check of checks) md.push(`| ${check.measure} | ${check.target} | ${check.measured} | ${check.pass ? 'pass' : '**FAIL**'} | ${check.ceiling ?? '—'} |`)
+  md.push('')
+  const ceilingRuns = runs.filter((r) => ['a', 'c', 'f'].includes(r.scenario))
+  const otherLoad = mean(ceilingRuns.map((r) => r.otherCpuUs / (SECONDS * 1e6)))
+  md.push(...ceilingSection({ a, aFloor, aCached, c, cFloor, f, fFloor, baseline: (key) => find(key, 'baseline'), profile: floorProfile, otherLoad }))
   md.push('## Scenarios')
   md.push('')
   md.push(
     'Each figure is the mean of the rounds. *baseline* is a bare `Bun.serve` (scripts/bench-baseline.ts, its own process) answering ' +
       "every request with the status, headers and body vai sent for the scenario's request; *vai* is dist/vai on the almost empty database " +
-      `(one user, one session, 60 API tokens made through the API); *vai-1M* is dist/vai on ${fmtInt(BIG_TOKENS)} tokens over ${fmtInt(BIG_USERS)} users.`,
+      `(one user, one session, 60 API tokens made through the API); *vai-1M* is dist/vai on ${fmtInt(BIG_TOKENS)} tokens over ${fmtInt(BIG_USERS)} users; ` +
+      '*floor* and *floor-cached* (for (a), (c) and (f) only) are the handlers with no framework of the Ceiling section, on the almost empty database. ' +
+      'CPU per request: the server process\'s user + system time over its runs (/proc/PID/stat), and wrk\'s, divided by the requests wrk counted.',
   )
   md.push('')
-  md.push('| scenario | server | response bytes | req/s | p50 | p99 | vai/baseline | 1M/empty |')
-  md.push('|---|---|---:|---:|---:|---:|---:|---:|')
+  md.push('| scenario | server | response bytes | req/s | p50 | p99 | ÷ baseline | 1M/empty | server CPU µs/request | wrk CPU µs/request |')
+  md.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|')
   for (const s of summaries) {
     const vsEmpty = s.server === 'vai-1M' ? (s.rps / find(s.scenario.key, 'vai').rps).toFixed(2) : '—'
-    md.push(`| ${s.scenario.title} | ${s.server} | ${s.bytes} | ${fmtInt(s.rps)} | ${fmtMs(s.p50)} | ${fmtMs(s.p99)} | ${fmtRatio(s.ratio)} | ${vsEmpty} |`)
+    md.push(
+      `| ${s.scenario.title} | ${s.server} | ${s.bytes} | ${fmtInt(s.rps)} | ${fmtMs(s.p50)} | ${fmtMs(s.p99)} | ${fmtRatio(s.ratio)} | ${vsEmpty} | ${fmtCpu(s.cpuPerRequest)} | ${fmtCpu(s.wrkCpuPerRequest)} |`,
+    )
   }
   md.push('')
   md.push('## Other figures')
@@ -1502,12 +1892,16 @@ async function sqliteBench({ tmp, log, wallStart, binaryBytes }: BenchContext): 
   md.push('')
   md.push('## Every run')
   md.push('')
-  md.push('| scenario | round | server | req/s | p50 | p75 | p90 | p99 | requests | non-2xx | socket errors |')
-  md.push('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|')
+  md.push(
+    '*other load*: what else kept the machine busy during the run (other processes, the bench itself, time the hypervisor took), in CPUs of the 2: /proc/stat less the server and wrk.',
+  )
+  md.push('')
+  md.push('| scenario | round | server | req/s | p50 | p75 | p90 | p99 | requests | non-2xx | socket errors | server CPU µs/request | wrk CPU µs/request | other load (CPUs) |')
+  md.push('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
   for (const r of runs) {
     const title = plan.find((s) => s.key === r.scenario)!.title
     md.push(
-      `| ${title} | ${r.round} | ${r.server} | ${fmtInt(r.rps)} | ${fmtMs(r.p50)} | ${fmtMs(r.p75)} | ${fmtMs(r.p90)} | ${fmtMs(r.p99)} | ${fmtInt(r.requests)} | ${fmtInt(r.non2xx)} | ${r.socketErrors} |`,
+      `| ${title} | ${r.round} | ${r.server} | ${fmtInt(r.rps)} | ${fmtMs(r.p50)} | ${fmtMs(r.p75)} | ${fmtMs(r.p90)} | ${fmtMs(r.p99)} | ${fmtInt(r.requests)} | ${fmtInt(r.non2xx)} | ${r.socketErrors} | ${fmtCpu(r.serverCpuUs / r.requests)} | ${fmtCpu(r.clientCpuUs / r.requests)} | ${(r.otherCpuUs / (SECONDS * 1e6)).toFixed(2)} |`,
     )
   }
   md.push('')
@@ -1523,13 +1917,21 @@ async function sqliteBench({ tmp, log, wallStart, binaryBytes }: BenchContext): 
       "- vai's stdout (its access log, one line per request) goes to a file, as under systemd or Docker it goes to a collector; the bench process does not read it during the runs.",
       '- Start-up: exec of dist/vai on a free port, then GET /healthz every millisecond until a 200.',
       '- Peak RSS: VmHWM from /proc/PID/status of each vai process, read after its last run.',
+      '- Floors: scripts/bench-floor.ts, started once (plain and cached) on the almost empty database while vai serves it, each its own `bun` process like the baseline; ' +
+        "each floor's answer to the scenario's request is compared with vai's before the runs (status, headers but x-request-id, JSON keys and value types, size within 4 bytes) and the bench stops if they differ. " +
+        'The floor copies the store\'s SQL and checks at start that src/store/sqlite.ts still has that text.',
+      `- CPU: utime + stime of the server process from /proc/PID/stat (all its threads; ${clockTicks ?? 100} ticks a second) just before and after each run; wrk's from its resource usage at exit.`,
     ].join('\n'),
   )
   md.push('')
 
   const targets = new Map(plan.filter((s) => s.target !== undefined).map((s) => [s.key, s.target!]))
-  const chartRows = summaries.filter((s) => s.server !== 'baseline')
-  return { md: md.join('\n'), svg: svgChart(chartRows, targets), checks, seconds: wallSeconds }
+  const chartRows = summaries.filter((s) => s.server === 'vai' || s.server === 'vai-1M')
+  const floorMarks = new Map<string, { server: FloorName; ratio: number }[]>()
+  for (const s of summaries) {
+    if (s.server === 'floor' || s.server === 'floor-cached') floorMarks.set(s.scenario.key, [...(floorMarks.get(s.scenario.key) ?? []), { server: s.server, ratio: s.ratio! }])
+  }
+  return { md: md.join('\n'), svg: svgChart(chartRows, targets, floorMarks), checks, seconds: wallSeconds }
 }
 
 async function main() {
