@@ -48,28 +48,30 @@ const EXPOSED_HEADERS = 'x-request-id, retry-after, www-authenticate'
  */
 export function browserSecurity(corsOrigins: readonly string[]) {
   const listed = new Set(corsOrigins)
-  return new Elysia({ name: 'browser-security' })
+  // Default headers, not a hook: Elysia starts every response's headers from them.
+  const plugin = new Elysia({ name: 'browser-security' })
+    .headers(ALWAYS)
     // Decided by what a route returns, so that no HTML page can forget its policy.
     .onAfterHandle({ as: 'global' }, ({ response, set }) => {
       if (response instanceof Response && response.headers.get('content-type')?.startsWith('text/html')) {
         set.headers['content-security-policy'] = PAGE_CSP
       }
     })
-    .onRequest(({ request, set }) => {
-      Object.assign(set.headers, ALWAYS)
-      if (listed.size === 0) return
-      // The answer depends on Origin once CORS is on: caches must keep them apart.
-      set.headers.vary = 'Origin'
-      const origin = request.headers.get('origin')
-      if (origin === null || !listed.has(origin)) return
-      set.headers['access-control-allow-origin'] = origin
-      if (request.method === 'OPTIONS' && request.headers.has('access-control-request-method')) {
-        set.headers['access-control-allow-headers'] = ALLOWED_HEADERS
-        set.headers['access-control-max-age'] = '600'
-      } else {
-        set.headers['access-control-expose-headers'] = EXPOSED_HEADERS
-      }
-    })
+  // With CORS closed (the default), no request pays for it.
+  if (listed.size === 0) return plugin
+  return plugin.onRequest(({ request, set }) => {
+    // The answer depends on Origin once CORS is on: caches must keep them apart.
+    set.headers.vary = 'Origin'
+    const origin = request.headers.get('origin')
+    if (origin === null || !listed.has(origin)) return
+    set.headers['access-control-allow-origin'] = origin
+    if (request.method === 'OPTIONS' && request.headers.has('access-control-request-method')) {
+      set.headers['access-control-allow-headers'] = ALLOWED_HEADERS
+      set.headers['access-control-max-age'] = '600'
+    } else {
+      set.headers['access-control-expose-headers'] = EXPOSED_HEADERS
+    }
+  })
 }
 
 /** True when the request arrived over HTTPS, directly or through a proxy that says so. */
