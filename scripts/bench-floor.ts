@@ -26,6 +26,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { isWellFormedToken, TOKEN_PATTERN, tokenDigest } from '../src/auth/token-format'
 import { decodeCursor, encodeCursor } from '../src/pagination'
+import type { LookupRow, TokenRow } from '../src/store/sqlite'
 
 // ---------------------------------------------------------------- vai's statements
 
@@ -64,18 +65,7 @@ function checkAgainstStore() {
 
 // ---------------------------------------------------------------- the handler's parts
 
-interface TokenRow {
-  id: string
-  user_id: string
-  name: string
-  token_type: 'session' | 'api'
-  token_prefix: string
-  created_at: number
-  expires_at: number | null
-  last_used_at: number | null
-  revoked_at: number | null
-}
-type CallerRow = TokenRow & { u_email: string; u_name: string | null; u_created_at: number }
+type CallerRow = LookupRow
 
 function openStatements(path: string) {
   checkAgainstStore()

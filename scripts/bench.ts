@@ -33,6 +33,7 @@ import { join, resolve } from 'node:path'
 import { SQL, type Subprocess } from 'bun'
 import { hashPassword } from '../src/auth/password'
 import { generateToken, tokenDigest, tokenPrefix } from '../src/auth/token-format'
+import { describeDb, isPostgresUrl } from '../src/store/open'
 import { STEP_NAMES, STEPS_PATH, type ProfileStep, type StepName, type StepTotals } from './bench-floor'
 
 const ROOT = resolve(import.meta.dir, '..')
@@ -109,17 +110,8 @@ async function startVai(db: string, extra: string[] = []): Promise<Running> {
   throw new Error(`${label} never answered /healthz`)
 }
 
-/** A database URL as it may be printed: without its password. */
-function redactUrl(db: string): string {
-  if (!/^postgres(ql)?:\/\//i.test(db)) return db
-  try {
-    const url = new URL(db)
-    if (url.password) url.password = '***'
-    return url.toString()
-  } catch {
-    return 'postgres://…'
-  }
-}
+/** A command-line word as it may be printed: a database URL without its password. */
+const redactUrl = (word: string) => (isPostgresUrl(word) ? describeDb(word) : word)
 
 /** SIGTERM, then wait: vai answers what is in flight, flushes lastUsedAt and closes the database. */
 async function stop(server: Running, label: string) {

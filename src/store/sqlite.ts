@@ -112,7 +112,7 @@ export function backupDatabase(db: Database, target: string): number {
   return statSync(target).size
 }
 
-interface TokenRow {
+export interface TokenRow {
   id: string
   user_id: string
   name: string
@@ -124,7 +124,7 @@ interface TokenRow {
   revoked_at: number | null
 }
 
-type LookupRow = TokenRow & { u_email: string; u_name: string | null; u_created_at: number }
+export type LookupRow = TokenRow & { u_email: string; u_name: string | null; u_created_at: number }
 
 interface UserRow {
   id: string
