@@ -44,9 +44,11 @@ trap stop EXIT
 export VAI_TEST_POSTGRES="postgres://postgres@127.0.0.1:$port/postgres"
 echo "test-postgres: PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
 if [ $# -eq 0 ]; then
-  # Everything that runs in process goes through the store; test/postgres adds the
-  # multi-instance and CLI tests. The binary-packaging, browser and SQLite-file tests
-  # (backup, WAL crash safety) have nothing backend-specific and run in the SQLite leg.
-  set -- test/unit test/http test/postgres $(ls test/security/*.test.ts | grep -v crash)
+  # Everything that runs in process goes through the store, and the graceful-stop and
+  # kill -9 tests start dist/vai on a database of their own; test/postgres adds the
+  # multi-instance, outage and CLI tests. Left to the SQLite leg: the binary's packaging
+  # and flags, the SQLite admin commands (backup, doctor on a file) and the browser tests,
+  # none of which touches what differs between the backends.
+  set -- test/unit test/http test/security test/postgres test/lifecycle.test.ts test/docs.test.ts test/swagger-ui.test.ts
 fi
 bun test "$@"

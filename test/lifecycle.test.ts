@@ -1,23 +1,27 @@
 // SIGTERM under load: every request answered before the signal is still true
-// after a restart, and the process exits 0 promptly.
+// after a restart, and the process exits 0 promptly. On the suite's backend.
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { TEST_POSTGRES } from './helpers'
 import { binaryInEmptyDir, killServers, startServer } from './support/binary'
+import { testDatabases } from './support/postgres'
 
 let dir: string
 let vai: string
 
 beforeAll(() => ({ dir, vai } = binaryInEmptyDir()), 60_000)
-afterAll(() => {
+const databases = testDatabases('lifecycle')
+afterAll(async () => {
   killServers()
+  if (TEST_POSTGRES) await databases.dropAll()
   rmSync(dir, { recursive: true, force: true })
 })
 
 const start = (db: string) => startServer(dir, vai, ['serve', '--port', '0', '--host', '127.0.0.1', '--db', db])
 
 test('SIGTERM under load loses nothing that was acknowledged', async () => {
-  const db = join(dir, 'load.db')
+  const db = TEST_POSTGRES ? await databases.create() : join(dir, 'load.db')
   const first = await start(db)
   const json = { 'content-type': 'application/json' }
   const credentials = JSON.stringify({ email: 'load@example.com', password: 'correct horse' })

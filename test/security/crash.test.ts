@@ -1,12 +1,20 @@
-// The short CI version of scripts/crash-test.ts: kill -9 under load, restart, nothing acknowledged is lost.
+// The short CI version of scripts/crash-test.ts: kill -9 under load, restart, nothing acknowledged
+// is lost. On the backend the suite runs on: a SQLite file, or a PostgreSQL database of its own.
 import { afterAll, expect, test } from 'bun:test'
 import { runCrashTest } from '../../scripts/crash-test'
+import { BACKEND, TEST_POSTGRES } from '../helpers'
 import { killServers } from '../support/binary'
+import { testDatabases } from '../support/postgres'
 
-afterAll(killServers)
+const databases = testDatabases('crash')
+afterAll(async () => {
+  killServers()
+  if (TEST_POSTGRES) await databases.dropAll()
+})
 
-test('kill -9 under concurrent creates and revokes loses no acknowledged write and leaves the file intact (3 rounds)', async () => {
-  const report = await runCrashTest({ rounds: 3, log: (line) => console.log(`crash: ${line}`) })
+test(`kill -9 under concurrent creates and revokes loses no acknowledged write and leaves the database intact (3 rounds, ${BACKEND})`, async () => {
+  const db = TEST_POSTGRES ? await databases.create() : undefined
+  const report = await runCrashTest({ rounds: 3, db, log: (line) => console.log(`crash: ${line}`) })
   console.log(
     `crash: ${report.rounds} rounds, ${report.created} creates (201) and ${report.revoked} revokes (204) acknowledged, ` +
       `${report.uncertain} revokes cut off, ${report.checks} token checks after restarts`,
