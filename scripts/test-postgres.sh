@@ -46,9 +46,10 @@ echo "test-postgres: PostgreSQL $("$bindir/postgres" --version | awk '{print $3}
 if [ $# -eq 0 ]; then
   # Everything that runs in process goes through the store, and the graceful-stop and
   # kill -9 tests start dist/vai on a database of their own; test/postgres adds the
-  # multi-instance, outage and CLI tests. Left to the SQLite leg: the binary's packaging
-  # and flags, the SQLite admin commands (backup, doctor on a file) and the browser tests,
-  # none of which touches what differs between the backends.
-  set -- test/unit test/http test/security test/postgres test/lifecycle.test.ts test/docs.test.ts test/swagger-ui.test.ts
+  # multi-instance, outage and CLI tests; the web console runs in Chromium against a
+  # dist/vai on PostgreSQL. Left to the SQLite leg: the binary's packaging and flags
+  # (test/binary.test.ts) and the admin commands on a SQLite file (test/cli.test.ts:
+  # backup, doctor's file checks), whose PostgreSQL side is test/postgres/cli.test.ts.
+  set -- test/unit test/http test/security test/postgres test/lifecycle.test.ts test/docs.test.ts test/swagger-ui.test.ts test/console.test.ts
 fi
 bun test "$@"

@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { CHROMIUM, CHROMIUM_ARGS } from './support/browser'
+import { TEST_POSTGRES } from './helpers'
 import { binaryInEmptyDir, killServers, startServer, type Server } from './support/binary'
+import { testDatabases } from './support/postgres'
 
 const SCREENSHOTS = process.env.VAI_SCREENSHOTS === '1' ? join(import.meta.dir, '../docs/screenshots') : null
 const EMAIL = 'ada@example.com'
@@ -74,10 +76,14 @@ describe.skipIf(!existsSync(CHROMIUM))('web console', () => {
     if (options.dark) await page.emulateMedia({ colorScheme: 'light' })
   }
 
+  // On the suite's backend: a SQLite file, or a PostgreSQL database of its own.
+  const databases = testDatabases('console')
+
   beforeAll(async () => {
     let vai: string
     ;({ dir, vai } = binaryInEmptyDir())
-    server = await startServer(dir, vai, ['serve', '--port', '0', '--host', '127.0.0.1', '--db', join(dir, 'vai.db')])
+    const db = TEST_POSTGRES ? await databases.create() : join(dir, 'vai.db')
+    server = await startServer(dir, vai, ['serve', '--port', '0', '--host', '127.0.0.1', '--db', db])
     if (SCREENSHOTS) mkdirSync(SCREENSHOTS, { recursive: true })
 
     profile = mkdtempSync(join(tmpdir(), 'vai-chromium-'))
@@ -119,6 +125,7 @@ describe.skipIf(!existsSync(CHROMIUM))('web console', () => {
   afterAll(async () => {
     await context?.close()
     killServers()
+    if (TEST_POSTGRES) await databases.dropAll()
     if (profile) rmSync(profile, { recursive: true, force: true })
     if (dir) rmSync(dir, { recursive: true, force: true })
   })
