@@ -146,7 +146,7 @@ function validationIssues(error: Readonly<ValidationError>, request: Request): V
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json;charset=utf-8', ...headers } })
 
-export const DATABASE_UNAVAILABLE = 'Database unavailable'
+const DATABASE_UNAVAILABLE = 'Database unavailable'
 
 /**
  * The one place that turns errors into the contract's bodies. `allowedMethods`

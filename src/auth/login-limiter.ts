@@ -20,11 +20,8 @@ export interface LoginLimiter {
 }
 
 // Stored as digests: the table of failures names no email and no address.
-const hasher = new Bun.CryptoHasher('sha256')
-const keyOf = (kind: 'account' | 'client', value: string): Uint8Array => {
-  hasher.update(`${kind}\0${value}`)
-  return hasher.digest() as Uint8Array
-}
+const keyOf = (kind: 'account' | 'client', value: string) =>
+  new Bun.CryptoHasher('sha256').update(`${kind}\0${value}`).digest() as Uint8Array
 
 export function createLoginLimiter(store: Store, limits: LoginLimits = DEFAULT_LOGIN_LIMITS): LoginLimiter {
   // Blocked once `limit` failures lie in the window; free when the oldest of them leaves it.

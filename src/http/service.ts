@@ -1,7 +1,6 @@
 import { Elysia } from 'elysia'
-import { DATABASE_UNAVAILABLE, HttpError } from '../errors'
 import { Health } from '../schemas'
-import type { Store } from '../store/store'
+import { StoreUnavailable, type Store } from '../store/store'
 import { errorResponses, PUBLIC } from './openapi'
 
 export function serviceRoutes(store: Store) {
@@ -10,8 +9,9 @@ export function serviceRoutes(store: Store) {
     async () => {
       try {
         await store.ping()
-      } catch {
-        throw new HttpError(503, DATABASE_UNAVAILABLE, { 'retry-after': '1' })
+      } catch (error) {
+        // Whatever stops the database answering, the error renderer's one 503 says so.
+        throw error instanceof StoreUnavailable ? error : new StoreUnavailable(error)
       }
       return { status: 'ok' as const }
     },

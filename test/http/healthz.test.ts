@@ -22,6 +22,7 @@ describe('GET /healthz', () => {
     const reply = await t.get('/healthz')
     expect(reply.status).toBe(503)
     expect(reply.body).toEqual({ detail: 'Database unavailable' })
+    expect(reply.headers.get('retry-after')).toBe('1')
   })
 })
 

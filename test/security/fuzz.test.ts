@@ -288,10 +288,6 @@ function diff<R>(before: Map<string, R>, after: Map<string, R>) {
   return { added, removed, changed }
 }
 
-async function ownTokens(world: World, userId: string): Promise<string[]> {
-  return (await world.t.rows('tokens')).filter((row) => row.user_id === userId).map((row) => row.id as string)
-}
-
 // ---------------------------------------------------------------- building the request
 
 function resolveSegment(world: World, s: Segment): string {
@@ -470,14 +466,15 @@ const SUCCESS: Record<Route, [number, (body: any) => boolean]> = {
 interface Tally { cases: number; refusedByRequest: number; statuses: Record<number, number>; routes: Record<string, number> }
 
 async function runCase(world: World, c: Case, tally: Tally) {
-  world.ownIds = await ownTokens(world, world.a.user.id)
+  // Taken before the request is built: its path may name one of user a's tokens.
+  const before = await snapshot(world.t)
+  world.ownIds = [...before.tokens.values()].filter((row) => row.user_id === world.a.user.id).map((row) => row.id as string)
   const built = build(world, c)
   // The Request constructor refuses some parts (a NUL in a header value, say): not a case.
   if (built === undefined) tally.refusedByRequest++
   fc.pre(built !== undefined)
   const { request, callerId, url } = built!
   const described = () => `${request.method} ${url.pathname}${url.search.slice(0, 300)} (credential ${c.credential.kind}, body ${c.body.kind})`
-  const before = await snapshot(world.t)
   const response = await world.t.app.handle(request)
   const text = await response.text()
   const after = await snapshot(world.t)
