@@ -49,6 +49,20 @@ describe.skipIf(!existsSync(CHROMIUM))('web console', () => {
     page.locator(selector, { hasText: new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }).waitFor({ timeout: 5_000 })
 
   /**
+   * Waits until `selector` matches exactly `count` elements. The two lists load side by side,
+   * so one being drawn says nothing of the other: a bare `count()` would race.
+   */
+  async function hasCount(selector: string, count: number) {
+    const deadline = Date.now() + 5_000
+    let seen = await page.locator(selector).count()
+    while (seen !== count && Date.now() < deadline) {
+      await Bun.sleep(25)
+      seen = await page.locator(selector).count()
+    }
+    expect({ selector, count: seen }).toEqual({ selector, count })
+  }
+
+  /**
    * The page as it stands, at both widths: nothing scrolls sideways, every visible control
    * has a name a screen reader can say; with VAI_SCREENSHOTS=1, a PNG of each.
    */
@@ -220,7 +234,7 @@ describe.skipIf(!existsSync(CHROMIUM))('web console', () => {
     await atEveryWidth('revoke-dialog', { fullPage: false })
     // Cancel first: nothing happens.
     await page.keyboard.press('Escape')
-    expect(await page.locator('#confirm[open]').count()).toBe(0)
+    await hasCount('#confirm[open]', 0)
     expect((await api('/api/v1/auth/me', { headers: bearer(plaintext) })).status).toBe(200)
 
     await row.getByRole('button', { name: /^Revoke/ }).click()
@@ -239,7 +253,7 @@ describe.skipIf(!existsSync(CHROMIUM))('web console', () => {
     await page.locator('#api-list tbody tr').first().waitFor()
     const names = () => page.locator('#api-list td.name > span:first-child').allTextContents()
     expect(await names()).toEqual(Array.from({ length: 10 }, (_, i) => `token ${12 - i}`))
-    expect(await page.locator('#session-list tbody tr').count()).toBe(2)
+    await hasCount('#session-list tbody tr', 2)
     expect(await page.locator('#session-list tbody tr.current td.name').textContent()).toBe('Chrome on LinuxThis browser')
     await atEveryWidth('tokens')
     await atEveryWidth('tokens-dark', { dark: true, fullPage: false })
@@ -274,7 +288,7 @@ describe.skipIf(!existsSync(CHROMIUM))('web console', () => {
     await shows('#status', 'Signed out everywhere else: revoked 14 sessions and tokens.')
     expect((await api('/api/v1/auth/me', { headers: bearer(phone) })).status).toBe(401)
     await page.locator('#api-list .empty').waitFor()
-    expect(await page.locator('#session-list tbody tr').count()).toBe(1)
+    await hasCount('#session-list tbody tr', 1)
     expect(await page.locator('#session-list tbody tr.current').count()).toBe(1)
   }, 15_000)
 
