@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The PostgreSQL leg of the test suite: starts a throwaway PostgreSQL cluster (its
-# own data directory, loopback only, a free port), runs the tests with
-# VAI_TEST_POSTGRES pointing at it, and removes the cluster afterwards.
+# own data directory, loopback only, a free port, TLS with certificates of its own),
+# runs the tests with VAI_TEST_POSTGRES pointing at it (and VAI_TEST_POSTGRES_TLS at
+# the certificates), and removes the cluster afterwards.
 #
 #   scripts/test-postgres.sh                 # the in-process suite + test/postgres
 #   scripts/test-postgres.sh test/http       # any `bun test` arguments
@@ -35,6 +36,34 @@ stop() {
 trap stop EXIT
 
 "${as_owner[@]}" "$bindir/initdb" -D "$dir/data" -A trust -U postgres --no-sync >/dev/null
+
+# TLS for test/postgres/tls.test.ts (clients without sslmode connect in the clear, as
+# before): ca.pem signs server.crt, valid for 127.0.0.1 only; stranger.crt is signed by a
+# CA that vai is never given. openssl comes with Debian's postgresql (through ssl-cert).
+tls="$dir/tls"
+mkdir "$tls"
+certificate() { # name subject issuer(empty: self-signed CA)
+  local key=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$tls/$1.key")
+  if [ -z "$3" ]; then
+    openssl req -x509 "${key[@]}" -days 2 -subj "/CN=$2" -out "$tls/$1.pem"
+  else
+    openssl req "${key[@]}" -subj "/CN=$2" -out "$tls/$1.csr"
+    openssl x509 -req -in "$tls/$1.csr" -CA "$tls/$3.pem" -CAkey "$tls/$3.key" -CAcreateserial -days 2 \
+      -extfile <(printf 'subjectAltName=IP:127.0.0.1\n') -out "$tls/$1.crt"
+  fi
+}
+if ! command -v openssl >/dev/null 2>&1; then
+  echo "test-postgres: openssl is missing; install the openssl package" >&2
+  exit 1
+fi
+{ certificate ca 'vai test CA' '' && certificate server 127.0.0.1 ca \
+  && certificate stranger-ca 'a CA vai does not trust' '' && certificate stranger 127.0.0.1 stranger-ca; } >/dev/null 2>&1 \
+  || { echo "test-postgres: openssl could not make the test certificates" >&2; exit 1; }
+chmod 600 "$tls"/*.key
+[ ${#as_owner[@]} -eq 0 ] || chown -R postgres "$tls"
+# In the configuration file, not on the command line, so that a test can switch the
+# certificate with ALTER SYSTEM and a reload.
+printf "ssl = on\nssl_cert_file = '%s'\nssl_key_file = '%s'\n" "$tls/server.crt" "$tls/server.key" >>"$dir/data/postgresql.conf"
 # fsync off: a throwaway cluster for tests, where speed matters and a power cut does not.
 # Each test app has a small pool of its own; 1000 connections leave room for all of them.
 "${as_owner[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w -o \
@@ -42,6 +71,7 @@ trap stop EXIT
   start >/dev/null
 
 export VAI_TEST_POSTGRES="postgres://postgres@127.0.0.1:$port/postgres"
+export VAI_TEST_POSTGRES_TLS="$tls"
 echo "test-postgres: PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
 if [ $# -eq 0 ]; then
   # Everything that runs in process goes through the store, and the graceful-stop and

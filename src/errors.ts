@@ -152,7 +152,22 @@ const DATABASE_UNAVAILABLE = 'Database unavailable'
  * The one place that turns errors into the contract's bodies. `allowedMethods`
  * tells a 405 (and an OPTIONS answer) from a 404.
  */
+/** How often an outage is written to stderr: its first 503, then at most one line per window. */
+const OUTAGE_LOG_EVERY_MS = 10_000
+
 export function errorRenderer(allowedMethods: (path: string) => string[]) {
+  // An outage is expected weather, not a bug: one line with the reason, not one per request.
+  let outageLoggedAt = -Infinity
+  let unlogged = 0
+  const logOutage = (error: StoreUnavailable) => {
+    const now = Date.now()
+    if (now - outageLoggedAt < OUTAGE_LOG_EVERY_MS) return void unlogged++
+    const cause = error.cause instanceof Error ? error.cause.message : String(error.cause)
+    const since = unlogged > 0 ? ` (${plural(unlogged, 'more 503')} since the last such line)` : ''
+    console.error(`vai: database unavailable, answering 503: ${cause}${since}`)
+    outageLoggedAt = now
+    unlogged = 0
+  }
   return new Elysia({ name: 'error-renderer' }).onError({ as: 'global' }, ({ code, error, request, path, set }) => {
     // set.status too, so that what runs after the response (access log, metrics) sees it.
     const reply = (status: number, body: unknown, headers?: Record<string, string>) => {
@@ -166,6 +181,7 @@ export function errorRenderer(allowedMethods: (path: string) => string[]) {
     }
     if (raised instanceof StoreUnavailable) {
       // Not the request's fault and not a bug: try again shortly, the backend reconnects by itself.
+      logOutage(raised)
       return reply(503, { detail: DATABASE_UNAVAILABLE }, { 'retry-after': '1' })
     }
     switch (code) {

@@ -328,17 +328,17 @@ stop the servers on the source first, or uses and revocations made meanwhile sta
     },
   },
   doctor: {
-    usage: `Usage: vai doctor [--db PATH]\n\nChecks the database file (permissions, integrity, WAL mode, schema version) and the\nconfiguration in the environment, and says in plain words what is wrong. Exit 1 if anything is.\n\n${DB_HELP}`,
+    usage: `Usage: vai doctor [--db PATH]\n\nChecks the database file (permissions, integrity, WAL mode, schema version), or the\nPostgreSQL server (reachable, TLS and what it verifies, schema version), and the\nconfiguration in the environment, and says in plain words what is wrong (FAIL: exit 1)\nor worth a look (warn).\n\n${DB_HELP}`,
     options: DB_OPTION,
     async run(values, _, env) {
       const db0 = dbPath(values, env)
       const path = sqlitePath(db0)
-      const findings: [boolean, string][] = []
+      const findings: Finding[] = []
       try {
         loadConfig([], env)
-        findings.push([true, 'configuration in the environment is valid'])
+        findings.push(['ok', 'configuration in the environment is valid'])
       } catch (error) {
-        findings.push([false, `configuration: ${(error as Error).message}`])
+        findings.push(['FAIL', `configuration: ${(error as Error).message}`])
       }
       if (isPostgresUrl(db0)) {
         findings.push(...(await checkPostgres(db0)))
@@ -346,45 +346,76 @@ stop the servers on the source first, or uses and revocations made meanwhile sta
         const mode = statSync(path).mode & 0o777
         findings.push(
           (mode & 0o077) === 0
-            ? [true, `${path} is private (mode ${mode.toString(8)})`]
-            : [false, `${path} has mode ${mode.toString(8)}: others can read password hashes and token digests; run chmod 600 ${path}`],
+            ? ['ok', `${path} is private (mode ${mode.toString(8)})`]
+            : ['FAIL', `${path} has mode ${mode.toString(8)}: others can read password hashes and token digests; run chmod 600 ${path}`],
         )
         const db = openDatabase(path, { create: false, migrate: false })
         try {
           const integrity = db.query<{ integrity_check: string }, []>('PRAGMA integrity_check').get()?.integrity_check
-          findings.push(integrity === 'ok' ? [true, 'integrity_check: ok'] : [false, `integrity_check failed: ${integrity}; restore from a backup`])
+          findings.push(integrity === 'ok' ? ['ok', 'integrity_check: ok'] : ['FAIL', `integrity_check failed: ${integrity}; restore from a backup`])
           const journal = db.query<{ journal_mode: string }, []>('PRAGMA journal_mode').get()?.journal_mode
-          findings.push(journal === 'wal' ? [true, 'journal mode: wal'] : [false, `journal mode is ${journal}, not wal`])
+          findings.push(journal === 'wal' ? ['ok', 'journal mode: wal'] : ['FAIL', `journal mode is ${journal}, not wal`])
           findings.push(versionFinding(schemaVersion(db), SCHEMA_VERSION))
         } finally {
           db.close()
         }
       } catch (error) {
-        findings.push([false, `cannot open database ${path}: ${(error as Error).message}`])
+        findings.push(['FAIL', `cannot open database ${path}: ${(error as Error).message}`])
       }
-      for (const [ok, text] of findings) console.log(`${ok ? 'ok  ' : 'FAIL'}  ${text}`)
-      return findings.every(([ok]) => ok) ? 0 : 1
+      for (const [level, text] of findings) console.log(`${level.padEnd(4)}  ${text}`)
+      // A warning is advice: only a failure makes doctor exit 1.
+      return findings.some(([level]) => level === 'FAIL') ? 1 : 0
     },
   },
 }
 
-const versionFinding = (version: number, current: number): [boolean, string] =>
-  version === current
-    ? [true, `schema version ${version} (current)`]
-    : version < current
-      ? [false, `schema version ${version} is behind ${current}: run vai migrate`]
-      : [false, `schema version ${version} is newer than this vai knows (${current}): upgrade vai`]
+/** One line of doctor's report: fine, advice, or something that must be mended (exit 1). */
+type Finding = ['ok' | 'warn' | 'FAIL', string]
 
-async function checkPostgres(url: string): Promise<[boolean, string][]> {
+const versionFinding = (version: number, current: number): Finding =>
+  version === current
+    ? ['ok', `schema version ${version} (current)`]
+    : version < current
+      ? ['FAIL', `schema version ${version} is behind ${current}: run vai migrate`]
+      : ['FAIL', `schema version ${version} is newer than this vai knows (${current}): upgrade vai`]
+
+async function checkPostgres(url: string): Promise<Finding[]> {
   const sql = connectPostgres(url, { pool: 1 })
   try {
     const [server] = await sql`SELECT current_setting('server_version') AS version, current_database() AS db`
-    return [[true, `connected to PostgreSQL ${server.version}, database ${server.db}`], versionFinding(await postgresSchemaVersion(sql), POSTGRES_SCHEMA_VERSION)]
+    // pg_stat_ssl shows every role its own connection.
+    const [tls] = await sql`SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()`
+    return [
+      ['ok', `connected to PostgreSQL ${server.version}, database ${server.db}`],
+      transportFinding(url, tls?.ssl ? tls.version : null),
+      versionFinding(await postgresSchemaVersion(sql), POSTGRES_SCHEMA_VERSION),
+    ]
   } catch (error) {
-    return [[false, `cannot reach ${describeDb(url)}: ${describePostgresError(error)}`]]
+    return [['FAIL', `cannot reach ${describeDb(url)}: ${describePostgresError(error)}`]]
   } finally {
     await sql.close()
   }
+}
+
+/**
+ * What the connection to PostgreSQL protects: `tls` is the protocol it was encrypted with
+ * (from pg_stat_ssl), null for none. Without verify-full, whoever sits between vai and the
+ * database can pose as it and read the password hashes and token digests that cross.
+ */
+export function transportFinding(url: string, tls: string | null): Finding {
+  const parsed = new URL(url)
+  const mode = parsed.searchParams.get('sslmode') ?? 'disable'
+  const socket = parsed.searchParams.get('host')?.startsWith('/')
+  const host = socket ? 'a unix socket' : parsed.hostname
+  const advice = 'add sslmode=verify-full&sslrootcert=<the CA file> to the URL'
+  if (tls === null) {
+    return socket || /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/.test(parsed.hostname)
+      ? ['ok', `connection not encrypted, to ${host} on this machine`]
+      : ['warn', `connection to ${host} is not encrypted: the password and every query cross the network readable; ${advice}`]
+  }
+  if (mode === 'verify-full') return ['ok', `connection encrypted (${tls}), the server's certificate and name verified (sslmode=verify-full)`]
+  if (mode === 'verify-ca') return ['ok', `connection encrypted (${tls}), the server's certificate verified but not its name (sslmode=verify-ca)`]
+  return ['warn', `connection encrypted (${tls}), but the server's certificate is not verified (sslmode=${mode}): anyone on the path can pose as the database; ${advice}`]
 }
 
 const COPY_BATCH = 1000

@@ -123,10 +123,14 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
 // or lost connections, the server's own "shutting down"/"starting up", too many clients,
 // and a read-only server (a primary demoted in a failover, before the URL follows the new one).
 const UNREACHABLE_SQLSTATE = /^(08|57P0[1-3]|53300|25006)/
+// A server whose certificate fails the URL's sslmode (a rotation to a certificate the
+// sslrootcert does not sign, a name it does not cover, an expired one) cannot be reached
+// safely either: OpenSSL's verification codes, and Node's for a name that does not match.
+const UNTRUSTED_CERTIFICATE = /^(ERR_TLS_|UNABLE_TO_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|HOSTNAME_MISMATCH$|INVALID_CA$)/
 function isUnreachable(error: unknown): boolean {
   if (!(error instanceof Error)) return false
   const { code, errno } = error as { code?: string; errno?: string }
-  return (typeof code === 'string' && /^ERR_POSTGRES_(CONNECTION|IDLE|LIFETIME|TLS)/.test(code))
+  return (typeof code === 'string' && (/^ERR_POSTGRES_(CONNECTION|IDLE|LIFETIME|TLS)/.test(code) || UNTRUSTED_CERTIFICATE.test(code)))
     || (typeof errno === 'string' && UNREACHABLE_SQLSTATE.test(errno))
 }
 

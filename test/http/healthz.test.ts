@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'bun:test'
+import { afterEach, beforeEach, describe, expect, setSystemTime, spyOn, test } from 'bun:test'
 import { StoreUnavailable } from '../../src/store/store'
 import { makeApp, PASSWORD, seedUser } from '../helpers'
 
@@ -19,10 +19,17 @@ describe('GET /healthz', () => {
   test('not ok while the database does not answer', async () => {
     const t = makeApp()
     await t.store.close()
-    const reply = await t.get('/healthz')
-    expect(reply.status).toBe(503)
-    expect(reply.body).toEqual({ detail: 'Database unavailable' })
-    expect(reply.headers.get('retry-after')).toBe('1')
+    const logged = spyOn(console, 'error').mockImplementation(() => {})
+    try {
+      const reply = await t.get('/healthz')
+      expect(reply.status).toBe(503)
+      expect(reply.body).toEqual({ detail: 'Database unavailable' })
+      expect(reply.headers.get('retry-after')).toBe('1')
+      expect(logged.mock.calls.length).toBe(1)
+      expect(logged.mock.calls[0]![0]).toStartWith('vai: database unavailable, answering 503: ')
+    } finally {
+      logged.mockRestore()
+    }
   })
 })
 
@@ -43,6 +50,13 @@ describe('while the database is unreachable', () => {
     })
     return { t, down }
   }
+  // Where the renderer tells the operator about the outage.
+  let logged: ReturnType<typeof spyOn>
+  beforeEach(() => void (logged = spyOn(console, 'error').mockImplementation(() => {})))
+  afterEach(() => {
+    logged.mockRestore()
+    setSystemTime()
+  })
 
   test('every route that needs it answers 503 {"detail":"Database unavailable"} with Retry-After: 1, and recovers with it', async () => {
     const { t, down } = outage()
@@ -65,5 +79,24 @@ describe('while the database is unreachable', () => {
     down.on = false
     expect((await t.get('/healthz')).status).toBe(200)
     expect((await t.get('/api/v1/auth/me', { token: ada.plaintext })).status).toBe(200)
+  })
+
+  test('the operator is told why, in one line per 10 s however many requests fail', async () => {
+    const { t, down } = outage()
+    const ada = await seedUser(t)
+    down.on = true
+    const start = Date.now()
+    setSystemTime(start)
+    for (let i = 0; i < 6; i++) expect((await t.get('/api/v1/auth/me', { token: ada.plaintext })).status).toBe(503)
+    expect(logged.mock.calls).toEqual([['vai: database unavailable, answering 503: connection refused']])
+    setSystemTime(start + 9_999)
+    expect((await t.get('/healthz')).status).toBe(503)
+    expect(logged.mock.calls.length).toBe(1)
+    setSystemTime(start + 10_000)
+    expect((await t.get('/healthz')).status).toBe(503)
+    expect(logged.mock.calls).toEqual([
+      ['vai: database unavailable, answering 503: connection refused'],
+      ['vai: database unavailable, answering 503: connection refused (6 more 503s since the last such line)'],
+    ])
   })
 })
