@@ -307,6 +307,34 @@ describe.skipIf(!existsSync(CHROMIUM))('web console', () => {
     await page.locator('#view-tokens').waitFor()
   }, 15_000)
 
+  test('a list that answers after the sign-out is dropped: the sign-in view says only that you signed out', async () => {
+    // The API list's answers are held back, so the page signs out while one is in flight.
+    const held = '**/api/v1/access-tokens?*tokenType=api*'
+    let answered!: () => void
+    const lateAnswer = new Promise<void>((resolve) => (answered = resolve))
+    await page.route(held, async (route) => {
+      await Bun.sleep(500)
+      await route.continue()
+      answered()
+    })
+    try {
+      await page.reload()
+      await page.locator('#session-list tbody tr.current').waitFor()
+      await page.click('#sign-out')
+      await page.locator('#view-signin').waitFor()
+      await lateAnswer
+      await Bun.sleep(100) // the page's handling of it
+      expect(await page.textContent('#status')).toBe('You are signed out.')
+      expect(await page.locator('#notice').isHidden()).toBe(true)
+    } finally {
+      await page.unroute(held)
+    }
+    await page.fill('#signin-email', EMAIL)
+    await page.fill('#signin-password', PASSWORD)
+    await page.click('#signin-form button[type=submit]')
+    await page.locator('#session-list tbody tr.current').waitFor()
+  }, 15_000)
+
   test('sign out: the cookie is gone and the API refuses the page', async () => {
     await page.click('#sign-out')
     await page.locator('#view-signin').waitFor()

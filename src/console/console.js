@@ -175,6 +175,8 @@ function showAuth() {
 
 function signedOut(message) {
   me = null
+  lists.api.reset()
+  lists.session.reset()
   $('whoami').textContent = ''
   hideCreated()
   $('confirm').open && $('confirm').close()
@@ -237,9 +239,17 @@ class TokenList {
   reset() {
     this.cursors = [null] // cursors[i] starts page i
     this.page = 0
+    this.generation = (this.generation ?? 0) + 1
   }
 
+  /**
+   * Loads the current page. Each load has a generation: an answer that arrives after a newer
+   * load began, or after a sign-out (which resets the list), is dropped, so a slow page can
+   * neither overwrite a newer one nor speak up on the sign-in view.
+   */
   async load() {
+    const generation = ++this.generation
+    const current = () => generation === this.generation && me !== null
     const query = new URLSearchParams({ tokenType: this.type, limit: String(PAGE_SIZE) })
     if (this.revokedBox.checked) query.set('includeRevoked', 'true')
     const cursor = this.cursors[this.page]
@@ -247,6 +257,7 @@ class TokenList {
     this.container.setAttribute('aria-busy', 'true')
     try {
       const { items, nextCursor } = await api('GET', `/access-tokens?${query}`)
+      if (!current()) return
       // A revoke can empty the last page: step back rather than show an empty one.
       if (items.length === 0 && this.page > 0) {
         this.page -= 1
@@ -256,9 +267,9 @@ class TokenList {
       if (nextCursor) this.cursors.push(nextCursor)
       this.render(items)
     } catch (error) {
-      if (!error.handled) showNotice(`Could not load your ${this.noun}s. ${plainWords(error)}`)
+      if (!error.handled && current()) showNotice(`Could not load your ${this.noun}s. ${plainWords(error)}`)
     } finally {
-      this.container.removeAttribute('aria-busy')
+      if (generation === this.generation) this.container.removeAttribute('aria-busy')
     }
   }
 
