@@ -61,6 +61,8 @@ fi
   || { echo "test-postgres: openssl could not make the test certificates" >&2; exit 1; }
 chmod 600 "$tls"/*.key
 [ ${#as_owner[@]} -eq 0 ] || chown -R postgres "$tls"
+# One role logs in with a real password (test/postgres/cli.test.ts); the rest are trusted.
+sed -i '1i host all vai_scram 127.0.0.1/32 scram-sha-256' "$dir/data/pg_hba.conf"
 # In the configuration file, not on the command line, so that a test can switch the
 # certificate with ALTER SYSTEM and a reload.
 printf "ssl = on\nssl_cert_file = '%s'\nssl_key_file = '%s'\n" "$tls/server.crt" "$tls/server.key" >>"$dir/data/postgresql.conf"

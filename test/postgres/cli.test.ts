@@ -149,4 +149,36 @@ describe.skipIf(!TEST_POSTGRES)('vai on PostgreSQL, from the command line', () =
     expect(doctor.stdout).toContain(`FAIL  cannot reach postgres://vai:***@127.0.0.1:${port}/vai: connection refused\n`)
     expect(doctor.stdout + doctor.stderr).not.toContain('hunter2')
   })
+
+  // scripts/test-postgres.sh's cluster (the one that has VAI_TEST_POSTGRES_TLS) asks this one
+  // role for a password (scram-sha-256); every other connection of the suite is trusted.
+  test.skipIf(!process.env.VAI_TEST_POSTGRES_TLS)('a real password with URL-special characters, percent-encoded, logs in; a wrong one is refused; neither is printed', async () => {
+    const password = 'p@ss:w/rd %?#é'
+    const admin = new SQL({ url: TEST_POSTGRES!, max: 1 })
+    try {
+      await admin.unsafe(`DROP ROLE IF EXISTS vai_scram`)
+      await admin.unsafe(`CREATE ROLE vai_scram LOGIN PASSWORD '${password}'`)
+      const url = new URL(await freshDatabase())
+      await admin.unsafe(`ALTER DATABASE ${url.pathname.slice(1)} OWNER TO vai_scram`)
+      url.username = 'vai_scram'
+      url.password = encodeURIComponent(password)
+      const shownUrl = url.toString().replace(url.password, '***')
+      expect(runIn(dir, vai, ['migrate', '--db', url.toString()])).toEqual({ code: 0, stdout: `schema version ${POSTGRES_SCHEMA_VERSION}\n`, stderr: '' })
+      const server = await serve(url.toString())
+      expect(server.firstLine).toContain(`(database ${shownUrl})`)
+      expect((await call(server, 'GET', '/healthz')).status).toBe(200)
+      await stop(server)
+
+      url.password = encodeURIComponent(`${password}x`)
+      const refused = runIn(dir, vai, ['serve', '--port', '0', '--db', url.toString()])
+      expect(refused).toEqual({ code: 1, stdout: '', stderr: `vai: cannot open database ${url.toString().replace(url.password, '***')}: password authentication failed for user "vai_scram"\n` })
+      for (const printed of [server.output(), server.errors(), refused.stderr]) {
+        expect(printed).not.toContain(url.password)
+        expect(printed).not.toContain(encodeURIComponent(password))
+      }
+    } finally {
+      await admin.unsafe(`DROP ROLE IF EXISTS vai_scram`).catch(() => {})
+      await admin.close()
+    }
+  })
 })
