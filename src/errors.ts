@@ -162,9 +162,8 @@ export function errorRenderer(allowedMethods: (path: string) => string[]) {
   const logOutage = (error: StoreUnavailable) => {
     const now = Date.now()
     if (now - outageLoggedAt < OUTAGE_LOG_EVERY_MS) return void unlogged++
-    const cause = error.cause instanceof Error ? error.cause.message : String(error.cause)
     const since = unlogged > 0 ? ` (${plural(unlogged, 'more 503')} since the last such line)` : ''
-    console.error(`vai: database unavailable, answering 503: ${cause}${since}`)
+    console.error(`vai: database unavailable, answering 503: ${error.reason}${since}`)
     outageLoggedAt = now
     unlogged = 0
   }

@@ -120,7 +120,7 @@ async function serve(config: Config): Promise<number> {
   // An outage is expected weather, one line; anything else is a bug, with its stack.
   const jobFailed = (job: string, error: unknown) =>
     error instanceof StoreUnavailable
-      ? console.error(`vai: ${job} failed: database unavailable; next try at the next run`)
+      ? console.error(`vai: ${job} failed: database unavailable (${error.reason}); next try at the next run`)
       : console.error(`vai: ${job} failed:`, error)
   const flush = () => void store.flushTouches().catch((error) => jobFailed('flushing lastUsedAt', error))
   const purge = () => (purging = purgeOnce())

@@ -440,7 +440,7 @@ function guarded(store: Store): Store {
         return await Promise.race([call, silence])
       } catch (error) {
         if (error instanceof StoreUnavailable) throw error
-        throw isUnreachable(error) ? new StoreUnavailable(error) : error
+        throw isUnreachable(error) ? new StoreUnavailable(error, describePostgresError(error)) : error
       } finally {
         clearTimeout(timer)
       }

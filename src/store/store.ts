@@ -58,8 +58,12 @@ export interface ListTokensOptions {
  * 503 rather than 500: nothing is wrong with them, and the backend recovers by itself.
  */
 export class StoreUnavailable extends Error {
-  constructor(cause: unknown) {
+  /** Why, in a line an operator can read: never a URL or a secret. */
+  readonly reason: string
+
+  constructor(cause: unknown, reason = cause instanceof Error ? cause.message : String(cause)) {
     super('database unavailable', { cause })
+    this.reason = reason
   }
 }
 
