@@ -148,13 +148,13 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
 
 const DATABASE_UNAVAILABLE = 'Database unavailable'
 
+/** How often an outage is written to stderr: its first 503, then at most one line per window. */
+const OUTAGE_LOG_EVERY_MS = 10_000
+
 /**
  * The one place that turns errors into the contract's bodies. `allowedMethods`
  * tells a 405 (and an OPTIONS answer) from a 404.
  */
-/** How often an outage is written to stderr: its first 503, then at most one line per window. */
-const OUTAGE_LOG_EVERY_MS = 10_000
-
 export function errorRenderer(allowedMethods: (path: string) => string[]) {
   // An outage is expected weather, not a bug: one line with the reason, not one per request.
   let outageLoggedAt = -Infinity

@@ -88,6 +88,9 @@ describe.skipIf(!TEST_POSTGRES || !TLS)('vai on PostgreSQL over TLS', () => {
       ['no sslrootcert: the system CAs do not sign it', { sslmode: 'verify-full' }, '127.0.0.1', 'unable to verify the first certificate'],
       ['sslrootcert names another CA', { sslmode: 'verify-full', sslrootcert: join(TLS!, 'stranger-ca.pem') }, '127.0.0.1', 'unable to verify the first certificate'],
       ['the certificate is for 127.0.0.1, not localhost', verifyFull(), 'localhost', "Hostname/IP does not match certificate's altnames"],
+      // Bun.SQL, given a CA, verifies under a weaker mode too (libpq would check the CA only).
+      ['sslmode=require with a CA that did not sign it', { sslmode: 'require', sslrootcert: join(TLS!, 'stranger-ca.pem') }, '127.0.0.1', 'unable to verify the first certificate'],
+      ['sslmode=require with the CA, for another name', { sslmode: 'require', sslrootcert: join(TLS!, 'ca.pem') }, 'localhost', "Hostname/IP does not match certificate's altnames"],
     ]
     for (const [name, params, host, reason] of cases) {
       const db = await database(params, host)

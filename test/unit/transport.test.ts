@@ -16,6 +16,8 @@ describe('transportFinding', () => {
       ['warn', `connection encrypted (TLSv1.3), but the server's certificate is not verified (sslmode=require): anyone on the path can pose as the database; ${ADVICE}`]],
     ['prefer, and the server offered TLS', 'postgres://vai:pw@db.internal/vai?sslmode=prefer', 'TLSv1.3',
       ['warn', `connection encrypted (TLSv1.3), but the server's certificate is not verified (sslmode=prefer): anyone on the path can pose as the database; ${ADVICE}`]],
+    ['require with a CA: Bun.SQL then checks the certificate and the name', 'postgres://vai:pw@db.internal/vai?sslmode=require&sslrootcert=/etc/vai/ca.pem', 'TLSv1.3',
+      ['ok', "connection encrypted (TLSv1.3), the server's certificate and name verified (sslmode=require with sslrootcert)"]],
     ['plain, across the network', 'postgres://vai:pw@db.internal:5432/vai', null,
       ['warn', `connection to db.internal is not encrypted: the password and every query cross the network readable; ${ADVICE}`]],
     ['prefer, and the server had no TLS', 'postgres://vai:pw@10.0.0.5/vai?sslmode=prefer', null,
