@@ -43,6 +43,17 @@ describe.skipIf(!existsSync(CHROMIUM))('web console', () => {
     return ((await response.json()) as { plaintext: string }).plaintext
   }
   const heading = (name: string) => page.getByRole('heading', { level: 1, name, exact: true })
+  /** Fills in the sign-in form and sends it. */
+  const signIn = async (email: string, password: string) => {
+    await page.fill('#signin-email', email)
+    await page.fill('#signin-password', password)
+    await page.click('#signin-form button[type=submit]')
+  }
+  /** Signs in as Ada and waits for her lists, this browser's session among them. */
+  const signInAsAda = async () => {
+    await signIn(EMAIL, PASSWORD)
+    await page.locator('#session-list tbody tr.current').waitFor()
+  }
 
   /** Waits until the element says exactly `text` (a message appears once its request is answered). */
   const shows = (selector: string, text: string) =>
@@ -174,25 +185,17 @@ describe.skipIf(!existsSync(CHROMIUM))('web console', () => {
     expect(await page.locator('#signup-closed').isVisible()).toBe(true)
     await atEveryWidth('signin')
 
-    await page.fill('#signin-email', EMAIL)
-    await page.fill('#signin-password', 'not my password')
-    await page.click('#signin-form button[type=submit]')
+    await signIn(EMAIL, 'not my password')
     await shows('#signin-form-error', 'Wrong email or password.')
 
     // Five failures lock an account for a while: the sixth attempt hears how long to wait.
     const stranger = 'mallory@example.com'
     await Promise.all(Array.from({ length: 5 }, () => post('/api/v1/auth/login', { email: stranger, password: 'guess guess' })))
-    await page.fill('#signin-email', stranger)
-    await page.fill('#signin-password', 'guess again')
-    await page.click('#signin-form button[type=submit]')
+    await signIn(stranger, 'guess again')
     await page.locator('#signin-form-error', { hasText: 'Too many' }).waitFor()
     expect(await page.textContent('#signin-form-error')).toMatch(/^Too many failed sign-in attempts\. Wait \d+ minutes? and try again\.$/)
 
-    await page.fill('#signin-email', EMAIL)
-    await page.fill('#signin-password', PASSWORD)
-    await page.click('#signin-form button[type=submit]')
-    await page.locator('#view-tokens').waitFor()
-    await page.locator('#session-list tr.current').waitFor()
+    await signInAsAda()
   }, 15_000)
 
   test('create a token: its plaintext is shown once, works against the API, and stops working once revoked', async () => {
@@ -301,10 +304,7 @@ describe.skipIf(!existsSync(CHROMIUM))('web console', () => {
     expect(await page.textContent('#notice')).toMatch(/^Your session has ended/)
     await atEveryWidth('session-ended')
 
-    await page.fill('#signin-email', EMAIL)
-    await page.fill('#signin-password', PASSWORD)
-    await page.click('#signin-form button[type=submit]')
-    await page.locator('#view-tokens').waitFor()
+    await signInAsAda()
   }, 15_000)
 
   test('a list that answers after the sign-out is dropped: the sign-in view says only that you signed out', async () => {
@@ -329,10 +329,7 @@ describe.skipIf(!existsSync(CHROMIUM))('web console', () => {
     } finally {
       await page.unroute(held)
     }
-    await page.fill('#signin-email', EMAIL)
-    await page.fill('#signin-password', PASSWORD)
-    await page.click('#signin-form button[type=submit]')
-    await page.locator('#session-list tbody tr.current').waitFor()
+    await signInAsAda()
   }, 15_000)
 
   test('sign out: the cookie is gone and the API refuses the page', async () => {

@@ -406,8 +406,8 @@ export function transportFinding(url: string, tls: string | null): Finding {
   const parsed = new URL(url)
   const mode = parsed.searchParams.get('sslmode') ?? 'disable'
   // Bun.SQL, given a CA, checks the certificate and the name under any mode short of verify-ca.
-  const named = parsed.searchParams.has('sslrootcert') && !['verify-full', 'verify-ca'].includes(mode) ? `sslmode=${mode} with sslrootcert` : `sslmode=${mode}`
-  const checksName = mode === 'verify-full' || named.endsWith('sslrootcert')
+  const raisedByCa = parsed.searchParams.has('sslrootcert') && mode !== 'verify-full' && mode !== 'verify-ca'
+  const named = raisedByCa ? `sslmode=${mode} with sslrootcert` : `sslmode=${mode}`
   const socket = parsed.searchParams.get('host')?.startsWith('/')
   const host = socket ? 'a unix socket' : parsed.hostname
   const advice = 'add sslmode=verify-full&sslrootcert=<the CA file> to the URL'
@@ -416,7 +416,7 @@ export function transportFinding(url: string, tls: string | null): Finding {
       ? ['ok', `connection not encrypted, to ${host} on this machine`]
       : ['warn', `connection to ${host} is not encrypted: the password and every query cross the network readable; ${advice}`]
   }
-  if (checksName) return ['ok', `connection encrypted (${tls}), the server's certificate and name verified (${named})`]
+  if (mode === 'verify-full' || raisedByCa) return ['ok', `connection encrypted (${tls}), the server's certificate and name verified (${named})`]
   if (mode === 'verify-ca') return ['ok', `connection encrypted (${tls}), the server's certificate verified but not its name (${named})`]
   return ['warn', `connection encrypted (${tls}), but the server's certificate is not verified (${named}): anyone on the path can pose as the database; ${advice}`]
 }

@@ -6,7 +6,7 @@ import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { POSTGRES_SCHEMA_VERSION } from '../../src/store/postgres'
 import { TEST_POSTGRES } from '../helpers'
-import { binaryInEmptyDir, killServers, runIn, startServer, type Server } from '../support/binary'
+import { binaryInEmptyDir, call, killServers, runIn, signUpAndLogIn, startServer, stopServer as stop, type Server } from '../support/binary'
 import { testDatabases } from '../support/postgres'
 
 const PASSWORD = 'correct horse battery'
@@ -20,24 +20,7 @@ const shown = (url: string) => url.replace('hunter2-not-shown', '***')
 
 const serve = (db: string) => startServer(dir, vai, ['serve', '--port', '0', '--host', '127.0.0.1', '--db', db])
 
-async function stop(server: Server) {
-  server.proc.kill('SIGTERM')
-  await server.drained()
-}
-
-async function call(server: Server, method: string, path: string, token?: string, body?: unknown) {
-  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {}
-  if (body !== undefined) headers['content-type'] = 'application/json'
-  const response = await fetch(server.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
-  const text = await response.text()
-  return { status: response.status, body: text ? JSON.parse(text) : null }
-}
-
-async function signupAndLogin(server: Server): Promise<string> {
-  const email = `pool-${Date.now()}@example.com`
-  expect((await call(server, 'POST', '/api/v1/auth/signup', undefined, { email, password: PASSWORD })).status).toBe(201)
-  return (await call(server, 'POST', '/api/v1/auth/login', undefined, { email, password: PASSWORD })).body.plaintext
-}
+const signupAndLogin = (server: Server) => signUpAndLogIn(server, `pool-${Date.now()}@example.com`, PASSWORD)
 
 describe.skipIf(!TEST_POSTGRES)('vai on PostgreSQL, from the command line', () => {
   beforeAll(() => {
@@ -54,13 +37,13 @@ describe.skipIf(!TEST_POSTGRES)('vai on PostgreSQL, from the command line', () =
     const sqlite = join(dir, 'before.db')
     const before = await serve(sqlite)
     // Through the API: a name may hold U+0000, which an argv cannot carry.
-    expect((await call(before, 'POST', '/api/v1/auth/signup', undefined, { email: 'ada@example.com', password: PASSWORD, name: 'Ada\u0000Lovelace' })).status).toBe(201)
-    const session = (await call(before, 'POST', '/api/v1/auth/login', undefined, { email: 'ada@example.com', password: PASSWORD })).body.plaintext
+    expect((await call(before, 'POST', '/api/v1/auth/signup', { body: { email: 'ada@example.com', password: PASSWORD, name: 'Ada\u0000Lovelace' } })).status).toBe(201)
+    const session = (await call(before, 'POST', '/api/v1/auth/login', { body: { email: 'ada@example.com', password: PASSWORD } })).body.plaintext
     const api = [] as { plaintext: string; token: { id: string } }[]
-    for (const name of ['deploy', 'ci', 'backup']) api.push((await call(before, 'POST', '/api/v1/access-tokens', session, { name })).body)
-    expect((await call(before, 'DELETE', `/api/v1/access-tokens/${api[2]!.token.id}`, session)).status).toBe(204)
-    const firstPage = (await call(before, 'GET', '/api/v1/access-tokens?limit=2&include_revoked=true', session)).body
-    const wholeList = (await call(before, 'GET', '/api/v1/access-tokens?limit=50&include_revoked=true', session)).body
+    for (const name of ['deploy', 'ci', 'backup']) api.push((await call(before, 'POST', '/api/v1/access-tokens', { token: session, body: { name } })).body)
+    expect((await call(before, 'DELETE', `/api/v1/access-tokens/${api[2]!.token.id}`, { token: session })).status).toBe(204)
+    const firstPage = (await call(before, 'GET', '/api/v1/access-tokens?limit=2&include_revoked=true', { token: session })).body
+    const wholeList = (await call(before, 'GET', '/api/v1/access-tokens?limit=50&include_revoked=true', { token: session })).body
     await stop(before)
 
     const target = await freshDatabase()
@@ -70,14 +53,15 @@ describe.skipIf(!TEST_POSTGRES)('vai on PostgreSQL, from the command line', () =
     const after = await serve(target)
     expect(after.firstLine).toContain(`(database ${shown(target)})`)
     for (const { plaintext, token } of api.slice(0, 2)) {
-      expect((await call(after, 'GET', `/api/v1/access-tokens/${token.id}`, plaintext)).status).toBe(200)
+      expect((await call(after, 'GET', `/api/v1/access-tokens/${token.id}`, { token: plaintext })).status).toBe(200)
     }
-    expect(await call(after, 'GET', '/api/v1/auth/me', api[2]!.plaintext)).toEqual({ status: 401, body: { detail: 'Invalid or expired token' } })
+    const revoked = await call(after, 'GET', '/api/v1/auth/me', { token: api[2]!.plaintext })
+    expect([revoked.status, revoked.body]).toEqual([401, { detail: 'Invalid or expired token' }])
     // The cursor secret moved too: a page cursor from before the move still continues the walk.
-    const secondPage = await call(after, 'GET', `/api/v1/access-tokens?limit=2&include_revoked=true&cursor=${firstPage.nextCursor}`, session)
+    const secondPage = await call(after, 'GET', `/api/v1/access-tokens?limit=2&include_revoked=true&cursor=${firstPage.nextCursor}`, { token: session })
     expect(secondPage.status).toBe(200)
     expect([...firstPage.items, ...secondPage.body.items].map((item: { id: string }) => item.id)).toEqual(wholeList.items.map((item: { id: string }) => item.id))
-    const me = (await call(after, 'GET', '/api/v1/auth/me', session)).body
+    const me = (await call(after, 'GET', '/api/v1/auth/me', { token: session })).body
     expect(me.user).toMatchObject({ email: 'ada@example.com', name: 'Ada\u0000Lovelace' })
     await stop(after)
 
@@ -92,7 +76,7 @@ describe.skipIf(!TEST_POSTGRES)('vai on PostgreSQL, from the command line', () =
     const back = join(dir, 'back.db')
     expect(runIn(dir, vai, ['db', 'copy', '--from', target, '--to', back]).stdout).toBe(`copied 1 user and 4 tokens from ${shown(target)} to ${back}; counts verified\n`)
     const again = await serve(back)
-    expect((await call(again, 'GET', `/api/v1/access-tokens/${api[0]!.token.id}`, api[0]!.plaintext)).status).toBe(200)
+    expect((await call(again, 'GET', `/api/v1/access-tokens/${api[0]!.token.id}`, { token: api[0]!.plaintext })).status).toBe(200)
     await stop(again)
   }, 60_000)
 
@@ -100,7 +84,7 @@ describe.skipIf(!TEST_POSTGRES)('vai on PostgreSQL, from the command line', () =
     const db = await freshDatabase()
     const server = await startServer(dir, vai, ['serve', '--port', '0', '--host', '127.0.0.1', '--db', db, '--db-pool', '3'])
     const session = await signupAndLogin(server)
-    const replies = await Promise.all(Array.from({ length: 60 }, () => call(server, 'GET', '/api/v1/auth/me', session)))
+    const replies = await Promise.all(Array.from({ length: 60 }, () => call(server, 'GET', '/api/v1/auth/me', { token: session })))
     expect(replies.map((reply) => reply.status)).toEqual(Array(60).fill(200))
     const watcher = new SQL({ url: TEST_POSTGRES!, max: 1 })
     const [{ n }] = await watcher`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = ${new URL(db).pathname.slice(1)} AND application_name = 'vai'`

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { SQL, type Socket, type TCPSocketListener } from 'bun'
 import { rmSync } from 'node:fs'
 import { POSTGRES_SCHEMA_VERSION } from '../../src/store/postgres'
-import { binaryInEmptyDir, killServers, startServer, type Server } from '../support/binary'
+import { binaryInEmptyDir, call, killServers, signUpAndLogIn, startServer, type Reply, type Server } from '../support/binary'
 import { testDatabases } from '../support/postgres'
 
 const ADMIN_URL = process.env.VAI_TEST_POSTGRES
@@ -15,33 +15,13 @@ const INVALID_TOKEN = { detail: 'Invalid or expired token' }
 const UNAVAILABLE = { detail: 'Database unavailable' }
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
 
-interface Reply {
-  status: number
-  headers: Headers
-  body: any
-}
-
-async function call(server: Server, method: string, path: string, options: { token?: string; body?: unknown } = {}): Promise<Reply> {
-  const headers: Record<string, string> = {}
-  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`
-  if (options.body !== undefined) headers['content-type'] = 'application/json'
-  const response = await fetch(`${server.url}${path}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) })
-  const text = await response.text()
-  const json = (response.headers.get('content-type') ?? '').includes('json')
-  return { status: response.status, headers: response.headers, body: json && text !== '' ? JSON.parse(text) : text }
-}
-
 let emails = 0
 const uniqueEmail = (label: string) => `${label}-${++emails}@example.com`
 
 /** A new account, signed up and logged in on one instance: its email and a session plaintext. */
 async function account(server: Server): Promise<{ email: string; session: string }> {
   const email = uniqueEmail('user')
-  const signedUp = await call(server, 'POST', '/api/v1/auth/signup', { body: { email, password: PASSWORD } })
-  if (signedUp.status !== 201) throw new Error(`signup: ${signedUp.status} ${JSON.stringify(signedUp.body)}`)
-  const loggedIn = await call(server, 'POST', '/api/v1/auth/login', { body: { email, password: PASSWORD } })
-  if (loggedIn.status !== 200) throw new Error(`login: ${loggedIn.status} ${JSON.stringify(loggedIn.body)}`)
-  return { email, session: loggedIn.body.plaintext }
+  return { email, session: await signUpAndLogIn(server, email, PASSWORD) }
 }
 
 async function createToken(server: Server, session: string, name: string): Promise<{ plaintext: string; token: Record<string, unknown> & { id: string } }> {

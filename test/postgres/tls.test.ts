@@ -7,7 +7,7 @@ import { SQL } from 'bun'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { TEST_POSTGRES } from '../helpers'
-import { binaryInEmptyDir, killServers, runIn, startServer, type Server } from '../support/binary'
+import { binaryInEmptyDir, call, killServers, runIn, signUpAndLogIn, startServer, stopServer as stop } from '../support/binary'
 import { testDatabases } from '../support/postgres'
 
 const TLS = process.env.VAI_TEST_POSTGRES_TLS
@@ -23,19 +23,6 @@ async function database(params: Record<string, string>, host = '127.0.0.1') {
   url.hostname = host
   for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value)
   return { url: url.toString(), shown: url.toString().replace('hunter2-not-shown', '***'), name: url.pathname.slice(1) }
-}
-
-async function call(server: Server, method: string, path: string, token?: string, body?: unknown) {
-  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {}
-  if (body !== undefined) headers['content-type'] = 'application/json'
-  const response = await fetch(server.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
-  const text = await response.text()
-  return { status: response.status, body: text ? JSON.parse(text) : null, retryAfter: response.headers.get('retry-after') }
-}
-
-async function stop(server: Server) {
-  server.proc.kill('SIGTERM')
-  await server.drained()
 }
 
 describe.skipIf(!TEST_POSTGRES || !TLS)('vai on PostgreSQL over TLS', () => {
@@ -60,11 +47,10 @@ describe.skipIf(!TEST_POSTGRES || !TLS)('vai on PostgreSQL over TLS', () => {
     const server = await startServer(dir, vai, ['serve', '--port', '0', '--host', '127.0.0.1', '--db', db.url])
     try {
       expect(server.firstLine).toContain(`(database ${db.shown})`)
-      expect((await call(server, 'POST', '/api/v1/auth/signup', undefined, { email: 'ada@example.com', password: PASSWORD })).status).toBe(201)
-      const session = (await call(server, 'POST', '/api/v1/auth/login', undefined, { email: 'ada@example.com', password: PASSWORD })).body.plaintext
-      const created = await call(server, 'POST', '/api/v1/access-tokens', session, { name: 'deploy' })
+      const session = await signUpAndLogIn(server, 'ada@example.com', PASSWORD)
+      const created = await call(server, 'POST', '/api/v1/access-tokens', { token: session, body: { name: 'deploy' } })
       expect(created.status).toBe(201)
-      expect((await call(server, 'GET', `/api/v1/access-tokens/${created.body.token.id}`, created.body.plaintext)).status).toBe(200)
+      expect((await call(server, 'GET', `/api/v1/access-tokens/${created.body.token.id}`, { token: created.body.plaintext })).status).toBe(200)
 
       const connections = await admin`
         SELECT s.ssl, s.version FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid)
@@ -122,15 +108,14 @@ describe.skipIf(!TEST_POSTGRES || !TLS)('vai on PostgreSQL over TLS', () => {
       }
     }
     try {
-      expect((await call(server, 'POST', '/api/v1/auth/signup', undefined, { email: 'ada@example.com', password: PASSWORD })).status).toBe(201)
-      const session = (await call(server, 'POST', '/api/v1/auth/login', undefined, { email: 'ada@example.com', password: PASSWORD })).body.plaintext
+      const session = await signUpAndLogIn(server, 'ada@example.com', PASSWORD)
 
       // A rotation gone wrong, or someone posing as the database: every new connection is untrusted.
       await serverCertificate('stranger')
       await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${db.name} AND application_name = 'vai'`
       for (const [path, token] of [['/healthz', undefined], ['/api/v1/auth/me', session], ['/api/v1/access-tokens', session]] as const) {
-        const reply = await call(server, 'GET', path, token)
-        expect([path, reply.status, reply.body, reply.retryAfter]).toEqual([path, 503, UNAVAILABLE, '1'])
+        const reply = await call(server, 'GET', path, { token })
+        expect([path, reply.status, reply.body, reply.headers.get('retry-after')]).toEqual([path, 503, UNAVAILABLE, '1'])
       }
       expect(server.proc.exitCode).toBeNull()
 
@@ -138,7 +123,7 @@ describe.skipIf(!TEST_POSTGRES || !TLS)('vai on PostgreSQL over TLS', () => {
       let health = await call(server, 'GET', '/healthz')
       for (const deadline = Date.now() + 10_000; health.status !== 200 && Date.now() < deadline; await Bun.sleep(100)) health = await call(server, 'GET', '/healthz')
       expect([health.status, health.body]).toEqual([200, { status: 'ok' }])
-      expect((await call(server, 'GET', '/api/v1/auth/me', session)).status).toBe(200)
+      expect((await call(server, 'GET', '/api/v1/auth/me', { token: session })).status).toBe(200)
     } finally {
       await admin.unsafe('ALTER SYSTEM RESET ssl_cert_file')
       await admin.unsafe('ALTER SYSTEM RESET ssl_key_file')

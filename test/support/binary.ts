@@ -102,3 +102,36 @@ export async function startServer(dir: string, vai: string, args: string[], env:
 export function killServers(): void {
   for (const proc of running) proc.kill('SIGKILL')
 }
+
+/** A graceful stop: SIGTERM, then everything it wrote read to the end. */
+export async function stopServer(server: Server): Promise<void> {
+  server.proc.kill('SIGTERM')
+  await server.drained()
+}
+
+export interface Reply {
+  status: number
+  headers: Headers
+  /** The parsed JSON when the answer is JSON, else the text ('' for none). */
+  body: any
+}
+
+/** One request to a running vai, as a client sends it: a Bearer token, a JSON body. */
+export async function call(server: Server, method: string, path: string, options: { token?: string; body?: unknown } = {}): Promise<Reply> {
+  const headers: Record<string, string> = {}
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`
+  if (options.body !== undefined) headers['content-type'] = 'application/json'
+  const response = await fetch(`${server.url}${path}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) })
+  const text = await response.text()
+  const json = (response.headers.get('content-type') ?? '').includes('json')
+  return { status: response.status, headers: response.headers, body: json && text !== '' ? JSON.parse(text) : text }
+}
+
+/** Signs `email` up and logs in; the session token's plaintext. */
+export async function signUpAndLogIn(server: Server, email: string, password: string): Promise<string> {
+  const signedUp = await call(server, 'POST', '/api/v1/auth/signup', { body: { email, password } })
+  if (signedUp.status !== 201) throw new Error(`signup: ${signedUp.status} ${JSON.stringify(signedUp.body)}`)
+  const loggedIn = await call(server, 'POST', '/api/v1/auth/login', { body: { email, password } })
+  if (loggedIn.status !== 200) throw new Error(`login: ${loggedIn.status} ${JSON.stringify(loggedIn.body)}`)
+  return loggedIn.body.plaintext
+}
