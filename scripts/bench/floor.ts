@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-// The floor scripts/bench.ts measures beside vai and the bare baseline: a Bun.serve
+// The floor scripts/bench/main.ts measures beside vai and the bare baseline: a Bun.serve
 // handler with no framework that does only the work the measured requests cannot
 // skip, on the same SQLite file as vai. Where the baseline answers constant bytes,
 // this one reads the credential, checks the token's format and checksum
@@ -13,20 +13,20 @@
 // each step of its handler as it serves (GET /__floor/steps reads and resets the
 // sums): where its time goes under load.
 //
-//   bun scripts/bench-floor.ts serve DB [--cached]
+//   bun scripts/bench/floor.ts serve DB [--cached]
 //       --cached: the token lookups are kept in memory, and the whole cache is
 //       dropped whenever PRAGMA data_version says another connection (vai) committed,
 //       checked on every request: the cheapest cache that a revocation still reaches
 //       at once.
-//   bun scripts/bench-floor.ts profile DB TOKEN LISTER_TOKEN
+//   bun scripts/bench/floor.ts profile DB TOKEN LISTER_TOKEN
 //       prints, as JSON, the cost in µs of each step of the handler timed alone,
 //       in a loop (no HTTP, warm caches).
 import { Database } from 'bun:sqlite'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { isWellFormedToken, TOKEN_PATTERN, tokenDigest } from '../src/auth/token-format'
-import { decodeCursor, encodeCursor } from '../src/pagination'
-import type { LookupRow, TokenRow } from '../src/store/sqlite'
+import { isWellFormedToken, TOKEN_PATTERN, tokenDigest } from '../../src/auth/token-format'
+import { decodeCursor, encodeCursor } from '../../src/pagination'
+import type { LookupRow, TokenRow } from '../../src/store/sqlite'
 
 // ---------------------------------------------------------------- vai's statements
 
@@ -49,7 +49,7 @@ const list = (paged: boolean) =>
 
 function checkAgainstStore() {
   const squash = (s: string) => s.replace(/\s+/g, ' ')
-  const source = squash(readFileSync(join(import.meta.dir, '../src/store/sqlite.ts'), 'utf8'))
+  const source = squash(readFileSync(join(import.meta.dir, '../../src/store/sqlite.ts'), 'utf8'))
   const pieces = [
     `const TOKEN_COLUMNS = '${TOKEN_COLUMNS}'`,
     TOKEN_BY_DIGEST,
@@ -323,7 +323,7 @@ if (import.meta.main) {
   } else if (mode === 'profile' && path && rest.length === 2) {
     console.log(JSON.stringify(profile(path, rest[0]!, rest[1]!)))
   } else {
-    console.error('usage: bun scripts/bench-floor.ts serve DB [--cached] | profile DB TOKEN LISTER_TOKEN')
+    console.error('usage: bun scripts/bench/floor.ts serve DB [--cached] | profile DB TOKEN LISTER_TOKEN')
     process.exit(2)
   }
 }
