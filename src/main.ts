@@ -108,10 +108,18 @@ async function serve(config: Config): Promise<number> {
       // closed after this; a request head must be complete within ~10 s whatever it is
       // (the runtime's own rule), and one over 16 KiB is answered 431 by the runtime.
       idleTimeout: config.idleTimeout,
+      // Elysia asks for SO_REUSEPORT by default: a second vai on the same port would then
+      // start too, and the kernel would split requests between two databases.
+      reusePort: false,
     })
   } catch (error) {
     await store.close()
-    throw new RuntimeError(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`)
+    const taken = (error as { code?: string }).code === 'EADDRINUSE'
+    throw new RuntimeError(
+      taken
+        ? `port ${config.port} is already in use on ${config.host}: another server listens there; stop it or choose another --port`
+        : `cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`,
+    )
   }
   const server = app.server!
   const host = server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname

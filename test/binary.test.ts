@@ -107,6 +107,26 @@ describe('dist/vai', () => {
     expect(statSync(db).mode & 0o777).toBe(0o600)
   }, 30_000)
 
+  // Hardening 1: Elysia listens with SO_REUSEPORT unless told not to, so a second serve on the
+  // same port used to start and take half the requests to another (empty, claimable) database.
+  test('serve refuses a port that is already taken: exit 1, one line naming the port', async () => {
+    const first = await start(['--port', '0', '--host', '127.0.0.1', '--db', join(dir, 'first.db')])
+    const port = new URL(first.url).port
+    try {
+      const second = runIn(dir, vai, ['serve', '--port', port, '--host', '127.0.0.1', '--db', join(dir, 'second.db')], { timeoutMs: 5000 })
+      expect(second).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: `vai: port ${port} is already in use on 127.0.0.1: another server listens there; stop it or choose another --port\n`,
+      })
+      // The first server still answers every request, from its own database.
+      for (let i = 0; i < 20; i++) expect((await fetch(`${first.url}/healthz`)).status).toBe(200)
+    } finally {
+      first.proc.kill('SIGTERM')
+      expect(await first.proc.exited).toBe(0)
+    }
+  }, 30_000)
+
   test('SIGTERM lets the requests in flight finish', async () => {
     const server = await start(['--port', '0', '--host', '127.0.0.1', '--db', join(dir, 'inflight.db')])
     const json = { 'content-type': 'application/json' }

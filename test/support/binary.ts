@@ -36,8 +36,10 @@ const written: (() => string)[] = []
 /** All that every vai process started through this module wrote to stdout and stderr. */
 export const everythingWritten = (): string[] => written.map((read) => read())
 
-export function runIn(dir: string, vai: string, args: string[], options: { env?: Record<string, string>; stdin?: string } = {}): Ran {
+export function runIn(dir: string, vai: string, args: string[], options: { env?: Record<string, string>; stdin?: string; timeoutMs?: number } = {}): Ran {
   const result = Bun.spawnSync([vai, ...args], {
+    // A command that should exit but serves instead is killed, and its null exit code fails the test.
+    timeout: options.timeoutMs,
     cwd: dir,
     env: { PATH: process.env.PATH ?? '', ...options.env },
     stdin: options.stdin === undefined ? 'ignore' : new TextEncoder().encode(options.stdin),
