@@ -53,10 +53,14 @@ export function requireEmail(values: Values): string {
   return email.trim().toLowerCase()
 }
 
-export async function requireUser(store: Store, email: string): Promise<UserRecord> {
-  const user = await store.findUserByEmail(email)
-  if (!user) throw new CommandError(`no user with email ${email}`)
-  return user
+/** withStore for a command about the user --email names: refused when there is none. */
+export function withUser<T>(values: Values, env: Env, body: (store: Store, user: UserRecord, email: string) => Promise<T>): Promise<T> {
+  const email = requireEmail(values)
+  return withStore(values, env, async (store) => {
+    const user = await store.findUserByEmail(email)
+    if (!user) throw new CommandError(`no user with email ${email}`)
+    return body(store, user, email)
+  })
 }
 
 /** An ISO time as a table shows it: to the second, '-' for none. */

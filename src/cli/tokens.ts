@@ -4,7 +4,7 @@ import { DEFAULT_CONFIG, UsageError } from '../config'
 import { presentToken } from '../http/present'
 import type { Store, TokenRecord } from '../store/store'
 import { tokenState } from '../store/token-state'
-import { date, DB_HELP, DB_OPTION, EMAIL_OPTION, JSON_OPTION, requireEmail, requireUser, withStore, type Command } from './command'
+import { date, DB_HELP, DB_OPTION, EMAIL_OPTION, JSON_OPTION, withStore, withUser, type Command } from './command'
 import { printTable } from './io'
 
 async function allTokens(store: Store, userId: string): Promise<TokenRecord[]> {
@@ -22,9 +22,8 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
     usage: `Usage: vai tokens list --email EMAIL [--json] [--db PATH]\n\nEvery token of the user, revoked ones too, newest first.\n\n  --json           one JSON array instead of a table\n${DB_HELP}`,
     options: { ...DB_OPTION, ...EMAIL_OPTION, ...JSON_OPTION },
     async run(values, _, env) {
-      const email = requireEmail(values)
-      return withStore(values, env, async (store) => {
-        const tokens = await allTokens(store, (await requireUser(store, email)).id)
+      return withUser(values, env, async (store, user) => {
+        const tokens = await allTokens(store, user.id)
         const now = Date.now()
         if (values.json) {
           console.log(JSON.stringify(tokens.map(presentToken)))
@@ -45,9 +44,8 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
     usage: `Usage: vai tokens revoke-all --email EMAIL [--db PATH]\n\nRevokes every session and API token of the user and prints how many.\n\n${DB_HELP}`,
     options: { ...DB_OPTION, ...EMAIL_OPTION },
     async run(values, _, env) {
-      const email = requireEmail(values)
-      return withStore(values, env, async (store) => {
-        const count = await store.revokeAllTokens((await requireUser(store, email)).id, Date.now(), null)
+      return withUser(values, env, async (store, user) => {
+        const count = await store.revokeAllTokens(user.id, Date.now(), null)
         console.log(count)
         return 0
       })

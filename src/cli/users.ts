@@ -4,7 +4,7 @@ import { hashPassword } from '../auth/password'
 import { UsageError } from '../config'
 import { presentUser } from '../http/present'
 import { SignupBody } from '../schemas'
-import { date, DB_HELP, DB_OPTION, EMAIL_OPTION, JSON_OPTION, requireEmail, requireUser, withStore, type Command } from './command'
+import { date, DB_HELP, DB_OPTION, EMAIL_OPTION, JSON_OPTION, requireEmail, withStore, withUser, type Command } from './command'
 import { CommandError, confirm, printTable, readSecret } from './io'
 
 async function newPassword(): Promise<string> {
@@ -62,9 +62,7 @@ ${DB_HELP}`,
     usage: `Usage: vai user passwd --email EMAIL [--db PATH]\n\nSets a new password, read like \`user add\` reads it. Existing tokens stay valid.\n\n${DB_HELP}`,
     options: { ...DB_OPTION, ...EMAIL_OPTION },
     async run(values, _, env) {
-      const email = requireEmail(values)
-      return withStore(values, env, async (store) => {
-        const user = await requireUser(store, email)
+      return withUser(values, env, async (store, user, email) => {
         await store.setPasswordHash(user.id, await hashPassword(await newPassword()))
         console.log(`password changed for ${email}`)
         return 0
@@ -75,9 +73,7 @@ ${DB_HELP}`,
     usage: `Usage: vai user delete --email EMAIL [--yes] [--db PATH]\n\nDeletes the user and all their tokens. Asks first unless --yes.\n\n  --yes            do not ask\n${DB_HELP}`,
     options: { ...DB_OPTION, ...EMAIL_OPTION, yes: { type: 'boolean' } },
     async run(values, _, env) {
-      const email = requireEmail(values)
-      return withStore(values, env, async (store) => {
-        const user = await requireUser(store, email)
+      return withUser(values, env, async (store, user, email) => {
         if (!values.yes && !(await confirm(`Delete ${email} and all their tokens?`))) throw new CommandError('not deleted')
         const tokens = await store.deleteUser(user.id)
         console.log(`deleted user ${email} and ${tokens} token${tokens === 1 ? '' : 's'}`)
