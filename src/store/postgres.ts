@@ -166,17 +166,17 @@ const USERS_WITH_ACTIVE_TOKENS = `
   SELECT u.id, u.email, u.name, u.created_at,
          (SELECT count(*) FROM tokens t WHERE t.user_id = u.id AND ${activeTokenSql('t', '$1')}) AS active_tokens
   FROM users u ORDER BY u.created_at, u.id`
-const PURGE_BATCH = purgeBatchSql('$1', '$2')
+const PURGE_BATCH_SQL = purgeBatchSql('$1', '$2')
 
-// The bulk import of a batch of tokens: one statement, its rows as JSON. Bytes travel as
-// hex: json text cannot carry U+0000.
+// The bulk import of a batch of tokens: one statement, its rows as JSON. Names and bytes
+// travel as hex (json text cannot carry U+0000) and decode() turns them back into bytea.
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex')
+const isHex = (column: Column) => column.kind === 'name' || column.kind === 'bytes'
 const asJson = (column: Column, value: unknown) =>
-  value === null ? null : column.kind === 'name' ? hex(utf8.encode(value as string)) : column.kind === 'bytes' ? hex(value as Uint8Array) : value
-const fromHex = (column: Column) => (column.kind === 'name' || column.kind === 'bytes' ? `decode(${column.column}, 'hex')` : column.column)
+  value === null || !isHex(column) ? value : hex(column.kind === 'name' ? utf8.encode(value as string) : (value as Uint8Array))
 const IMPORT_TOKENS = `
   INSERT INTO tokens (${TOKEN_TABLE.map((c) => c.column).join(', ')})
-  SELECT ${TOKEN_TABLE.map(fromHex).join(', ')}
+  SELECT ${TOKEN_TABLE.map((c) => (isHex(c) ? `decode(${c.column}, 'hex')` : c.column)).join(', ')}
   FROM json_to_recordset($1::text::json) AS v(${TOKEN_TABLE.map((c) => `${c.column} ${c.kind === 'time' ? 'bigint' : 'text'}`).join(', ')})`
 const tokensJson = (tokens: StoredToken[]) =>
   JSON.stringify(tokens.map((token) => Object.fromEntries(TOKEN_TABLE.map((c) => [c.column, asJson(c, token[c.field])]))))
@@ -297,7 +297,7 @@ export function createPostgresStore(sql: SQL): Store {
       })
     },
     async purgeTokens(before) {
-      return purgeInBatches(async (batch) => (await sql.unsafe(PURGE_BATCH, [before, batch])).count)
+      return purgeInBatches(async (batch) => (await sql.unsafe(PURGE_BATCH_SQL, [before, batch])).count)
     },
     async nthLoginFailure(key, since, n) {
       const [row] = await sql`SELECT at FROM login_failures WHERE key = ${key} AND at > ${since} ORDER BY at DESC LIMIT 1 OFFSET ${n - 1}`
