@@ -82,6 +82,6 @@ if [ $# -eq 0 ]; then
   # dist/vai on PostgreSQL. Left to the SQLite leg: the binary's packaging and flags
   # (test/binary.test.ts) and the admin commands on a SQLite file (test/cli.test.ts:
   # backup, doctor's file checks), whose PostgreSQL side is test/postgres/cli.test.ts.
-  set -- test/unit test/http test/security test/postgres test/lifecycle.test.ts test/docs.test.ts test/swagger-ui.test.ts test/console.test.ts
+  set -- test/unit test/store test/http test/security test/postgres test/lifecycle.test.ts test/docs.test.ts test/swagger-ui.test.ts test/console.test.ts
 fi
 bun test "$@"

@@ -4,16 +4,14 @@
 // The database is SQLite ':memory:', or, when VAI_TEST_POSTGRES holds a URL, a fresh
 // schema of its own in that PostgreSQL database: the same tests for both backends.
 import { afterAll, beforeAll, spyOn } from 'bun:test'
-import { SQL } from 'bun'
 import { createApp } from '../src/app'
 import { createLoginLimiter, DEFAULT_LOGIN_LIMITS, type LoginLimits } from '../src/auth/login-limiter'
 import { hashPassword } from '../src/auth/password'
 import { DAY_MS, issueToken } from '../src/auth/tokens'
 import { DEFAULT_CONFIG, type Config } from '../src/config'
 import type { AccessLog } from '../src/http/observe'
-import { createPostgresStore, connectPostgres, migratePostgres } from '../src/store/postgres'
-import { createSqliteStore, openDatabase } from '../src/store/sqlite'
 import type { Store, TokenRecord, UserRecord } from '../src/store/store'
+import { SUITE_BACKEND, TEST_POSTGRES, type Row, type Table } from './support/backends'
 
 export const BASE = 'http://localhost'
 export const START = Date.parse('2026-11-30T09:14:03.512Z')
@@ -47,85 +45,13 @@ export type MakeAppOptions = Partial<Config> & {
   wrapStore?: (store: Store) => Store
 }
 
-/** The PostgreSQL database the suite runs on, or undefined for SQLite. */
-export const TEST_POSTGRES = process.env.VAI_TEST_POSTGRES || undefined
-export const BACKEND = TEST_POSTGRES ? 'postgres' : 'sqlite'
-
-/** A persisted row, the same shape on both backends: snake_case, numbers, the digest in hex. */
-export type Row = Record<string, string | number | null>
-type Table = 'users' | 'tokens'
-
-interface Database {
-  store: Store
-  /** Every row of a table, as stored; for checking what was persisted, never for setting up. */
-  rows(table: Table): Promise<Row[]>
-  /** Makes every later query fail the way a bug would (not as an outage would). */
-  break(): Promise<void>
-}
-
-function sqliteDatabase(): Database {
-  const db = openDatabase(':memory:')
-  return {
-    store: createSqliteStore(db),
-    async rows(table) {
-      return db.query<Record<string, unknown>, []>(`SELECT * FROM ${table} ORDER BY id`).all().map(normaliseRow)
-    },
-    async break() {
-      db.close()
-    },
-  }
-}
-
-let admin: SQL | undefined
-let schemas = 0
-
-function postgresDatabase(url: string): Database {
-  // A schema per app, made before the store's first query: the store waits for it.
-  const schema = `vai_test_${process.pid}_${++schemas}`
-  admin ??= new SQL({ url, max: 2 })
-  const sql = connectPostgres(url, { pool: 4, idleTimeout: 2, connection: { search_path: schema } })
-  const ready = admin.unsafe(`CREATE SCHEMA ${schema}`).then(() => migratePostgres(sql)).then(() => createPostgresStore(sql))
-  return {
-    store: deferredStore(ready),
-    async rows(table) {
-      await ready
-      return (await sql.unsafe(`SELECT * FROM ${table} ORDER BY id`)).map(normaliseRow)
-    },
-    async break() {
-      await ready
-      await sql.unsafe('DROP TABLE tokens, users CASCADE')
-    },
-  }
-}
-
-function normaliseRow(row: Record<string, unknown>): Row {
-  const out: Row = {}
-  for (const [key, value] of Object.entries(row)) {
-    if (value instanceof Uint8Array) out[key] = key === 'digest' ? Buffer.from(value).toString('hex') : new TextDecoder().decode(value)
-    else if (typeof value === 'string' && key.endsWith('_at')) out[key] = Number(value)
-    else out[key] = value as string | number | null
-  }
-  return out
-}
-
-/** A Store usable at once whose calls wait until the real one is ready. */
-function deferredStore(ready: Promise<Store>): Store {
-  let store: Store | undefined
-  void ready.then((opened) => (store = opened))
-  return new Proxy({} as Store, {
-    get(_, name: keyof Store) {
-      if (name === 'touchToken') {
-        return (id: string, at: number) => (store ? store.touchToken(id, at) : void ready.then((s) => s.touchToken(id, at)))
-      }
-      return async (...args: unknown[]) => ((await ready)[name] as (...a: unknown[]) => unknown)(...args)
-    },
-  })
-}
+export { TEST_POSTGRES, type Row }
+export const BACKEND = SUITE_BACKEND.backend.name
 
 export function makeApp(overrides: MakeAppOptions = {}) {
   const { loginLimits = DEFAULT_LOGIN_LIMITS, log, wrapStore = (store: Store) => store, ...configOverrides } = overrides
-  const config: Config = { ...DEFAULT_CONFIG, db: TEST_POSTGRES ?? ':memory:', signup: 'open', ...configOverrides }
-  const database = TEST_POSTGRES ? postgresDatabase(TEST_POSTGRES) : sqliteDatabase()
+  const config: Config = { ...DEFAULT_CONFIG, db: SUITE_BACKEND.db, signup: 'open', ...configOverrides }
+  const database = SUITE_BACKEND.fresh()
   const store = wrapStore(database.store)
   let time = START
   const clock = {
@@ -156,7 +82,7 @@ export function makeApp(overrides: MakeAppOptions = {}) {
   return {
     app,
     store,
-    /** Every persisted row of a table (see Database.rows). */
+    /** Every persisted row of a table (see TestDatabase.rows). */
     rows: database.rows,
     /** One persisted row by id, or undefined. */
     row: async (table: Table, id: string) => (await database.rows(table)).find((row) => row.id === id),

@@ -22,61 +22,26 @@
 //       prints, as JSON, the cost in µs of each step of the handler timed alone,
 //       in a loop (no HTTP, warm caches).
 import { Database } from 'bun:sqlite'
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { isWellFormedToken, TOKEN_PATTERN, tokenDigest } from '../../src/auth/token-format'
 import { decodeCursor, encodeCursor } from '../../src/pagination'
-import type { LookupRow, TokenRow } from '../../src/store/sqlite'
-
-// ---------------------------------------------------------------- vai's statements
-
-// Copied from src/store/sqlite.ts, which does not export them; checked against its
-// text at start, so that the floor cannot drift from the store unnoticed.
-const TOKEN_COLUMNS = 't.id, t.user_id, t.name, t.token_type, t.token_prefix, t.created_at, t.expires_at, t.last_used_at, t.revoked_at'
-const TOKEN_BY_DIGEST = `SELECT \${TOKEN_COLUMNS},
-              (SELECT email FROM users WHERE id = t.user_id) AS u_email,
-              (SELECT name FROM users WHERE id = t.user_id) AS u_name,
-              (SELECT created_at FROM users WHERE id = t.user_id) AS u_created_at
-       FROM tokens t WHERE t.digest = ?`
-const TOKEN_BY_ID = 'SELECT ${TOKEN_COLUMNS} FROM tokens t WHERE t.id = ? AND t.user_id = ?'
-// The list statement the store builds for no type filter, revoked left out; first page or after a cursor.
-const LIST_WHERE = ['t.user_id = $userId', 't.revoked_at IS NULL']
-const LIST_PAGED = '(t.created_at, t.id) < ($afterCreatedAt, $afterId)'
-const LIST_ORDER = 'ORDER BY t.created_at DESC, t.id DESC LIMIT $limit'
-const list = (paged: boolean) =>
-  `SELECT ${TOKEN_COLUMNS} FROM tokens t WHERE ${[...LIST_WHERE, ...(paged ? [LIST_PAGED] : [])].join(' AND ')}
-             ${LIST_ORDER}`
-
-function checkAgainstStore() {
-  const squash = (s: string) => s.replace(/\s+/g, ' ')
-  const source = squash(readFileSync(join(import.meta.dir, '../../src/store/sqlite.ts'), 'utf8'))
-  const pieces = [
-    `const TOKEN_COLUMNS = '${TOKEN_COLUMNS}'`,
-    TOKEN_BY_DIGEST,
-    TOKEN_BY_ID,
-    ...LIST_WHERE.map((w) => (w.startsWith('t.user_id') ? `const where = ['${w}']` : `where.push('${w}')`)),
-    `where.push('${LIST_PAGED}')`,
-    `SELECT \${TOKEN_COLUMNS} FROM tokens t WHERE \${where.join(' AND ')} ${LIST_ORDER}`,
-  ]
-  for (const piece of pieces) {
-    if (!source.includes(squash(piece))) throw new Error(`bench-floor: src/store/sqlite.ts no longer has: ${piece}`)
-  }
-}
+import type { CallerRow, TokenRow } from '../../src/store/rows'
+import { listTokensSqlite, TOKEN_BY_DIGEST_SQL, TOKEN_BY_ID_SQL } from '../../src/store/sqlite'
 
 // ---------------------------------------------------------------- the handler's parts
 
-type CallerRow = LookupRow
+// vai's own statements, from its SQLite store: the listing is the one it runs with no
+// type filter and revoked tokens left out, first page or after a cursor.
+const list = (paged: boolean) => listTokensSqlite({ typed: false, includeRevoked: false, paged })
 
 function openStatements(path: string) {
-  checkAgainstStore()
   // Read-write like vai's own connection (a read-only one cannot map a WAL file's
   // shared memory it did not create), but it only ever reads.
   const db = new Database(path, { strict: true })
   db.run('PRAGMA busy_timeout = 5000')
   return {
     db,
-    byDigest: db.query<CallerRow, [Uint8Array]>(TOKEN_BY_DIGEST.replace('${TOKEN_COLUMNS}', TOKEN_COLUMNS)),
-    byId: db.query<TokenRow, [string, string]>(TOKEN_BY_ID.replace('${TOKEN_COLUMNS}', TOKEN_COLUMNS)),
+    byDigest: db.query<CallerRow, [Uint8Array]>(TOKEN_BY_DIGEST_SQL),
+    byId: db.query<TokenRow, [string, string]>(TOKEN_BY_ID_SQL),
     firstPage: db.query<TokenRow, Record<string, string | number>>(list(false)),
     nextPage: db.query<TokenRow, Record<string, string | number>>(list(true)),
     dataVersion: db.query<{ data_version: number }, []>('PRAGMA data_version'),

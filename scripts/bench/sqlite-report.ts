@@ -118,7 +118,7 @@ export function sqliteReport(ctx: BenchContext, wallSeconds: number, x: SqliteFi
       '- Peak RSS: VmHWM from /proc/PID/status of each vai process, read after its last run.',
       '- Floors: scripts/bench/floor.ts, started once (plain and cached) on the almost empty database while vai serves it, each its own `bun` process like the baseline; ' +
         "each floor's answer to the scenario's request is compared with vai's before the runs (status, headers but x-request-id, JSON keys and value types, size within 4 bytes) and the bench stops if they differ. " +
-        'The floor copies the store\'s SQL and checks at start that src/store/sqlite.ts still has that text.',
+        'The floor imports the store\'s own statements (src/store/sqlite.ts), so it cannot drift from them.',
       `- CPU: utime + stime of the server process from /proc/PID/stat (all its threads; ${clockTicksPerSecond()} ticks a second) just before and after each run; wrk's from its resource usage at exit.`,
     ].join('\n'),
   )

@@ -1,4 +1,5 @@
 import type { Store, TokenRecord, TokenType, UserRecord } from '../store/store'
+import { tokenState } from '../store/token-state'
 import { generateToken, isWellFormedToken, tokenDigest, tokenPrefix } from './token-format'
 
 export interface IssuedToken {
@@ -46,8 +47,8 @@ export async function authenticate(store: Store, plaintext: string, now: number)
   const found = await store.findTokenByDigest(tokenDigest(plaintext))
   if (!found) return { refused: 'unknown' }
   const { token } = found
-  if (token.revokedAt !== null) return { refused: 'revoked' }
-  if (token.expiresAt !== null && token.expiresAt <= now) return { refused: 'expired' }
+  const state = tokenState(token, now)
+  if (state !== 'active') return { refused: state }
   store.touchToken(token.id, now)
   return { caller: { user: found.user, token: { ...token, lastUsedAt: now } } }
 }

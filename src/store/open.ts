@@ -1,37 +1,21 @@
 // Which backend a --db value names: postgres:// (or postgresql://) is PostgreSQL;
 // anything else is a SQLite file, with or without a sqlite: prefix.
-import { resolve } from 'node:path'
-import { isPostgresUrl, openPostgresStore } from './postgres'
-import { createSqliteStore, openDatabase } from './sqlite'
+import type { Backend, OpenStoreOptions } from './backend'
+import { isPostgresUrl, postgresBackend } from './postgres-backend'
+import { sqliteBackend, sqlitePath } from './sqlite-backend'
 import type { Store } from './store'
 
-export { isPostgresUrl }
+export { isPostgresUrl, sqlitePath }
+export type { OpenStoreOptions }
 
-export interface OpenStoreOptions {
-  /** PostgreSQL connections in this process's pool. */
-  pool?: number
-  /** SQLite: false refuses a missing file instead of creating an empty database. */
-  create?: boolean
-}
+/** Every backend, in the order they are asked: the first whose matches() says yes serves. SQLite, which takes any path, last. */
+export const BACKENDS: readonly Backend[] = [postgresBackend, sqliteBackend]
 
-export const sqlitePath = (db: string) => db.replace(/^sqlite:(\/\/)?/i, '')
+export const backendFor = (db: string): Backend => BACKENDS.find((backend) => backend.matches(db))!
 
-export async function openStore(db: string, { pool, create }: OpenStoreOptions = {}): Promise<Store> {
-  if (isPostgresUrl(db)) return openPostgresStore(db, { pool })
-  return createSqliteStore(openDatabase(sqlitePath(db), { create }))
+export function openStore(db: string, options: OpenStoreOptions = {}): Promise<Store> {
+  return backendFor(db).open(db, options)
 }
 
 /** The database as it may be printed: a file's full path, or the URL without its password. */
-export function describeDb(db: string): string {
-  if (isPostgresUrl(db)) {
-    try {
-      const url = new URL(db)
-      if (url.password) url.password = '***'
-      return url.toString()
-    } catch {
-      return 'postgres://…'
-    }
-  }
-  const path = sqlitePath(db)
-  return path === ':memory:' ? path : resolve(path)
-}
+export const describeDb = (db: string): string => backendFor(db).describe(db)

@@ -2,8 +2,12 @@
 // on one database. Same Store as SQLite, same behaviour; every request is one
 // round trip, and every statement is prepared once per connection.
 import { SQL } from 'bun'
+import { rememberedSecret } from './cursor-secret'
+import { NEW_TOKEN_COLUMNS, rowMapping, TOKEN_COLUMNS, TOKEN_TABLE, USER_COLUMNS, USER_TABLE, type CallerRow, type Column, type Decode, type TokenRow, type UserRow } from './rows'
+import { insertSql, LIST_SHAPES, listParams, listShapeKey, listShapeOf, listTokensSql, purgeBatchSql, purgeInBatches, type ListParam, type ListShape } from './statements'
+import { StoreUnavailable, type CreateUserResult, type NewToken, type Store, type StoredToken, type TokenType } from './store'
+import { activeTokenSql } from './token-state'
 import { createTouches } from './touches'
-import { StoreUnavailable, type CreateUserResult, type NewToken, type Store, type StoredToken, type TokenRecord, type TokenType, type UserRecord } from './store'
 
 type Migration = (tx: SQL) => Promise<unknown>
 
@@ -55,9 +59,6 @@ export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length
 // Any fixed number: every vai that migrates this database takes the same lock.
 const MIGRATION_LOCK = 0x7661_6901
 const SIGNUP_LOCK = 0x7661_6902
-const PURGE_BATCH = 1000
-
-export const isPostgresUrl = (db: string) => /^postgres(ql)?:\/\//i.test(db)
 
 export interface PostgresOptions {
   /** Connections in this instance's pool. */
@@ -140,89 +141,66 @@ export function describePostgresError(error: unknown): string {
   return code === 'ERR_POSTGRES_CONNECTION_REFUSED' ? 'connection refused' : (message ?? String(error))
 }
 
-interface TokenRow {
-  id: string
-  user_id: string
-  name: Uint8Array
-  token_type: TokenType
-  token_prefix: string
-  created_at: string
-  expires_at: string | null
-  last_used_at: string | null
-  revoked_at: string | null
-}
-
-interface UserRow {
-  id: string
-  email: string
-  name: Uint8Array | null
-  created_at: string
-}
-
-const TOKEN_COLUMNS = 't.id, t.user_id, t.name, t.token_type, t.token_prefix, t.created_at, t.expires_at, t.last_used_at, t.revoked_at'
-
+// PostgreSQL returns bytea as bytes (names are UTF-8 in bytea) and bigint as a string;
+// epoch milliseconds fit a double exactly.
 const utf8 = new TextEncoder()
-
-// A token as JSON for a bulk insert. Bytes travel as hex: json text cannot carry U+0000.
-const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex')
-const tokenJson = (token: StoredToken) => ({
-  id: token.id,
-  user_id: token.userId,
-  name: hex(utf8.encode(token.name)),
-  token_type: token.tokenType,
-  token_prefix: token.tokenPrefix,
-  digest: hex(token.digest),
-  created_at: token.createdAt,
-  expires_at: token.expiresAt,
-  last_used_at: token.lastUsedAt,
-  revoked_at: token.revokedAt,
-})
-
 const fromUtf8 = new TextDecoder()
-// bigint columns come back as strings; epoch milliseconds fit a double exactly.
-const time = (value: string | null) => (value === null ? null : Number(value))
+const POSTGRES_VALUES: Decode<Uint8Array, string> = { name: (value) => fromUtf8.decode(value), time: Number }
+
+type PgTokenRow = TokenRow<Uint8Array, string>
+type PgUserRow = UserRow<Uint8Array, string>
+type PgCallerRow = CallerRow<Uint8Array, string>
+
+/** A record's fields as the parameters of `columns`, in order: names go as their UTF-8 bytes. */
+const values = (columns: readonly Column[], record: object) =>
+  columns.map((column) => {
+    const value = (record as Record<string, unknown>)[column.field]
+    return column.kind === 'name' && typeof value === 'string' ? utf8.encode(value) : value
+  })
+const positional = (_: Column, index: number) => `$${index + 1}`
+
+const INSERT_USER = insertSql('users', USER_TABLE, positional)
+const INSERT_TOKEN = insertSql('tokens', NEW_TOKEN_COLUMNS, positional)
+const ACTIVE_BY_TYPE = `SELECT t.token_type, count(*) AS n FROM tokens t WHERE ${activeTokenSql('t', '$1')} GROUP BY t.token_type`
+const USERS_WITH_ACTIVE_TOKENS = `
+  SELECT u.id, u.email, u.name, u.created_at,
+         (SELECT count(*) FROM tokens t WHERE t.user_id = u.id AND ${activeTokenSql('t', '$1')}) AS active_tokens
+  FROM users u ORDER BY u.created_at, u.id`
+const PURGE_BATCH_SQL = purgeBatchSql('$1', '$2')
+
+// The bulk import of a batch of tokens: one statement, its rows as JSON. Names and bytes
+// travel as hex (json text cannot carry U+0000) and decode() turns them back into bytea.
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex')
+const isHex = (column: Column) => column.kind === 'name' || column.kind === 'bytes'
+const asJson = (column: Column, value: unknown) =>
+  value === null || !isHex(column) ? value : hex(column.kind === 'name' ? utf8.encode(value as string) : (value as Uint8Array))
+const IMPORT_TOKENS = `
+  INSERT INTO tokens (${TOKEN_TABLE.map((c) => c.column).join(', ')})
+  SELECT ${TOKEN_TABLE.map((c) => (isHex(c) ? `decode(${c.column}, 'hex')` : c.column)).join(', ')}
+  FROM json_to_recordset($1::text::json) AS v(${TOKEN_TABLE.map((c) => `${c.column} ${c.kind === 'time' ? 'bigint' : 'text'}`).join(', ')})`
+const tokensJson = (tokens: StoredToken[]) =>
+  JSON.stringify(tokens.map((token) => Object.fromEntries(TOKEN_TABLE.map((c) => [c.column, asJson(c, token[c.field])]))))
+
+/** A listing's text with $1, $2… in the order of `params`, which says what to bind to each. */
+function listStatement(shape: ListShape): { text: string; params: ListParam[] } {
+  const params: ListParam[] = []
+  const text = listTokensSql(shape, (param) => {
+    const at = params.indexOf(param)
+    return `$${(at === -1 ? params.push(param) : at + 1)}`
+  })
+  return { text, params }
+}
 
 export function createPostgresStore(sql: SQL): Store {
   const touches = createTouches()
-  // The lookup itself is kept, not its result: the requests that arrive before it answers share it.
-  let cursorKey: Promise<Uint8Array> | undefined
-
-  const toToken = (row: TokenRow): TokenRecord => ({
-    id: row.id,
-    userId: row.user_id,
-    name: fromUtf8.decode(row.name),
-    tokenType: row.token_type,
-    tokenPrefix: row.token_prefix,
-    createdAt: Number(row.created_at),
-    expiresAt: time(row.expires_at),
-    // A use not yet written is still the truth on this instance.
-    lastUsedAt: touches.pendingFor(row.id) ?? time(row.last_used_at),
-    revokedAt: time(row.revoked_at),
+  const cursorKey = rememberedSecret(async () => {
+    const [row] = await sql`SELECT value FROM meta WHERE key = 'cursor_secret'`
+    return new Uint8Array(row.value)
   })
-  const toUser = (row: UserRow): UserRecord => ({
-    id: row.id,
-    email: row.email,
-    name: row.name === null ? null : fromUtf8.decode(row.name),
-    createdAt: Number(row.created_at),
-  })
+  const { toToken, toUser, toCaller, toStoredUser, toStoredToken } = rowMapping(POSTGRES_VALUES, touches.pendingFor)
 
   // One statement per filter combination, each prepared once per connection.
-  const listQueries = new Map<string, string>()
-  for (const typed of [false, true]) {
-    for (const revoked of [false, true]) {
-      for (const paged of [false, true]) {
-        let n = 2
-        const where = ['t.user_id = $1']
-        if (typed) where.push(`t.token_type = $${++n}`)
-        if (!revoked) where.push('t.revoked_at IS NULL')
-        if (paged) where.push(`(t.created_at, t.id) < ($${++n}, $${++n})`)
-        listQueries.set(
-          `${typed}${revoked}${paged}`,
-          `SELECT ${TOKEN_COLUMNS} FROM tokens t WHERE ${where.join(' AND ')} ORDER BY t.created_at DESC, t.id DESC LIMIT $2`,
-        )
-      }
-    }
-  }
+  const listStatements = new Map(LIST_SHAPES.map((shape) => [listShapeKey(shape), listStatement(shape)]))
 
   const store: Store = {
     async createUser(user, signupOpen): Promise<CreateUserResult> {
@@ -233,10 +211,7 @@ export function createPostgresStore(sql: SQL): Store {
           const [any] = await tx`SELECT 1 FROM users LIMIT 1`
           if (any) return { refused: 'signup_closed' as const }
         }
-        const inserted = await tx`
-          INSERT INTO users (id, email, name, password_hash, created_at)
-          VALUES (${user.id}, ${user.email}, ${user.name === null ? null : utf8.encode(user.name)}, ${user.passwordHash}, ${user.createdAt})
-          ON CONFLICT (email) DO NOTHING`
+        const inserted = await tx.unsafe(`${INSERT_USER} ON CONFLICT (email) DO NOTHING`, values(USER_TABLE, user))
         if (inserted.count === 0) return { refused: 'email_taken' as const }
         return { created: { id: user.id, email: user.email, name: user.name, createdAt: user.createdAt } }
       })
@@ -246,34 +221,28 @@ export function createPostgresStore(sql: SQL): Store {
       return rows.length > 0
     },
     async findUserByEmail(email) {
-      const [row] = await sql<(UserRow & { password_hash: string })[]>`
-        SELECT id, email, name, created_at, password_hash FROM users WHERE email = ${email}`
-      return row ? { ...toUser(row), passwordHash: row.password_hash } : null
+      const [row] = await sql<(PgUserRow & { password_hash: string })[]>`
+        SELECT ${sql.unsafe(USER_COLUMNS)}, password_hash FROM users WHERE email = ${email}`
+      return row ? toStoredUser(row) : null
     },
     async insertToken(token: NewToken) {
-      await sql`
-        INSERT INTO tokens (id, user_id, name, token_type, token_prefix, digest, created_at, expires_at)
-        VALUES (${token.id}, ${token.userId}, ${utf8.encode(token.name)}, ${token.tokenType}, ${token.tokenPrefix},
-                ${token.digest}, ${token.createdAt}, ${token.expiresAt})`
+      await sql.unsafe(INSERT_TOKEN, values(NEW_TOKEN_COLUMNS, token))
     },
     async findTokenByDigest(digest) {
-      const [row] = await sql<(TokenRow & { u_email: string; u_name: Uint8Array | null; u_created_at: string })[]>`
+      const [row] = await sql<PgCallerRow[]>`
         SELECT ${sql.unsafe(TOKEN_COLUMNS)}, u.email AS u_email, u.name AS u_name, u.created_at AS u_created_at
         FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.digest = ${digest}`
-      if (!row) return null
-      return { token: toToken(row), user: toUser({ id: row.user_id, email: row.u_email, name: row.u_name, created_at: row.u_created_at }) }
+      return row ? toCaller(row) : null
     },
     async getToken(userId, tokenId) {
-      const [row] = await sql<TokenRow[]>`
+      const [row] = await sql<PgTokenRow[]>`
         SELECT ${sql.unsafe(TOKEN_COLUMNS)} FROM tokens t WHERE t.id = ${tokenId} AND t.user_id = ${userId}`
       return row ? toToken(row) : null
     },
-    async listTokens(userId, { tokenType, includeRevoked, limit, after }) {
-      const text = listQueries.get(`${tokenType !== undefined}${includeRevoked}${after !== undefined}`)!
-      const params: unknown[] = [userId, limit]
-      if (tokenType) params.push(tokenType)
-      if (after) params.push(after.createdAt, after.id)
-      const rows: TokenRow[] = await sql.unsafe(text, params)
+    async listTokens(userId, options) {
+      const { text, params } = listStatements.get(listShapeKey(listShapeOf(options)))!
+      const bound = listParams(userId, options)
+      const rows: PgTokenRow[] = await sql.unsafe(text, params.map((param) => bound[param]))
       return rows.map(toToken)
     },
     async revokeToken(userId, tokenId, at) {
@@ -303,9 +272,7 @@ export function createPostgresStore(sql: SQL): Store {
     },
     async countActiveTokens(now) {
       const counts: Record<TokenType, number> = { session: 0, api: 0 }
-      const rows = await sql<{ token_type: TokenType; n: string }[]>`
-        SELECT token_type, count(*) AS n FROM tokens
-        WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ${now}) GROUP BY token_type`
+      const rows: { token_type: TokenType; n: string }[] = await sql.unsafe(ACTIVE_BY_TYPE, [now])
       for (const row of rows) counts[row.token_type] = Number(row.n)
       return counts
     },
@@ -316,11 +283,7 @@ export function createPostgresStore(sql: SQL): Store {
       return Number(row.bytes)
     },
     async listUsers(now) {
-      const rows = await sql<(UserRow & { active_tokens: string })[]>`
-        SELECT u.id, u.email, u.name, u.created_at,
-               (SELECT count(*) FROM tokens t WHERE t.user_id = u.id AND t.revoked_at IS NULL
-                  AND (t.expires_at IS NULL OR t.expires_at > ${now})) AS active_tokens
-        FROM users u ORDER BY u.created_at, u.id`
+      const rows: (PgUserRow & { active_tokens: string })[] = await sql.unsafe(USERS_WITH_ACTIVE_TOKENS, [now])
       return rows.map((row) => ({ ...toUser(row), activeTokens: Number(row.active_tokens) }))
     },
     async setPasswordHash(userId, passwordHash) {
@@ -334,17 +297,7 @@ export function createPostgresStore(sql: SQL): Store {
       })
     },
     async purgeTokens(before) {
-      let purged = 0
-      for (let changes = -1; changes !== 0; purged += changes) {
-        const result = await sql`
-          DELETE FROM tokens WHERE id IN (
-            SELECT id FROM tokens WHERE revoked_at < ${before}
-            UNION ALL
-            SELECT id FROM tokens WHERE expires_at < ${before}
-            LIMIT ${PURGE_BATCH})`
-        changes = result.count
-      }
-      return purged
+      return purgeInBatches(async (batch) => (await sql.unsafe(PURGE_BATCH_SQL, [before, batch])).count)
     },
     async nthLoginFailure(key, since, n) {
       const [row] = await sql`SELECT at FROM login_failures WHERE key = ${key} AND at > ${since} ORDER BY at DESC LIMIT 1 OFFSET ${n - 1}`
@@ -364,43 +317,29 @@ export function createPostgresStore(sql: SQL): Store {
       return { users: Number(row.users), tokens: Number(row.tokens) }
     },
     async exportUsers() {
-      const rows = await sql<(UserRow & { password_hash: string })[]>`
-        SELECT id, email, name, password_hash, created_at FROM users ORDER BY id`
-      return rows.map((row) => ({ ...toUser(row), passwordHash: row.password_hash }))
+      const rows = await sql<(PgUserRow & { password_hash: string })[]>`
+        SELECT ${sql.unsafe(USER_COLUMNS)}, password_hash FROM users ORDER BY id`
+      return rows.map(toStoredUser)
     },
     async exportTokens(afterId, limit) {
-      const rows = await sql<(TokenRow & { digest: Uint8Array })[]>`
+      const rows = await sql<(PgTokenRow & { digest: Uint8Array })[]>`
         SELECT ${sql.unsafe(TOKEN_COLUMNS)}, t.digest FROM tokens t WHERE t.id > ${afterId ?? ''} ORDER BY t.id LIMIT ${limit}`
-      return rows.map((row): StoredToken => ({ ...toToken(row), digest: new Uint8Array(row.digest) }))
+      return rows.map(toStoredToken)
     },
     async importAll(users, tokens, cursorSecret) {
       await sql.begin(async (tx) => {
         await tx`LOCK TABLE users, tokens IN EXCLUSIVE MODE`
         const [any] = await tx`SELECT 1 FROM users LIMIT 1`
         if (any) throw new Error('the target database has users already; copy into an empty one')
-        for (const user of users) {
-          await tx`
-            INSERT INTO users (id, email, name, password_hash, created_at)
-            VALUES (${user.id}, ${user.email}, ${user.name === null ? null : utf8.encode(user.name)}, ${user.passwordHash}, ${user.createdAt})`
-        }
-        for await (const batch of tokens) {
-          // One statement per batch: a million tokens in a thousand round trips, not a million.
-          await tx`
-            INSERT INTO tokens (id, user_id, name, token_type, token_prefix, digest, created_at, expires_at, last_used_at, revoked_at)
-            SELECT id, user_id, decode(name, 'hex'), token_type, token_prefix, decode(digest, 'hex'), created_at, expires_at, last_used_at, revoked_at
-            FROM json_to_recordset(${JSON.stringify(batch.map(tokenJson))}::text::json) AS v(
-              id text, user_id text, name text, token_type text, token_prefix text, digest text,
-              created_at bigint, expires_at bigint, last_used_at bigint, revoked_at bigint)`
-        }
+        for (const user of users) await tx.unsafe(INSERT_USER, values(USER_TABLE, user))
+        // One statement per batch: a million tokens in a thousand round trips, not a million.
+        for await (const batch of tokens) await tx.unsafe(IMPORT_TOKENS, [tokensJson(batch)])
         await tx`UPDATE meta SET value = ${cursorSecret} WHERE key = 'cursor_secret'`
       })
-      cursorKey = undefined
+      cursorKey.forget()
     },
     async cursorSecret() {
-      cursorKey ??= sql`SELECT value FROM meta WHERE key = 'cursor_secret'`.then(([row]) => new Uint8Array(row.value))
-      // A failed read is not kept: the next request tries again.
-      cursorKey.catch(() => (cursorKey = undefined))
-      return cursorKey
+      return cursorKey.get()
     },
     async ping() {
       await sql`SELECT 1`

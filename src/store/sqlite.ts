@@ -1,7 +1,13 @@
+// The SQLite backend, through bun:sqlite: one file, shared by every vai process on the
+// machine. Every statement is prepared once, and the hot path's lookup is remembered.
 import { Database } from 'bun:sqlite'
-import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs'
+import { closeSync, existsSync, openSync } from 'node:fs'
+import { rememberedSecret } from './cursor-secret'
+import { NEW_TOKEN_COLUMNS, rowMapping, TOKEN_COLUMNS, TOKEN_TABLE, USER_COLUMNS, USER_TABLE, type CallerRow, type Column, type Decode, type TokenRow, type UserRow } from './rows'
+import { insertSql, LIST_SHAPES, listParams, listShapeKey, listShapeOf, listTokensSql, purgeBatchSql, purgeInBatches, type ListShape } from './statements'
+import type { CreateUserResult, NewToken, NewUser, Store, TokenType } from './store'
+import { activeTokenSql } from './token-state'
 import { createTouches } from './touches'
-import type { CreateUserResult, ListTokensOptions, TokenType, NewToken, NewUser, Store, StoredToken, TokenRecord, UserRecord } from './store'
 
 // Each entry moves the schema one version up; PRAGMA user_version says where a file is.
 const MIGRATIONS: string[] = [
@@ -44,8 +50,6 @@ const MIGRATIONS: string[] = [
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
-
-const PURGE_BATCH = 1000
 
 export interface OpenOptions {
   /** false: refuse a missing file instead of creating an empty database. */
@@ -93,47 +97,27 @@ export function migrate(db: Database): number {
 }
 
 /**
- * A consistent copy of a live database (other processes may keep writing), checked
- * by opening it and running integrity_check. Returns its size in bytes.
+ * The hot path's statement: a token and its owner by digest; scripts/bench/floor.ts runs
+ * it bare. Correlated subqueries, not a JOIN: measured 3× faster in bun:sqlite for this
+ * one-row lookup.
  */
-export function backupDatabase(db: Database, target: string): number {
-  if (existsSync(target)) throw new Error(`${target} exists already; choose a new file`)
-  // Born private like the database: it holds password hashes and token digests.
-  closeSync(openSync(target, 'wx', 0o600))
-  db.run('VACUUM INTO ?', [target])
-  chmodSync(target, 0o600)
-  const copy = new Database(target, { readonly: true })
-  try {
-    const result = copy.query<{ integrity_check: string }, []>('PRAGMA integrity_check').get()
-    if (result?.integrity_check !== 'ok') throw new Error(`the copy failed integrity_check: ${result?.integrity_check}`)
-  } finally {
-    copy.close()
-  }
-  return statSync(target).size
-}
+export const TOKEN_BY_DIGEST_SQL = `SELECT ${TOKEN_COLUMNS},
+       (SELECT email FROM users WHERE id = t.user_id) AS u_email,
+       (SELECT name FROM users WHERE id = t.user_id) AS u_name,
+       (SELECT created_at FROM users WHERE id = t.user_id) AS u_created_at
+FROM tokens t WHERE t.digest = ?`
 
-export interface TokenRow {
-  id: string
-  user_id: string
-  name: string
-  token_type: 'session' | 'api'
-  token_prefix: string
-  created_at: number
-  expires_at: number | null
-  last_used_at: number | null
-  revoked_at: number | null
-}
+/** One of the caller's tokens by id (GET /access-tokens/{id}). */
+export const TOKEN_BY_ID_SQL = `SELECT ${TOKEN_COLUMNS} FROM tokens t WHERE t.id = ? AND t.user_id = ?`
 
-export type LookupRow = TokenRow & { u_email: string; u_name: string | null; u_created_at: number }
+/** A listing, bound by name ($userId, …) to listParams(…). */
+export const listTokensSqlite = (shape: ListShape) => listTokensSql(shape, (param) => `$${param}`)
 
-interface UserRow {
-  id: string
-  email: string
-  name: string | null
-  created_at: number
-}
+// bun:sqlite binds an object's fields by name: { userId } to $userId.
+const byField = (column: Column) => `$${column.field}`
 
-const TOKEN_COLUMNS = 't.id, t.user_id, t.name, t.token_type, t.token_prefix, t.created_at, t.expires_at, t.last_used_at, t.revoked_at'
+// bun:sqlite returns text as strings and integers as numbers: nothing to decode.
+const SQLITE_VALUES: Decode<string, number> = { name: (value) => value, time: (value) => value }
 
 const MAX_REMEMBERED = 10_000
 
@@ -171,44 +155,17 @@ function rememberedLookups<Row>(dataVersion: () => number) {
 
 export function createSqliteStore(db: Database): Store {
   const touches = createTouches()
-  const remembered = rememberedLookups<LookupRow>(() => q.dataVersion.get()!.data_version)
-  let cursorKey: Uint8Array | undefined
-
-  const toToken = (row: TokenRow): TokenRecord => ({
-    id: row.id,
-    userId: row.user_id,
-    name: row.name,
-    tokenType: row.token_type,
-    tokenPrefix: row.token_prefix,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    // A use not yet written is still the truth on this instance.
-    lastUsedAt: touches.pendingFor(row.id) ?? row.last_used_at,
-    revokedAt: row.revoked_at,
-  })
-  const toUser = (row: UserRow): UserRecord => ({ id: row.id, email: row.email, name: row.name, createdAt: row.created_at })
+  const remembered = rememberedLookups<CallerRow>(() => q.dataVersion.get()!.data_version)
+  const cursorKey = rememberedSecret(() => q.secret.get()!.value)
+  const { toToken, toUser, toCaller, toStoredUser, toStoredToken } = rowMapping(SQLITE_VALUES, touches.pendingFor)
 
   const q = {
     anyUser: db.query<{ one: number }, []>('SELECT 1 AS one FROM users LIMIT 1'),
-    insertUser: db.query(
-      'INSERT INTO users (id, email, name, password_hash, created_at) VALUES ($id, $email, $name, $passwordHash, $createdAt) ON CONFLICT (email) DO NOTHING',
-    ),
-    userByEmail: db.query<UserRow & { password_hash: string }, [string]>(
-      'SELECT id, email, name, created_at, password_hash FROM users WHERE email = ?',
-    ),
-    insertToken: db.query(
-      `INSERT INTO tokens (id, user_id, name, token_type, token_prefix, digest, created_at, expires_at)
-       VALUES ($id, $userId, $name, $tokenType, $tokenPrefix, $digest, $createdAt, $expiresAt)`,
-    ),
-    // Correlated subqueries, not a JOIN: measured 3× faster in bun:sqlite for this one-row lookup.
-    tokenByDigest: db.query<LookupRow, [Uint8Array]>(
-      `SELECT ${TOKEN_COLUMNS},
-              (SELECT email FROM users WHERE id = t.user_id) AS u_email,
-              (SELECT name FROM users WHERE id = t.user_id) AS u_name,
-              (SELECT created_at FROM users WHERE id = t.user_id) AS u_created_at
-       FROM tokens t WHERE t.digest = ?`,
-    ),
-    token: db.query<TokenRow, [string, string]>(`SELECT ${TOKEN_COLUMNS} FROM tokens t WHERE t.id = ? AND t.user_id = ?`),
+    insertUser: db.query(`${insertSql('users', USER_TABLE, byField)} ON CONFLICT (email) DO NOTHING`),
+    userByEmail: db.query<UserRow & { password_hash: string }, [string]>(`SELECT ${USER_COLUMNS}, password_hash FROM users WHERE email = ?`),
+    insertToken: db.query(insertSql('tokens', NEW_TOKEN_COLUMNS, byField)),
+    tokenByDigest: db.query<CallerRow, [Uint8Array]>(TOKEN_BY_DIGEST_SQL),
+    token: db.query<TokenRow, [string, string]>(TOKEN_BY_ID_SQL),
     revoke: db.query<{ revoked_at: number }, [number, string, string]>(
       'UPDATE tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ? AND user_id = ? RETURNING revoked_at',
     ),
@@ -219,13 +176,11 @@ export function createSqliteStore(db: Database): Store {
     dataVersion: db.query<{ data_version: number }, []>('PRAGMA data_version'),
     users: db.query<UserRow & { active_tokens: number }, [number]>(
       `SELECT u.id, u.email, u.name, u.created_at,
-              (SELECT count(*) FROM tokens t WHERE t.user_id = u.id AND t.revoked_at IS NULL
-                 AND (t.expires_at IS NULL OR t.expires_at > ?)) AS active_tokens
+              (SELECT count(*) FROM tokens t WHERE t.user_id = u.id AND ${activeTokenSql('t', '?')}) AS active_tokens
        FROM users u ORDER BY u.created_at, u.id`,
     ),
     activeByType: db.query<{ token_type: TokenType; n: number }, [number]>(
-      `SELECT token_type, count(*) AS n FROM tokens
-       WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) GROUP BY token_type`,
+      `SELECT t.token_type, count(*) AS n FROM tokens t WHERE ${activeTokenSql('t', '?')} GROUP BY t.token_type`,
     ),
     size: db.query<{ bytes: number }, []>('SELECT page_count * page_size AS bytes FROM pragma_page_count(), pragma_page_size()'),
     setPassword: db.query('UPDATE users SET password_hash = ? WHERE id = ?'),
@@ -238,43 +193,18 @@ export function createSqliteStore(db: Database): Store {
     forgetFailures: db.query('DELETE FROM login_failures WHERE at <= ?'),
     clearFailures: db.query('DELETE FROM login_failures WHERE key = ?'),
     counts: db.query<{ users: number; tokens: number }, []>('SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM tokens) AS tokens'),
-    exportUsers: db.query<UserRow & { password_hash: string }, []>('SELECT id, email, name, password_hash, created_at FROM users ORDER BY id'),
+    exportUsers: db.query<UserRow & { password_hash: string }, []>(`SELECT ${USER_COLUMNS}, password_hash FROM users ORDER BY id`),
     exportTokens: db.query<TokenRow & { digest: Uint8Array }, [string, number]>(
       `SELECT ${TOKEN_COLUMNS}, t.digest FROM tokens t WHERE t.id > ? ORDER BY t.id LIMIT ?`,
     ),
-    importToken: db.query(
-      `INSERT INTO tokens (id, user_id, name, token_type, token_prefix, digest, created_at, expires_at, last_used_at, revoked_at)
-       VALUES ($id, $userId, $name, $tokenType, $tokenPrefix, $digest, $createdAt, $expiresAt, $lastUsedAt, $revokedAt)`,
-    ),
+    importToken: db.query(insertSql('tokens', TOKEN_TABLE, byField)),
     setSecret: db.query("UPDATE meta SET value = ? WHERE key = 'cursor_secret'"),
-    purgeBatch: db.query(
-      `DELETE FROM tokens WHERE id IN (
-         SELECT id FROM tokens WHERE revoked_at < $before
-         UNION ALL
-         SELECT id FROM tokens WHERE expires_at < $before
-         LIMIT $batch)`,
-    ),
+    purgeBatch: db.query(purgeBatchSql('$before', '$batch')),
   }
 
-  // One statement per filter combination, so each is planned for the index once.
-  const listQueries = new Map<string, ReturnType<typeof db.query<TokenRow, Record<string, string | number>>>>()
-  for (const typed of [false, true]) {
-    for (const revoked of [false, true]) {
-      for (const paged of [false, true]) {
-        const where = ['t.user_id = $userId']
-        if (typed) where.push('t.token_type = $tokenType')
-        if (!revoked) where.push('t.revoked_at IS NULL')
-        if (paged) where.push('(t.created_at, t.id) < ($afterCreatedAt, $afterId)')
-        listQueries.set(
-          `${typed}${revoked}${paged}`,
-          db.query(
-            `SELECT ${TOKEN_COLUMNS} FROM tokens t WHERE ${where.join(' AND ')}
-             ORDER BY t.created_at DESC, t.id DESC LIMIT $limit`,
-          ),
-        )
-      }
-    }
-  }
+  const listQueries = new Map(
+    LIST_SHAPES.map((shape) => [listShapeKey(shape), db.query<TokenRow, Record<string, string | number>>(listTokensSqlite(shape))]),
+  )
 
   const createUser = db.transaction((user: NewUser, signupOpen: boolean): CreateUserResult => {
     if (!signupOpen && q.anyUser.get()) return { refused: 'signup_closed' }
@@ -307,30 +237,22 @@ export function createSqliteStore(db: Database): Store {
     },
     async findUserByEmail(email) {
       const row = q.userByEmail.get(email)
-      return row ? { ...toUser(row), passwordHash: row.password_hash } : null
+      return row ? toStoredUser(row) : null
     },
     async insertToken(token: NewToken) {
       q.insertToken.run({ ...token })
     },
     async findTokenByDigest(digest) {
       const row = remembered.get(digest, () => q.tokenByDigest.get(digest))
-      if (!row) return null
-      return {
-        token: toToken(row),
-        user: { id: row.user_id, email: row.u_email, name: row.u_name, createdAt: row.u_created_at },
-      }
+      return row ? toCaller(row) : null
     },
     async getToken(userId, tokenId) {
       const row = q.token.get(tokenId, userId)
       return row ? toToken(row) : null
     },
-    async listTokens(userId, options: ListTokensOptions) {
-      const { tokenType, includeRevoked, limit, after } = options
-      const query = listQueries.get(`${tokenType !== undefined}${includeRevoked}${after !== undefined}`)!
-      const params: Record<string, string | number> = { userId, limit }
-      if (tokenType) params.tokenType = tokenType
-      if (after) Object.assign(params, { afterCreatedAt: after.createdAt, afterId: after.id })
-      return query.all(params).map(toToken)
+    async listTokens(userId, options) {
+      const query = listQueries.get(listShapeKey(listShapeOf(options)))!
+      return query.all(listParams(userId, options) as Record<string, string | number>).map(toToken)
     },
     async revokeToken(userId, tokenId, at) {
       remembered.forget()
@@ -368,14 +290,10 @@ export function createSqliteStore(db: Database): Store {
       return deleteUser.immediate(userId)
     },
     async purgeTokens(before) {
-      // In batches, yielding between them: a purge of a million tokens must not stall requests.
-      let purged = 0
-      for (let changes = -1; changes !== 0; purged += changes) {
+      return purgeInBatches((batch) => {
         remembered.forget()
-        changes = q.purgeBatch.run({ before, batch: PURGE_BATCH }).changes
-        await new Promise((resolve) => setImmediate(resolve))
-      }
-      return purged
+        return q.purgeBatch.run({ before, batch }).changes
+      })
     },
     async nthLoginFailure(key, since, n) {
       return q.nthFailure.get(key, since, n - 1)?.at ?? null
@@ -390,10 +308,10 @@ export function createSqliteStore(db: Database): Store {
       return q.counts.get()!
     },
     async exportUsers() {
-      return q.exportUsers.all().map((row) => ({ ...toUser(row), passwordHash: row.password_hash }))
+      return q.exportUsers.all().map(toStoredUser)
     },
     async exportTokens(afterId, limit) {
-      return q.exportTokens.all(afterId ?? '', limit).map((row): StoredToken => ({ ...toToken(row), digest: row.digest }))
+      return q.exportTokens.all(afterId ?? '', limit).map(toStoredToken)
     },
     async importAll(users, tokens, cursorSecret) {
       // By hand, not db.transaction(): the batches arrive asynchronously.
@@ -409,12 +327,10 @@ export function createSqliteStore(db: Database): Store {
         db.run('ROLLBACK')
         throw error
       }
-      cursorKey = undefined
+      cursorKey.forget()
     },
     async cursorSecret() {
-      // Written once by the first migration and never changed: read it once.
-      cursorKey ??= q.secret.get()!.value
-      return cursorKey
+      return cursorKey.get()
     },
     async ping() {
       q.ping.get()

@@ -82,7 +82,7 @@ export interface Store {
   listTokens(userId: string, options: ListTokensOptions): Promise<TokenRecord[]>
   /** false when the token is not the user's. An already revoked token keeps its first revokedAt. */
   revokeToken(userId: string, tokenId: string, at: number): Promise<boolean>
-  /** How many of the user's tokens went from active to revoked. */
+  /** How many of the user's tokens went from not revoked to revoked (expired ones too). */
   revokeAllTokens(userId: string, at: number, exceptTokenId: string | null): Promise<number>
   /** Records a use; written later, at most once per token per flush. */
   touchToken(tokenId: string, at: number): void

@@ -1,5 +1,6 @@
-// The PostgreSQL backend's own concerns, beyond the shared suite that runs on it:
-// migrations under concurrency, what text cannot hold, outages and what a flush keeps.
+// The PostgreSQL backend's own concerns, beyond the Store contract (test/store/contract.test.ts)
+// and the in-process suite that run on it: migrations under concurrency, what text cannot
+// hold, outages and what a flush keeps.
 import { afterAll, describe, expect, test } from 'bun:test'
 import { SQL } from 'bun'
 import { connectPostgres, createPostgresStore, migratePostgres, openPostgresStore, POSTGRES_SCHEMA_VERSION, postgresSchemaVersion } from '../../src/store/postgres'

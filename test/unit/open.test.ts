@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { resolve } from 'node:path'
-import { describeDb, isPostgresUrl, sqlitePath } from '../../src/store/open'
+import { backendFor, describeDb, sqlitePath } from '../../src/store/open'
 
 describe('which backend a --db value names', () => {
   test.each([
@@ -11,7 +11,7 @@ describe('which backend a --db value names', () => {
     ['sqlite:./vai.db', false],
     ['/var/lib/vai/postgres.db', false],
   ])('%s → PostgreSQL: %p', (db, postgres) => {
-    expect(isPostgresUrl(db)).toBe(postgres)
+    expect(backendFor(db).name).toBe(postgres ? 'postgres' : 'sqlite')
   })
 
   test.each([

@@ -1,41 +1,42 @@
-import { describe, expect, test } from 'bun:test'
-import { DAY_MS } from '../../src/auth/tokens'
+// The SQLite backend's own concerns, beyond the Store contract (test/store/contract.test.ts)
+// that runs on it: the remembered lookups and PRAGMA data_version, and PRAGMA user_version.
+import { afterAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createSqliteStore, openDatabase, SCHEMA_VERSION, schemaVersion } from '../../src/store/sqlite'
 
 const NOW = Date.parse('2026-11-30T00:00:00Z')
+const dir = mkdtempSync(join(tmpdir(), 'vai-sqlite-store-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 describe('SQLite store', () => {
-  test('a new database is migrated to the current schema', () => {
-    expect(schemaVersion(openDatabase(':memory:'))).toBe(SCHEMA_VERSION)
+  test("a lookup remembered on one connection sees another connection's revocation at once", async () => {
+    const path = join(dir, 'two-connections.db')
+    const server = createSqliteStore(openDatabase(path))
+    const admin = createSqliteStore(openDatabase(path))
+    const digest = new Uint8Array(32).fill(7)
+    await server.createUser({ id: 'u', email: 'u@example.com', name: null, passwordHash: 'x', createdAt: NOW }, true)
+    await server.insertToken({ id: 't', userId: 'u', name: 'n', tokenType: 'api', tokenPrefix: 'vai_x', digest, createdAt: NOW, expiresAt: null })
+    // Twice: the second answer comes from memory.
+    expect((await server.findTokenByDigest(digest))?.token.revokedAt).toBeNull()
+    expect((await server.findTokenByDigest(digest))?.token.revokedAt).toBeNull()
+    // The other connection's commit moves PRAGMA data_version, and the server forgets.
+    expect(await admin.revokeToken('u', 't', NOW + 1)).toBe(true)
+    expect((await server.findTokenByDigest(digest))?.token.revokedAt).toBe(NOW + 1)
+    await admin.deleteUser('u')
+    expect(await server.findTokenByDigest(digest)).toBeNull()
+    await Promise.all([server.close(), admin.close()])
   })
 
-  test('purgeTokens deletes exactly what ended before the cutoff, over many batches', async () => {
-    const db = openDatabase(':memory:')
-    const store = createSqliteStore(db)
-    await store.createUser({ id: 'u', email: 'u@example.com', name: null, passwordHash: 'x', createdAt: NOW }, true)
-    const insert = db.query('INSERT INTO tokens (id, user_id, name, token_type, token_prefix, digest, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-    const old = NOW - 100 * DAY_MS
-    const recent = NOW - 10 * DAY_MS
-    // [expires_at, revoked_at, purged?]
-    const kinds: [number | null, number | null, boolean][] = [
-      [null, old, true], // revoked long ago
-      [old, null, true], // expired long ago
-      [old, old, true], // both
-      [null, recent, false], // revoked lately
-      [recent, null, false], // expired lately
-      [null, null, false], // active, never expires
-      [NOW + DAY_MS, null, false], // active
-    ]
-    let expected = 0
-    db.transaction(() => {
-      for (let i = 0; i < 3500; i++) {
-        const [expiresAt, revokedAt, purged] = kinds[i % kinds.length]!
-        if (purged) expected++
-        insert.run(`t${i}`, 'u', 'n', 'api', 'vai_xxxxxxxx', crypto.getRandomValues(new Uint8Array(32)), old - DAY_MS, expiresAt, revokedAt)
-      }
-    })()
-    expect(await store.purgeTokens(NOW - 90 * DAY_MS)).toBe(expected)
-    expect(db.query('SELECT count(*) AS n FROM tokens').get()).toEqual({ n: 3500 - expected })
-    expect(await store.purgeTokens(NOW - 90 * DAY_MS)).toBe(0)
+  test('a file migrated by a newer vai is refused, untouched', () => {
+    const path = join(dir, 'newer.db')
+    const db = openDatabase(path)
+    db.run(`PRAGMA user_version = ${SCHEMA_VERSION + 1}`)
+    db.close()
+    expect(() => openDatabase(path)).toThrow(`database schema version ${SCHEMA_VERSION + 1} is newer than this vai (${SCHEMA_VERSION}); upgrade vai`)
+    const again = openDatabase(path, { migrate: false })
+    expect(schemaVersion(again)).toBe(SCHEMA_VERSION + 1)
+    again.close()
   })
 })

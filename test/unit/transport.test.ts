@@ -2,7 +2,7 @@
 // pg_stat_ssl reports (null: not encrypted). The end-to-end side, against a server with
 // TLS, is test/postgres/tls.test.ts.
 import { describe, expect, test } from 'bun:test'
-import { transportFinding } from '../../src/cli/admin'
+import { transportFinding } from '../../src/store/postgres-backend'
 
 const ADVICE = 'add sslmode=verify-full&sslrootcert=<the CA file> to the URL'
 

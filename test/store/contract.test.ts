@@ -1,0 +1,488 @@
+// The Store's rules, method by method, on every backend this run has (SQLite always,
+// PostgreSQL with VAI_TEST_POSTGRES): a third backend, or a new column, is proven here.
+// Each test gets an empty database of its own. What only one dialect has to say (U+0000
+// in PostgreSQL's names, SQLite's data_version, outages, concurrency) stays in
+// test/unit/sqlite-store.test.ts and test/postgres/store.test.ts.
+import { afterAll, afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import { DAY_MS } from '../../src/auth/tokens'
+import { backendFor } from '../../src/store/open'
+import type { NewToken, NewUser, Store, StoredToken, StoredUser, TokenRecord } from '../../src/store/store'
+import { TEST_BACKENDS, type TestBackend, type TestDatabase } from '../support/backends'
+
+const NOW = Date.parse('2026-11-30T09:00:00.000Z')
+const ENABLED = TEST_BACKENDS.filter((backend) => backend.enabled).map((backend) => [backend.backend.name, backend] as const)
+
+const digestOf = (text: string) => new Uint8Array(new Bun.CryptoHasher('sha256').update(text).digest())
+
+const newUser = (id: string, changes: Partial<NewUser> = {}): NewUser => ({
+  id,
+  email: `${id}@example.com`,
+  name: null,
+  passwordHash: `hash of ${id}`,
+  createdAt: NOW,
+  ...changes,
+})
+
+const newToken = (id: string, userId: string, changes: Partial<NewToken> = {}): NewToken => ({
+  id,
+  userId,
+  name: `token ${id}`,
+  tokenType: 'api',
+  tokenPrefix: 'vai_abcd1234',
+  digest: digestOf(id),
+  createdAt: NOW,
+  expiresAt: null,
+  ...changes,
+})
+
+/** The record a NewToken reads back as, before any use or revocation. */
+const recordOf = ({ digest: _, ...token }: NewToken, changes: Partial<TokenRecord> = {}): TokenRecord => ({
+  ...token,
+  lastUsedAt: null,
+  revokedAt: null,
+  ...changes,
+})
+
+describe.each(ENABLED)('%s store', (_name, backend: TestBackend) => {
+  let database: TestDatabase
+  let store: Store
+
+  beforeEach(() => {
+    database = backend.fresh()
+    store = database.store
+  })
+  afterEach(async () => {
+    await store.close()
+  })
+
+  /** A user (created through the store) with tokens of their own. */
+  async function userWith(id: string, tokens: [string, Partial<NewToken>?][] = []) {
+    const result = await store.createUser(newUser(id), true)
+    if (!('created' in result)) throw new Error(`userWith: ${result.refused}`)
+    const inserted: NewToken[] = []
+    for (const [tokenId, changes] of tokens) {
+      const token = newToken(tokenId, id, changes)
+      await store.insertToken(token)
+      inserted.push(token)
+    }
+    return { user: result.created, tokens: inserted }
+  }
+
+  describe('createUser', () => {
+    test('creates the user and answers its record; findUserByEmail reads it back with the hash', async () => {
+      const user = newUser('ada', { name: 'Ada Lovelace ß 😀', createdAt: NOW - 5 })
+      expect(await store.createUser(user, true)).toEqual({ created: { id: 'ada', email: 'ada@example.com', name: 'Ada Lovelace ß 😀', createdAt: NOW - 5 } })
+      expect(await store.findUserByEmail('ada@example.com')).toEqual({ id: 'ada', email: 'ada@example.com', name: 'Ada Lovelace ß 😀', createdAt: NOW - 5, passwordHash: 'hash of ada' })
+    })
+
+    test.each([
+      // [signup open, user before, new user's email, outcome]
+      [true, false, 'new@example.com', 'created'],
+      [false, false, 'new@example.com', 'created'],
+      [true, true, 'new@example.com', 'created'],
+      [false, true, 'new@example.com', 'signup_closed'],
+      [true, true, 'first@example.com', 'email_taken'],
+      [false, true, 'first@example.com', 'signup_closed'],
+    ] as const)('signup open %p, a user before %p, email %s: %s', async (signupOpen, userBefore, email, outcome) => {
+      if (userBefore) await store.createUser(newUser('first'), true)
+      const result = await store.createUser(newUser('new', { email }), signupOpen)
+      expect('created' in result ? 'created' : result.refused).toBe(outcome)
+      expect((await store.listUsers(NOW)).length).toBe((userBefore ? 1 : 0) + (outcome === 'created' ? 1 : 0))
+    })
+  })
+
+  describe('findUserByEmail and hasUsers', () => {
+    test('an unknown email is null; emails compare exactly (callers normalise them)', async () => {
+      await store.createUser(newUser('ada'), true)
+      expect(await store.findUserByEmail('nobody@example.com')).toBeNull()
+      expect(await store.findUserByEmail('Ada@example.com')).toBeNull()
+      expect(await store.findUserByEmail('ada@example.com')).not.toBeNull()
+    })
+
+    test('hasUsers is false on an empty database, true once one exists', async () => {
+      expect(await store.hasUsers()).toBe(false)
+      await store.createUser(newUser('ada'), true)
+      expect(await store.hasUsers()).toBe(true)
+    })
+  })
+
+  describe('insertToken and findTokenByDigest', () => {
+    test('finds the token by its digest, with its owner', async () => {
+      const { user, tokens } = await userWith('ada', [['t1', { tokenType: 'session', name: 'laptop ß 😀', expiresAt: NOW + DAY_MS }]])
+      expect(await store.findTokenByDigest(digestOf('t1'))).toEqual({ token: recordOf(tokens[0]!), user })
+    })
+
+    test('an unknown digest is null', async () => {
+      await userWith('ada', [['t1']])
+      expect(await store.findTokenByDigest(digestOf('t2'))).toBeNull()
+    })
+
+    test('a digest is stored once: a second token with it is refused', async () => {
+      await userWith('ada', [['t1']])
+      await expect(store.insertToken(newToken('t2', 'ada', { digest: digestOf('t1') }))).rejects.toThrow()
+      expect(await store.getToken('ada', 't2')).toBeNull()
+    })
+
+    test('the lookup sees a revocation at once', async () => {
+      await userWith('ada', [['t1']])
+      expect((await store.findTokenByDigest(digestOf('t1')))?.token.revokedAt).toBeNull()
+      await store.revokeToken('ada', 't1', NOW + 1)
+      expect((await store.findTokenByDigest(digestOf('t1')))?.token.revokedAt).toBe(NOW + 1)
+    })
+  })
+
+  describe('getToken', () => {
+    test("the owner's token; another user's, or an unknown id, is null", async () => {
+      const { tokens } = await userWith('ada', [['t1']])
+      await userWith('bob', [['t2']])
+      expect(await store.getToken('ada', 't1')).toEqual(recordOf(tokens[0]!))
+      expect(await store.getToken('ada', 't2')).toBeNull()
+      expect(await store.getToken('bob', 't1')).toBeNull()
+      expect(await store.getToken('ada', 'nope')).toBeNull()
+    })
+  })
+
+  describe('listTokens', () => {
+    // Newest first by (createdAt, id): s2 and a2 share a createdAt, the larger id first.
+    const SEED: [string, Partial<NewToken>][] = [
+      ['a1', { createdAt: NOW - 50 }],
+      ['s1', { createdAt: NOW - 40, tokenType: 'session' }],
+      ['a2', { createdAt: NOW - 30 }],
+      ['s2', { createdAt: NOW - 30, tokenType: 'session' }],
+      ['r1', { createdAt: NOW - 20 }],
+      ['r2', { createdAt: NOW - 10, tokenType: 'session' }],
+      ['x1', { createdAt: NOW - 5, expiresAt: NOW - 1 }],
+    ]
+    const seed = async () => {
+      await userWith('ada', SEED)
+      await userWith('bob', [['b1', { createdAt: NOW }]])
+      await store.revokeToken('ada', 'r1', NOW)
+      await store.revokeToken('ada', 'r2', NOW)
+    }
+    const ids = (tokens: TokenRecord[]) => tokens.map((token) => token.id)
+
+    test.each([
+      [undefined, false, ['x1', 's2', 'a2', 's1', 'a1']],
+      [undefined, true, ['x1', 'r2', 'r1', 's2', 'a2', 's1', 'a1']],
+      ['api', false, ['x1', 'a2', 'a1']],
+      ['api', true, ['x1', 'r1', 'a2', 'a1']],
+      ['session', false, ['s2', 's1']],
+      ['session', true, ['r2', 's2', 's1']],
+    ] as const)('type %p, revoked included %p: the owner\'s tokens, newest first (expired ones too)', async (tokenType, includeRevoked, expected) => {
+      await seed()
+      expect(ids(await store.listTokens('ada', { tokenType, includeRevoked, limit: 50 }))).toEqual([...expected])
+    })
+
+    test('pages by keyset: each page starts strictly after the last of the one before', async () => {
+      await seed()
+      const whole = await store.listTokens('ada', { includeRevoked: true, limit: 50 })
+      const pages: string[][] = []
+      for (let page = await store.listTokens('ada', { includeRevoked: true, limit: 2 }); page.length > 0; ) {
+        pages.push(ids(page))
+        page = await store.listTokens('ada', { includeRevoked: true, limit: 2, after: page.at(-1)! })
+      }
+      expect(pages).toEqual([['x1', 'r2'], ['r1', 's2'], ['a2', 's1'], ['a1']])
+      expect(pages.flat()).toEqual(ids(whole))
+      // With a filter too: the cursor continues within it.
+      const first = await store.listTokens('ada', { tokenType: 'api', includeRevoked: false, limit: 1 })
+      expect(ids(await store.listTokens('ada', { tokenType: 'api', includeRevoked: false, limit: 5, after: first[0]! }))).toEqual(['a2', 'a1'])
+    })
+
+    test('answers records, with a use not yet written', async () => {
+      await userWith('ada', [['a1']])
+      store.touchToken('a1', NOW + 7)
+      expect(await store.listTokens('ada', { includeRevoked: false, limit: 1 })).toEqual([recordOf(newToken('a1', 'ada'), { lastUsedAt: NOW + 7 })])
+    })
+  })
+
+  describe('revokeToken', () => {
+    test('revokes the owner\'s token; revoking again is true and keeps the first revokedAt', async () => {
+      await userWith('ada', [['t1']])
+      expect(await store.revokeToken('ada', 't1', NOW + 1)).toBe(true)
+      expect(await store.revokeToken('ada', 't1', NOW + 2)).toBe(true)
+      expect((await store.getToken('ada', 't1'))?.revokedAt).toBe(NOW + 1)
+    })
+
+    test("another user's token, or an unknown id, is false and changes nothing", async () => {
+      await userWith('ada', [['t1']])
+      await userWith('bob')
+      expect(await store.revokeToken('bob', 't1', NOW)).toBe(false)
+      expect(await store.revokeToken('ada', 'nope', NOW)).toBe(false)
+      expect((await store.getToken('ada', 't1'))?.revokedAt).toBeNull()
+    })
+  })
+
+  describe('revokeAllTokens', () => {
+    const seed = async () => {
+      await userWith('ada', [['t1'], ['t2', { tokenType: 'session' }], ['t3'], ['t4', { expiresAt: NOW - 1 }]])
+      await userWith('bob', [['b1']])
+      await store.revokeToken('ada', 't3', NOW - 5)
+    }
+    const revokedAt = async () => Object.fromEntries((await store.listTokens('ada', { includeRevoked: true, limit: 10 })).map((t) => [t.id, t.revokedAt]))
+
+    test.each([
+      // [except, count, revokedAt afterwards]
+      [null, 3, { t1: NOW, t2: NOW, t3: NOW - 5, t4: NOW }],
+      ['t2', 2, { t1: NOW, t2: null, t3: NOW - 5, t4: NOW }],
+    ])('except %p: counts those that went from not revoked to revoked (expired ones too); the revoked keep their revokedAt', async (except, count, expected) => {
+      await seed()
+      expect(await store.revokeAllTokens('ada', NOW, except)).toBe(count)
+      expect(await revokedAt()).toEqual(expected)
+      expect((await store.getToken('bob', 'b1'))?.revokedAt).toBeNull()
+      expect(await store.revokeAllTokens('ada', NOW + 1, except)).toBe(0)
+    })
+  })
+
+  describe('touchToken and flushTouches', () => {
+    test('a use shows at once and is written at the flush', async () => {
+      await userWith('ada', [['t1']])
+      store.touchToken('t1', NOW + 100)
+      expect((await store.getToken('ada', 't1'))?.lastUsedAt).toBe(NOW + 100)
+      expect((await store.findTokenByDigest(digestOf('t1')))?.token.lastUsedAt).toBe(NOW + 100)
+      expect((await database.rows('tokens'))[0]!.last_used_at).toBeNull()
+      await store.flushTouches()
+      expect((await database.rows('tokens'))[0]!.last_used_at).toBe(NOW + 100)
+      expect((await store.getToken('ada', 't1'))?.lastUsedAt).toBe(NOW + 100)
+    })
+
+    test('a flush never moves lastUsedAt back (another instance may have written a later use)', async () => {
+      await userWith('ada', [['t1']])
+      store.touchToken('t1', NOW + 200)
+      await store.flushTouches()
+      store.touchToken('t1', NOW + 150)
+      await store.flushTouches()
+      expect((await database.rows('tokens'))[0]!.last_used_at).toBe(NOW + 200)
+    })
+
+    test('a flush with nothing pending, or for a token since deleted, succeeds', async () => {
+      await store.flushTouches()
+      await userWith('ada', [['t1']])
+      store.touchToken('t1', NOW)
+      await store.deleteUser('ada')
+      await store.flushTouches()
+      expect(await database.rows('tokens')).toEqual([])
+    })
+  })
+
+  describe('countActiveTokens', () => {
+    test('counts by type the tokens neither revoked nor expired; expiring exactly now is expired', async () => {
+      expect(await store.countActiveTokens(NOW)).toEqual({ session: 0, api: 0 })
+      await userWith('ada', [
+        ['a1'],
+        ['a2', { expiresAt: NOW + 1 }],
+        ['a3', { expiresAt: NOW }],
+        ['a4'],
+        ['s1', { tokenType: 'session', expiresAt: NOW + DAY_MS }],
+        ['s2', { tokenType: 'session', expiresAt: NOW - 1 }],
+      ])
+      await userWith('bob', [['b1', { tokenType: 'session' }]])
+      await store.revokeToken('ada', 'a4', NOW - 10)
+      expect(await store.countActiveTokens(NOW)).toEqual({ session: 2, api: 2 })
+    })
+  })
+
+  describe('listUsers', () => {
+    test('every user by createdAt then id, with their active tokens counted by the same rule', async () => {
+      await store.createUser(newUser('u2', { createdAt: NOW - 10, name: 'Two' }), true)
+      await store.createUser(newUser('u1', { createdAt: NOW - 10 }), true)
+      await store.createUser(newUser('u0', { createdAt: NOW }), true)
+      for (const token of [newToken('t1', 'u1'), newToken('t2', 'u1', { expiresAt: NOW }), newToken('t3', 'u1'), newToken('t4', 'u2')]) await store.insertToken(token)
+      await store.revokeToken('u1', 't3', NOW)
+      expect(await store.listUsers(NOW)).toEqual([
+        { id: 'u1', email: 'u1@example.com', name: null, createdAt: NOW - 10, activeTokens: 1 },
+        { id: 'u2', email: 'u2@example.com', name: 'Two', createdAt: NOW - 10, activeTokens: 1 },
+        { id: 'u0', email: 'u0@example.com', name: null, createdAt: NOW, activeTokens: 0 },
+      ])
+    })
+  })
+
+  describe('setPasswordHash', () => {
+    test("replaces the user's hash, no one else's", async () => {
+      await userWith('ada')
+      await userWith('bob')
+      await store.setPasswordHash('ada', 'new hash')
+      expect((await store.findUserByEmail('ada@example.com'))?.passwordHash).toBe('new hash')
+      expect((await store.findUserByEmail('bob@example.com'))?.passwordHash).toBe('hash of bob')
+    })
+  })
+
+  describe('deleteUser', () => {
+    test('removes the user and their tokens and counts the tokens; others stay', async () => {
+      await userWith('ada', [['t1'], ['t2'], ['t3']])
+      await userWith('bob', [['b1']])
+      await store.revokeToken('ada', 't3', NOW)
+      expect(await store.deleteUser('ada')).toBe(3)
+      expect(await store.findUserByEmail('ada@example.com')).toBeNull()
+      expect(await store.findTokenByDigest(digestOf('t1'))).toBeNull()
+      expect(await store.countRows()).toEqual({ users: 1, tokens: 1 })
+      expect(await store.deleteUser('nobody')).toBe(0)
+    })
+  })
+
+  describe('purgeTokens', () => {
+    test('deletes exactly what was revoked or expired before the cutoff, over many batches', async () => {
+      const cutoff = NOW - 90 * DAY_MS
+      const old = NOW - 100 * DAY_MS
+      const recent = NOW - 10 * DAY_MS
+      // [expiresAt, revokedAt, purged]
+      const kinds: [number | null, number | null, boolean][] = [
+        [null, old, true], // revoked long ago
+        [old, null, true], // expired long ago
+        [old, old, true], // both
+        [null, cutoff, false], // revoked at the cutoff itself
+        [null, recent, false], // revoked lately
+        [recent, null, false], // expired lately
+        [null, null, false], // active, never expires
+        [NOW + DAY_MS, null, false], // active
+      ]
+      const tokens: StoredToken[] = Array.from({ length: 3500 }, (_, i) => {
+        const [expiresAt, revokedAt] = kinds[i % kinds.length]!
+        return { ...newToken(`t${String(i).padStart(4, '0')}`, 'u', { createdAt: old - DAY_MS, expiresAt }), lastUsedAt: null, revokedAt }
+      })
+      await store.importAll([newUser('u')], batches(tokens, 1000), digestOf('secret'))
+      const kept = tokens.filter((_, i) => !kinds[i % kinds.length]![2])
+      expect(await store.purgeTokens(cutoff)).toBe(3500 - kept.length)
+      expect((await database.rows('tokens')).map((row) => row.id)).toEqual(kept.map((token) => token.id))
+      expect(await store.purgeTokens(cutoff)).toBe(0)
+    })
+  })
+
+  describe('login failures', () => {
+    const key = digestOf('ada@example.com')
+    const other = digestOf('203.0.113.7')
+
+    test('nthLoginFailure: the nth most recent failure after `since`, or null when there are fewer', async () => {
+      for (const at of [NOW + 10, NOW + 30, NOW + 20]) await store.recordLoginFailure([key], at, 0)
+      expect(await store.nthLoginFailure(key, 0, 1)).toBe(NOW + 30)
+      expect(await store.nthLoginFailure(key, 0, 3)).toBe(NOW + 10)
+      expect(await store.nthLoginFailure(key, 0, 4)).toBeNull()
+      expect(await store.nthLoginFailure(key, NOW + 10, 2)).toBe(NOW + 20)
+      expect(await store.nthLoginFailure(key, NOW + 10, 3)).toBeNull()
+      expect(await store.nthLoginFailure(other, 0, 1)).toBeNull()
+    })
+
+    test('recordLoginFailure records under every key and forgets, under every key, what is at or before forgetUpTo', async () => {
+      await store.recordLoginFailure([key, other], NOW + 10, 0)
+      await store.recordLoginFailure([key], NOW + 20, 0)
+      await store.recordLoginFailure([other], NOW + 30, NOW + 10)
+      expect(await store.nthLoginFailure(key, 0, 1)).toBe(NOW + 20)
+      expect(await store.nthLoginFailure(key, 0, 2)).toBeNull()
+      expect(await store.nthLoginFailure(other, 0, 1)).toBe(NOW + 30)
+      expect(await store.nthLoginFailure(other, 0, 2)).toBeNull()
+    })
+
+    test('clearLoginFailures forgets one key only', async () => {
+      await store.recordLoginFailure([key, other], NOW, 0)
+      await store.clearLoginFailures(key)
+      expect(await store.nthLoginFailure(key, 0, 1)).toBeNull()
+      expect(await store.nthLoginFailure(other, 0, 1)).toBe(NOW)
+    })
+  })
+
+  describe('countRows, exportUsers, exportTokens and importAll', () => {
+    const users: StoredUser[] = [newUser('u1', { name: 'Ada ß 😀' }), newUser('u2', { createdAt: NOW - 1 })]
+    const tokens: StoredToken[] = [
+      { ...newToken('t1', 'u1', { tokenType: 'session', expiresAt: NOW + DAY_MS }), lastUsedAt: NOW - 1, revokedAt: null },
+      { ...newToken('t2', 'u2', { name: 'ci ß 😀' }), lastUsedAt: null, revokedAt: NOW - 2 },
+      { ...newToken('t3', 'u1'), lastUsedAt: null, revokedAt: null },
+    ]
+    const secret = digestOf('the secret')
+
+    test('what importAll writes is exported as stored: users and tokens in id order, tokens in pages', async () => {
+      expect(await store.countRows()).toEqual({ users: 0, tokens: 0 })
+      await store.importAll(users, batches(tokens, 2), secret)
+      expect(await store.countRows()).toEqual({ users: 2, tokens: 3 })
+      expect(await store.exportUsers()).toEqual(users)
+      expect(await store.exportTokens(null, 10)).toEqual(tokens)
+      expect(await store.exportTokens(null, 2)).toEqual(tokens.slice(0, 2))
+      expect(await store.exportTokens('t2', 2)).toEqual(tokens.slice(2))
+      expect(await store.exportTokens('t3', 2)).toEqual([])
+      expect(await store.cursorSecret()).toEqual(secret)
+      // The tokens work: found by digest, with their owner.
+      expect((await store.findTokenByDigest(tokens[1]!.digest))?.user.id).toBe('u2')
+    })
+
+    test('importAll refuses a database with users and writes nothing', async () => {
+      await userWith('ada', [['t9']])
+      const before = await store.cursorSecret()
+      await expect(store.importAll(users, batches(tokens, 2), secret)).rejects.toThrow('the target database has users already; copy into an empty one')
+      expect(await store.countRows()).toEqual({ users: 1, tokens: 1 })
+      expect(await store.cursorSecret()).toEqual(before)
+    })
+
+    test('importAll is one transaction: a failure halfway leaves the database empty', async () => {
+      async function* failing() {
+        yield tokens.slice(0, 2)
+        throw new Error('the source went away')
+      }
+      await expect(store.importAll(users, failing(), secret)).rejects.toThrow('the source went away')
+      expect(await store.countRows()).toEqual({ users: 0, tokens: 0 })
+      expect(await store.hasUsers()).toBe(false)
+    })
+  })
+
+  describe('cursorSecret, sizeBytes and ping', () => {
+    test('the cursor secret is 32 random bytes, the same on every call', async () => {
+      const secret = await store.cursorSecret()
+      expect(secret).toBeInstanceOf(Uint8Array)
+      expect(secret.length).toBe(32)
+      expect(await store.cursorSecret()).toEqual(secret)
+      const another = backend.fresh()
+      expect(await another.store.cursorSecret()).not.toEqual(secret)
+      await another.store.close()
+    })
+
+    test('sizeBytes is a positive number of bytes; ping answers', async () => {
+      expect(await store.sizeBytes()).toBeGreaterThan(0)
+      expect(await store.ping()).toBeUndefined()
+    })
+  })
+})
+
+describe.each(ENABLED)('%s backend descriptor', (name, { backend, databases: make }: TestBackend) => {
+  const databases = make('contract')
+  afterAll(() => databases.dropAll())
+
+  test('a new database: migrated to the current version, doctor finds nothing to mend, the store opens on it', async () => {
+    const db = await databases.create()
+    expect(backendFor(db).name).toBe(name)
+    const version = await backend.migrate(db)
+    expect(await backend.schemaStatus(db)).toEqual({ version, current: version })
+    const findings = await backend.doctor(db)
+    expect(findings.filter(([level]) => level !== 'ok')).toEqual([])
+    expect(findings.at(-1)).toEqual(['ok', `schema version ${version} (current)`])
+    const store = await backend.open(db)
+    expect(await store.hasUsers()).toBe(false)
+    await store.close()
+  })
+
+  test('close writes the uses not yet written', async () => {
+    const db = await databases.create()
+    const store = await backend.open(db)
+    await store.createUser(newUser('ada'), true)
+    await store.insertToken(newToken('t1', 'ada'))
+    store.touchToken('t1', NOW + 5)
+    await store.close()
+    const reopened = await backend.open(db)
+    expect((await reopened.getToken('ada', 't1'))?.lastUsedAt).toBe(NOW + 5)
+    await reopened.close()
+  })
+
+  test('backup writes a copy that opens with the same rows, or the backend says what to use instead', async () => {
+    if (!backend.backup) return expect(backend.noBackup).toMatch(/^backup copies a SQLite file; /)
+    const db = await databases.create()
+    const store = await backend.open(db)
+    await store.createUser(newUser('ada'), true)
+    await store.insertToken(newToken('t1', 'ada'))
+    await store.close()
+    const target = await databases.create()
+    expect(await backend.backup(db, target)).toBeGreaterThan(0)
+    const copy = await backend.open(target, { create: false })
+    expect(await copy.countRows()).toEqual({ users: 1, tokens: 1 })
+    await copy.close()
+  })
+})
+
+async function* batches<T>(items: T[], size: number): AsyncIterable<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size)
+}
