@@ -3,6 +3,7 @@ import { presentedCredential } from '../auth/credentials'
 import { authenticate, type Caller } from '../auth/tokens'
 import { ERRORS, fixedHeaders, type ErrorName } from '../errors'
 import type { Metrics } from '../metrics'
+import type { ValidationIssue } from '../schemas'
 import type { Store } from '../store/store'
 import { errorResponses } from './openapi'
 import { fromAnotherOrigin, STATE_CHANGING } from './security'
@@ -19,7 +20,7 @@ export const refusalResponses = (method: string) => (STATE_CHANGING.has(method) 
 // A refusal's status, body and headers, made once: the hot path of a 401 storm builds nothing.
 interface Refusal {
   status: number
-  body: { detail: unknown }
+  body: { detail: string | ValidationIssue[] }
   headers: Record<string, string>
 }
 const refusal = (name: ErrorName): Refusal => ({ status: ERRORS[name].status, body: { detail: ERRORS[name].detail }, headers: fixedHeaders(name) })

@@ -1,5 +1,5 @@
 import type { TSchema } from '@sinclair/typebox'
-import { ERROR_HEADERS, ERRORS, type ContractError } from '../errors'
+import { ERROR_HEADERS, ERRORS, type ContractError, type ErrorHeader } from '../errors'
 import { ErrorBody, ValidationErrorBody } from '../schemas'
 
 /** A public operation takes no credential. (A protected one is declared with `auth`.) */
@@ -13,7 +13,7 @@ const documented = (status: number): TSchema => {
   const errors = DOCUMENTED.filter((error) => error.status === status)
   if (errors.length === 0) throw new Error(`no error of the catalogue documents ${status}`)
   const description = errors.map((error) => error.description).join('; ')
-  const names = [...new Set(errors.flatMap((error) => Object.keys(error.headers ?? {}) as (keyof typeof ERROR_HEADERS)[]))]
+  const names = [...new Set(errors.flatMap((error) => Object.keys(error.headers ?? {}) as ErrorHeader[]))]
   // The generator documents response headers from a `headers` property of the schema.
   const headers = Object.fromEntries(names.map((name) => [ERROR_HEADERS[name].name, ERROR_HEADERS[name].schema]))
   return { ...(status === ERRORS.invalidInput.status ? ValidationErrorBody : ErrorBody), description, ...(names.length > 0 ? { headers } : {}) }
@@ -22,6 +22,6 @@ const documented = (status: number): TSchema => {
 /** The error responses an operation documents (errors never pass response validation: they are rendered apart). */
 export function errorResponses<const S extends number>(...statuses: S[]) {
   return Object.fromEntries(statuses.map((status) => [status, documented(status)])) as {
-    [K in S]: K extends typeof ERRORS.invalidInput.status ? typeof ValidationErrorBody : typeof ErrorBody
+    [K in S]: K extends 422 ? typeof ValidationErrorBody : typeof ErrorBody
   }
 }
