@@ -1,7 +1,7 @@
 // The contract's errors, each defined once: its status, the `detail` its body carries,
 // the headers sent with it and what the OpenAPI document says of it. Rules throw them
 // (`throw httpError('tokenNotFound')`), the error renderer turns them into responses and
-// the document lists them; nothing here knows about HTTP frameworks.
+// the document lists them. Plain data: no framework, so rules may import it.
 import type { ValidationIssue } from './schemas'
 
 /** The largest request body vai reads; a larger one is a 413 before any other check. */
