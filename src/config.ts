@@ -1,88 +1,168 @@
 import { parseArgs } from 'node:util'
 import { t } from 'elysia'
+import type { TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 
-export const Config = t.Object({
-  port: t.Integer({ minimum: 0, maximum: 65535 }),
-  host: t.String({ minLength: 1 }),
-  db: t.String({ minLength: 1 }),
-  dbPool: t.Integer({ minimum: 1, maximum: 1000 }),
-  signup: t.Union([t.Literal('open'), t.Literal('closed')]),
-  sessionDays: t.Integer({ minimum: 1, maximum: 3650 }),
-  maxTokenDays: t.Union([t.Integer({ minimum: 1, maximum: 3650 }), t.Null()]),
-  cookieSecure: t.Union([t.Literal('auto'), t.Literal('true'), t.Literal('false')]),
-  logFormat: t.Union([t.Literal('plain'), t.Literal('json')]),
-  metrics: t.Boolean(),
-  metricsToken: t.Union([t.String({ minLength: 16 }), t.Null()]),
-  retentionDays: t.Integer({ minimum: 0, maximum: 36500 }),
-  // Origins exactly as a browser writes them in `Origin`: scheme, host, port if not the default.
-  corsOrigins: t.Array(t.String({ pattern: '^https?://[a-z0-9.-]+(:[0-9]{1,5})?$|^https?://\\[[0-9a-f:.]+\\](:[0-9]{1,5})?$' })),
-  idleTimeout: t.Integer({ minimum: 1, maximum: 255 }),
-})
+type Kind = 'integer' | 'string' | 'boolean' | 'list'
+
+interface Setting<S extends TSchema> {
+  flag: string
+  /** The environment variable read when the flag is not given. */
+  env: string
+  /** How the raw text is read before the schema checks it. */
+  kind: Kind
+  schema: S
+  default: S['static']
+  /** What the flag's value looks like in the usage text; a choice of words shows them all. */
+  value?: string
+  /**
+   * The flag's line(s) in the usage text, wrapped where it has a newline.
+   * {env} is the variable, {default} "default …", {range} the schema's "min to max".
+   */
+  help: string
+  /** What a bad value is told, after "invalid --flag 'value': "; with {range} and {choices}. */
+  invalid: string
+  /** Never repeated back in an error: it would land in logs and terminals. */
+  secret?: boolean
+}
+
+const setting = <S extends TSchema>(spec: Setting<S>) => spec
+
+/** Every flag of `serve`, in the order the usage text lists them. */
+const SETTINGS = {
+  port: setting({
+    flag: 'port', env: 'PORT', kind: 'integer', schema: t.Integer({ minimum: 0, maximum: 65535 }), default: 3000, value: 'N',
+    help: 'port to listen on ({env}, {default}; 0 picks a free one)',
+    invalid: 'expected a port number from {range}',
+  }),
+  host: setting({
+    flag: 'host', env: 'VAI_HOST', kind: 'string', schema: t.String({ minLength: 1 }), default: '0.0.0.0', value: 'ADDR',
+    help: 'address to bind ({env}, {default})',
+    invalid: 'expected a non-empty value',
+  }),
+  db: setting({
+    flag: 'db', env: 'VAI_DB', kind: 'string', schema: t.String({ minLength: 1 }), default: './vai.db', value: 'PATH|URL',
+    help: 'SQLite database file, or postgres://user:pass@host:5432/db for\nPostgreSQL ({env}, {default})',
+    invalid: 'expected a non-empty value',
+  }),
+  dbPool: setting({
+    flag: 'db-pool', env: 'VAI_DB_POOL', kind: 'integer', schema: t.Integer({ minimum: 1, maximum: 1000 }), default: 10, value: 'N',
+    help: 'PostgreSQL connections per instance, {range} ({env}, {default})',
+    invalid: 'expected a whole number of connections from {range}',
+  }),
+  signup: setting({
+    flag: 'signup', env: 'VAI_SIGNUP', kind: 'string', schema: t.Union([t.Literal('open'), t.Literal('closed')]), default: 'closed',
+    help: 'let anyone sign up ({env}, {default}; the first user always can)',
+    invalid: 'expected {choices}',
+  }),
+  sessionDays: setting({
+    flag: 'session-days', env: 'VAI_SESSION_DAYS', kind: 'integer', schema: t.Integer({ minimum: 1, maximum: 3650 }), default: 30, value: 'N',
+    help: 'lifetime of a login session ({env}, {default})',
+    invalid: 'expected a whole number of days from {range}',
+  }),
+  maxTokenDays: setting({
+    flag: 'max-token-days', env: 'VAI_MAX_TOKEN_DAYS', kind: 'integer', schema: t.Union([t.Integer({ minimum: 1, maximum: 3650 }), t.Null()]),
+    default: null, value: 'N',
+    help: 'longest API token lifetime allowed ({env}, {default})',
+    invalid: 'expected a whole number of days from {range}',
+  }),
+  cookieSecure: setting({
+    flag: 'cookie-secure', env: 'VAI_COOKIE_SECURE', kind: 'string', schema: t.Union([t.Literal('auto'), t.Literal('true'), t.Literal('false')]),
+    default: 'auto',
+    help: 'mark the session cookie Secure ({env}, {default}: when served over HTTPS)',
+    invalid: 'expected {choices}',
+  }),
+  logFormat: setting({
+    flag: 'log-format', env: 'VAI_LOG_FORMAT', kind: 'string', schema: t.Union([t.Literal('plain'), t.Literal('json')]), default: 'plain',
+    help: 'access log format on stdout ({env}, {default})',
+    invalid: 'expected {choices}',
+  }),
+  metrics: setting({
+    flag: 'metrics', env: 'VAI_METRICS', kind: 'boolean', schema: t.Boolean(), default: false,
+    help: 'serve Prometheus metrics at /metrics to anyone ({env}, {default})',
+    invalid: "expected 'true' or 'false'",
+  }),
+  metricsToken: setting({
+    flag: 'metrics-token', env: 'VAI_METRICS_TOKEN', kind: 'string', schema: t.Union([t.String({ minLength: 16 }), t.Null()]), default: null,
+    value: 'TOKEN', secret: true,
+    help: 'serve /metrics only with Authorization: Bearer TOKEN, 16+ characters\n({env}; prefer the variable: flags show in the process list)',
+    invalid: 'expected at least 16 characters',
+  }),
+  retentionDays: setting({
+    flag: 'retention-days', env: 'VAI_RETENTION_DAYS', kind: 'integer', schema: t.Integer({ minimum: 0, maximum: 36500 }), default: 90, value: 'N',
+    help: 'delete tokens revoked or expired more than N days ago, hourly\n({env}, {default})',
+    invalid: 'expected a whole number of days from {range}',
+  }),
+  corsOrigins: setting({
+    flag: 'cors-origins', env: 'VAI_CORS_ORIGINS', kind: 'list',
+    // Origins exactly as a browser writes them in `Origin`: scheme, host, port if not the default.
+    schema: t.Array(t.String({ pattern: '^https?://[a-z0-9.-]+(:[0-9]{1,5})?$|^https?://\\[[0-9a-f:.]+\\](:[0-9]{1,5})?$' })),
+    default: [], value: 'LIST',
+    help: 'comma-separated origins (https://app.example.com) whose scripts may call\nthe API with a token header; never with the cookie ({env},\n{default}: CORS closed)',
+    invalid: 'expected origins like https://app.example.com, separated by commas (no path, no wildcard)',
+  }),
+  idleTimeout: setting({
+    flag: 'idle-timeout', env: 'VAI_IDLE_TIMEOUT', kind: 'integer', schema: t.Integer({ minimum: 1, maximum: 255 }), default: 10, value: 'SECONDS',
+    help: 'close a connection that sends nothing for this long, {range}\n({env}, {default})',
+    invalid: 'expected a whole number of seconds from {range}',
+  }),
+}
+
+type Settings = typeof SETTINGS
+type Key = keyof Settings
+const KEYS = Object.keys(SETTINGS) as Key[]
+
+const mapSettings = <T>(pick: (setting: Setting<TSchema>) => T) =>
+  Object.fromEntries(KEYS.map((key) => [key, pick(SETTINGS[key] as Setting<TSchema>)])) as { [K in Key]: T }
+
+export const Config = t.Object(mapSettings((setting) => setting.schema) as { [K in Key]: Settings[K]['schema'] })
 export type Config = typeof Config.static
 
-export const DEFAULT_CONFIG: Config = {
-  port: 3000,
-  host: '0.0.0.0',
-  db: './vai.db',
-  dbPool: 10,
-  signup: 'closed',
-  sessionDays: 30,
-  maxTokenDays: null,
-  cookieSecure: 'auto',
-  logFormat: 'plain',
-  metrics: false,
-  metricsToken: null,
-  retentionDays: 90,
-  corsOrigins: [],
-  idleTimeout: 10,
-}
+export const DEFAULT_CONFIG = mapSettings((setting) => setting.default) as Config
 
 /** A mistake in how vai was invoked: one line for the user, exit code 2. */
 export class UsageError extends Error {}
 
-// flag → [config key, environment twin, kind]
-const SETTINGS = {
-  port: ['port', 'PORT', 'integer'],
-  host: ['host', 'VAI_HOST', 'string'],
-  db: ['db', 'VAI_DB', 'string'],
-  'db-pool': ['dbPool', 'VAI_DB_POOL', 'integer'],
-  signup: ['signup', 'VAI_SIGNUP', 'string'],
-  'session-days': ['sessionDays', 'VAI_SESSION_DAYS', 'integer'],
-  'max-token-days': ['maxTokenDays', 'VAI_MAX_TOKEN_DAYS', 'integer'],
-  'cookie-secure': ['cookieSecure', 'VAI_COOKIE_SECURE', 'string'],
-  'log-format': ['logFormat', 'VAI_LOG_FORMAT', 'string'],
-  metrics: ['metrics', 'VAI_METRICS', 'boolean'],
-  'metrics-token': ['metricsToken', 'VAI_METRICS_TOKEN', 'string'],
-  'retention-days': ['retentionDays', 'VAI_RETENTION_DAYS', 'integer'],
-  'cors-origins': ['corsOrigins', 'VAI_CORS_ORIGINS', 'list'],
-  'idle-timeout': ['idleTimeout', 'VAI_IDLE_TIMEOUT', 'integer'],
-} as const satisfies Record<string, [keyof Config, string, 'integer' | 'string' | 'boolean' | 'list']>
+type Schema = Record<string, any>
+
+// The bounds of a number, or of the number a nullable schema allows.
+const bounds = (schema: Schema): Schema => ('minimum' in schema ? schema : schema.anyOf.find((branch: Schema) => 'minimum' in branch))
+const range = (schema: Schema) => `${bounds(schema).minimum} to ${bounds(schema).maximum}`
+const choices = (schema: Schema): string[] => (schema.anyOf ?? []).filter((branch: Schema) => 'const' in branch).map((branch: Schema) => branch.const)
+
+function shownDefault(value: unknown): string {
+  if (value === null || (Array.isArray(value) && value.length === 0)) return 'none'
+  if (typeof value === 'boolean') return value ? 'on' : 'off'
+  return String(value)
+}
+
+function fill(text: string, { env, schema, default: value }: Setting<TSchema>): string {
+  return text
+    .replace('{env}', env)
+    .replace('{default}', `default ${shownDefault(value)}`)
+    .replace('{range}', () => range(schema))
+    .replace('{choices}', () => {
+      const quoted = choices(schema).map((choice) => `'${choice}'`)
+      return `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}`
+    })
+}
+
+// Where a flag's description starts; a longer flag puts it on the next line.
+const DESCRIPTION_COLUMN = 28
+
+function usageLines(setting: Setting<TSchema>): string {
+  const value = setting.value ?? (choices(setting.schema).join('|') || undefined)
+  const label = `  --${setting.flag}${value ? ` ${value}` : ''}`
+  const indent = ' '.repeat(DESCRIPTION_COLUMN)
+  const [first, ...rest] = fill(setting.help, setting).split('\n')
+  const head = label.length < DESCRIPTION_COLUMN ? label.padEnd(DESCRIPTION_COLUMN) + first : `${label}\n${indent}${first}`
+  return [head, ...rest.map((line) => indent + line)].join('\n')
+}
 
 export const SERVE_USAGE = `Usage: vai serve [options]
 
 Options (each also read from the environment variable shown; a flag wins):
-  --port N                  port to listen on (PORT, default 3000; 0 picks a free one)
-  --host ADDR               address to bind (VAI_HOST, default 0.0.0.0)
-  --db PATH|URL             SQLite database file, or postgres://user:pass@host:5432/db for
-                            PostgreSQL (VAI_DB, default ./vai.db)
-  --db-pool N               PostgreSQL connections per instance, 1 to 1000 (VAI_DB_POOL, default 10)
-  --signup open|closed      let anyone sign up (VAI_SIGNUP, default closed; the first user always can)
-  --session-days N          lifetime of a login session (VAI_SESSION_DAYS, default 30)
-  --max-token-days N        longest API token lifetime allowed (VAI_MAX_TOKEN_DAYS, default none)
-  --cookie-secure auto|true|false
-                            mark the session cookie Secure (VAI_COOKIE_SECURE, default auto: when served over HTTPS)
-  --log-format plain|json   access log format on stdout (VAI_LOG_FORMAT, default plain)
-  --metrics                 serve Prometheus metrics at /metrics to anyone (VAI_METRICS, default off)
-  --metrics-token TOKEN     serve /metrics only with Authorization: Bearer TOKEN, 16+ characters
-                            (VAI_METRICS_TOKEN; prefer the variable: flags show in the process list)
-  --retention-days N        delete tokens revoked or expired more than N days ago, hourly
-                            (VAI_RETENTION_DAYS, default 90)
-  --cors-origins LIST       comma-separated origins (https://app.example.com) whose scripts may call
-                            the API with a token header; never with the cookie (VAI_CORS_ORIGINS,
-                            default none: CORS closed)
-  --idle-timeout SECONDS    close a connection that sends nothing for this long, 1 to 255
-                            (VAI_IDLE_TIMEOUT, default 10)
+${KEYS.map((key) => usageLines(SETTINGS[key] as Setting<TSchema>)).join('\n')}
   -h, --help                show this help`
 
 /** Reads `serve`'s flags and their environment twins into a checked Config. */
@@ -94,30 +174,30 @@ export function loadConfig(args: string[], env: Record<string, string | undefine
       strict: true,
       allowPositionals: false,
       options: Object.fromEntries(
-        Object.entries(SETTINGS).map(([flag, [, , kind]]) => [flag, { type: kind === 'boolean' ? ('boolean' as const) : ('string' as const) }]),
+        Object.values(SETTINGS).map(({ flag, kind }) => [flag, { type: kind === 'boolean' ? ('boolean' as const) : ('string' as const) }]),
       ),
     }))
   } catch (error) {
     throw new UsageError((error as Error).message.split('\n')[0])
   }
   const config: Record<string, unknown> = { ...DEFAULT_CONFIG }
-  for (const [flag, [key, envName, kind]] of Object.entries(SETTINGS)) {
-    const fromFlag = values[flag] === true ? 'true' : (values[flag] as string | undefined)
-    const raw = fromFlag ?? (env[envName] === '' ? undefined : env[envName])
+  for (const key of KEYS) {
+    const setting = SETTINGS[key] as Setting<TSchema>
+    const fromFlag = values[setting.flag] === true ? 'true' : (values[setting.flag] as string | undefined)
+    const raw = fromFlag ?? (env[setting.env] === '' ? undefined : env[setting.env])
     if (raw === undefined) continue
-    const source = fromFlag !== undefined ? `--${flag}` : envName
-    const value = parse(kind, raw)
-    if (!Value.Check(Config.properties[key], value)) {
-      // A secret is never repeated back: it would land in logs and terminals.
-      const shown = key === 'metricsToken' ? '' : ` '${raw}'`
-      throw new UsageError(`invalid ${source}${shown}: ${describe(key)}`)
+    const source = fromFlag !== undefined ? `--${setting.flag}` : setting.env
+    const value = parse(setting.kind, raw)
+    if (!Value.Check(setting.schema, value)) {
+      const shown = setting.secret ? '' : ` '${raw}'`
+      throw new UsageError(`invalid ${source}${shown}: ${fill(setting.invalid, setting)}`)
     }
     config[key] = value
   }
   return config as Config
 }
 
-function parse(kind: 'integer' | 'string' | 'boolean' | 'list', raw: string): unknown {
+function parse(kind: Kind, raw: string): unknown {
   switch (kind) {
     case 'list':
       // Lower-cased and without a trailing slash: compared as browsers send Origin.
@@ -128,35 +208,5 @@ function parse(kind: 'integer' | 'string' | 'boolean' | 'list', raw: string): un
       return { true: true, '1': true, false: false, '0': false }[raw.trim().toLowerCase()] ?? raw
     case 'string':
       return raw
-  }
-}
-
-function describe(key: keyof Config): string {
-  switch (key) {
-    case 'port':
-      return 'expected a port number from 0 to 65535'
-    case 'signup':
-      return "expected 'open' or 'closed'"
-    case 'cookieSecure':
-      return "expected 'auto', 'true' or 'false'"
-    case 'sessionDays':
-    case 'maxTokenDays':
-      return 'expected a whole number of days from 1 to 3650'
-    case 'retentionDays':
-      return 'expected a whole number of days from 0 to 36500'
-    case 'logFormat':
-      return "expected 'plain' or 'json'"
-    case 'metrics':
-      return "expected 'true' or 'false'"
-    case 'metricsToken':
-      return 'expected at least 16 characters'
-    case 'corsOrigins':
-      return 'expected origins like https://app.example.com, separated by commas (no path, no wildcard)'
-    case 'idleTimeout':
-      return 'expected a whole number of seconds from 1 to 255'
-    case 'dbPool':
-      return 'expected a whole number of connections from 1 to 1000'
-    default:
-      return 'expected a non-empty value'
   }
 }

@@ -1,12 +1,78 @@
-import { Elysia, ValidationError } from 'elysia'
-import { Kind } from '@sinclair/typebox'
-import { sentBody, UndecodableBody } from './http/body'
-import { StoreUnavailable } from './store/store'
-import {
-  BOOLEAN_WORDS, emailProblem, laxInteger, textProblem, type TextOptions, type ValidationIssue,
-} from './schemas'
+// The contract's errors, each defined once: its status, the `detail` its body carries,
+// the headers sent with it and what the OpenAPI document says of it. Rules throw them
+// (`throw httpError('tokenNotFound')`), the error renderer turns them into responses and
+// the document lists them. Plain data: no framework, so rules may import it.
+import type { ValidationIssue } from './schemas'
 
-/** Every error vai raises on purpose: a status and the contract's `detail`. */
+/** The largest request body vai reads; a larger one is a 413 before any other check. */
+export const MAX_BODY_BYTES = 1024 * 1024
+
+/** A header an error may carry, named as it goes on the wire (lower case). */
+export type ErrorHeader = 'www-authenticate' | 'retry-after' | 'allow'
+
+export interface ContractError {
+  status: number
+  detail: string | ValidationIssue[]
+  /** Sent with it. `null`: the value depends on the moment and is given where it is raised. */
+  headers?: Partial<Record<ErrorHeader, string | null>>
+  /** Why an operation gives it, in the document; none for errors no operation lists (unknown path, bugs). */
+  description?: string
+}
+
+const CHALLENGE = { 'www-authenticate': 'Bearer' }
+
+export const ERRORS = {
+  notAuthenticated: { status: 401, detail: 'Not authenticated', headers: CHALLENGE, description: 'No token' },
+  invalidToken: {
+    status: 401,
+    detail: 'Invalid or expired token',
+    headers: CHALLENGE,
+    description: 'a token that is malformed, unknown, expired or revoked',
+  },
+  wrongPassword: { status: 401, detail: 'Invalid email or password', description: 'at login, a wrong email or password' },
+  signupClosed: { status: 403, detail: 'Signup is closed', description: 'Signup is closed' },
+  crossSite: {
+    status: 403,
+    detail: 'Cross-site request refused',
+    description: 'a browser request from another site (cookie-authenticated changes, login and signup must come from the same origin)',
+  },
+  tokenNotFound: { status: 404, detail: 'Token not found', description: 'No such token among yours' },
+  notFound: { status: 404, detail: 'Not Found' },
+  methodNotAllowed: { status: 405, detail: 'Method Not Allowed', headers: { allow: null } },
+  emailTaken: { status: 409, detail: 'Email already registered', description: 'Email already registered' },
+  tooLarge: { status: 413, detail: `Request body is larger than ${MAX_BODY_BYTES} bytes (1 MiB)`, description: 'Body over 1 MiB' },
+  // Its detail is the list of problems, which explain() finds; a cursor is checked by hand.
+  invalidInput: { status: 422, detail: [], description: 'Validation failed: every problem, one entry each' },
+  invalidCursor: {
+    status: 422,
+    detail: [{ loc: ['query', 'cursor'], msg: 'Cursor is not one this server issued: pass a nextCursor unchanged', type: 'value_error' }],
+  },
+  tooManyLogins: {
+    status: 429,
+    detail: 'Too many failed login attempts; try again later',
+    headers: { 'retry-after': null },
+    description: 'Too many failed logins',
+  },
+  internal: { status: 500, detail: 'Internal Server Error' },
+  // Not the request's fault and not a bug: try again shortly, the backend reconnects by itself.
+  databaseUnavailable: {
+    status: 503,
+    detail: 'Database unavailable',
+    headers: { 'retry-after': '1' },
+    description: 'The database does not answer; the instance reconnects by itself',
+  },
+} satisfies Record<string, ContractError>
+
+export type ErrorName = keyof typeof ERRORS
+
+/** How the document describes each header, under the name it is best known by. */
+export const ERROR_HEADERS: Record<ErrorHeader, { name: string; schema: Record<string, unknown> }> = {
+  'www-authenticate': { name: 'WWW-Authenticate', schema: { type: 'string', const: CHALLENGE['www-authenticate'], description: 'Sent when the token was missing or bad' } },
+  'retry-after': { name: 'Retry-After', schema: { type: 'integer', minimum: 1, description: 'Seconds to wait before trying again' } },
+  allow: { name: 'Allow', schema: { type: 'string', description: 'The methods the path answers to' } },
+}
+
+/** An error of the contract, raised on purpose: a status, the contract's `detail`, its headers. */
 export class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -17,190 +83,14 @@ export class HttpError extends Error {
   }
 }
 
-// The contract's two 401s: no credential at all, or one that must not authenticate.
-export const NOT_AUTHENTICATED = 'Not authenticated'
-export const INVALID_TOKEN = 'Invalid or expired token'
-export const BEARER_CHALLENGE = { 'www-authenticate': 'Bearer' }
-export const notAuthenticated = () => new HttpError(401, NOT_AUTHENTICATED, BEARER_CHALLENGE)
-export const tokenNotFound = () => new HttpError(404, 'Token not found')
-
-type Loc = (string | number)[]
-// Elysia's view of a schema: plain JSON Schema plus TypeBox's Kind symbol.
-type Schema = Record<string, any> & { [Kind]?: string }
-
-const issue = (loc: Loc, type: string, msg: string): ValidationIssue => ({ loc, msg, type })
-
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
-
-/**
- * Explains why `value` fails `schema`, in Pydantic's vocabulary, listing every
- * problem. Elysia's own check is the gate; this only describes what it refused.
- */
-export function explain(schema: Schema, value: unknown, loc: Loc): ValidationIssue[] {
-  switch (schema[Kind]) {
-    case 'Text': {
-      const problem = textProblem(schema as TextOptions, value)
-      if (!problem) return []
-      const messages = {
-        string_type: 'Input should be a valid string',
-        string_unicode: 'Input should be a valid string, unable to parse raw data as a unicode string',
-        string_too_short: `String should have at least ${plural(schema.minLength, 'character')}`,
-        string_too_long: `String should have at most ${plural(schema.maxLength, 'character')}`,
-      }
-      return [issue(loc, problem, messages[problem])]
-    }
-    case 'Email': {
-      const problem = emailProblem(value)
-      if (!problem) return []
-      const messages = {
-        string_type: 'Input should be a valid string',
-        string_too_long: `String should have at most ${plural(schema.maxLength, 'character')}`,
-        string_unicode: 'Input should be a valid string, unable to parse raw data as a unicode string',
-        value_error: 'value is not a valid email address: it must look like name@example.com',
-      }
-      return [issue(loc, problem, messages[problem])]
-    }
-    case 'LaxInteger':
-      if (typeof value === 'string' && laxInteger(value) === undefined) {
-        return [issue(loc, 'int_parsing', 'Input should be a valid integer, unable to parse string as an integer')]
-      }
-      return explain({ type: 'integer', minimum: schema.minimum, maximum: schema.maximum }, laxInteger(value) ?? value, loc)
-    case 'QueryBoolean':
-      return typeof value === 'boolean' || (typeof value === 'string' && value.toLowerCase() in BOOLEAN_WORDS)
-        ? []
-        : [issue(loc, 'bool_parsing', 'Input should be a valid boolean, unable to interpret input')]
-  }
-
-  if (schema.anyOf) {
-    const branches = schema.anyOf as Schema[]
-    if (value === null && branches.some((b) => b.type === 'null')) return []
-    if (branches.every((b) => 'const' in b)) {
-      if (branches.some((b) => b.const === value)) return []
-      const names = branches.map((b) => `'${b.const}'`)
-      return [issue(loc, 'enum', `Input should be ${names.slice(0, -1).join(', ')} or ${names.at(-1)}`)]
-    }
-    const target = branches.find((b) => b.type !== 'null')
-    return target ? explain(target, value, loc) : []
-  }
-
-  switch (schema.type) {
-    case 'object': {
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        return [issue(loc, 'model_attributes_type', 'Input should be a valid dictionary or object to extract fields from')]
-      }
-      const record = value as Record<string, unknown>
-      const required = new Set<string>(schema.required ?? [])
-      return Object.entries(schema.properties as Record<string, Schema>).flatMap(([key, property]) =>
-        record[key] === undefined
-          ? required.has(key) && !('default' in property)
-            ? [issue([...loc, key], 'missing', 'Field required')]
-            : []
-          : explain(property, record[key], [...loc, key]),
-      )
-    }
-    case 'integer': {
-      if (typeof value !== 'number') return [issue(loc, 'int_type', 'Input should be a valid integer')]
-      if (!Number.isInteger(value)) {
-        return [issue(loc, 'int_from_float', 'Input should be a valid integer, got a number with a fractional part')]
-      }
-      if (schema.minimum !== undefined && value < schema.minimum) {
-        return [issue(loc, 'greater_than_equal', `Input should be greater than or equal to ${schema.minimum}`)]
-      }
-      if (schema.maximum !== undefined && value > schema.maximum) {
-        return [issue(loc, 'less_than_equal', `Input should be less than or equal to ${schema.maximum}`)]
-      }
-      return []
-    }
-    case 'string': {
-      if (typeof value !== 'string') return [issue(loc, 'string_type', 'Input should be a valid string')]
-      if (schema.format === 'uuid' && !new RegExp(schema.pattern).test(value)) {
-        return [issue(loc, 'uuid_parsing', 'Input should be a valid UUID: 32 hexadecimal digits in the 8-4-4-4-12 form')]
-      }
-      if (schema.maxLength !== undefined && value.length > schema.maxLength) {
-        return [issue(loc, 'string_too_long', `String should have at most ${plural(schema.maxLength, 'character')}`)]
-      }
-      return []
-    }
-  }
-  return []
+/** The fixed headers of an error, as they go on the wire. */
+export function fixedHeaders(name: ErrorName): Record<string, string> {
+  const { headers = {} }: ContractError = ERRORS[name]
+  return Object.fromEntries(Object.entries(headers).filter((entry): entry is [string, string] => entry[1] !== null))
 }
 
-const WHERE = { body: 'body', query: 'query', params: 'path' } as const
-
-function validationIssues(error: Readonly<ValidationError>, request: Request): ValidationIssue[] {
-  const where = WHERE[error.type as keyof typeof WHERE]
-  const value = where === 'body' ? sentBody(request) : error.value
-  if (value instanceof UndecodableBody) {
-    return [
-      value.reason === 'missing'
-        ? issue(['body'], 'missing', 'Field required')
-        : issue(['body'], 'json_invalid', 'Request body is not valid JSON: send a JSON object with Content-Type: application/json'),
-    ]
-  }
-  const schema = (error.validator as { schema?: Schema }).schema
-  const issues = where && schema ? explain(schema, value, [where]) : []
-  // Elysia and the explainer should agree; if they do not, still say where.
-  return issues.length > 0 ? issues : [issue([where ?? error.type], 'value_error', 'Input is not valid')]
-}
-
-const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
-  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json;charset=utf-8', ...headers } })
-
-const DATABASE_UNAVAILABLE = 'Database unavailable'
-
-/** How often an outage is written to stderr: its first 503, then at most one line per window. */
-const OUTAGE_LOG_EVERY_MS = 10_000
-
-/**
- * The one place that turns errors into the contract's bodies. `allowedMethods`
- * tells a 405 (and an OPTIONS answer) from a 404.
- */
-export function errorRenderer(allowedMethods: (path: string) => string[]) {
-  // An outage is expected weather, not a bug: one line with the reason, not one per request.
-  let outageLoggedAt = -Infinity
-  let unlogged = 0
-  const logOutage = (error: StoreUnavailable) => {
-    const now = Date.now()
-    if (now - outageLoggedAt < OUTAGE_LOG_EVERY_MS) return void unlogged++
-    const since = unlogged > 0 ? ` (${plural(unlogged, 'more 503')} since the last such line)` : ''
-    console.error(`vai: database unavailable, answering 503: ${error.reason}${since}`)
-    outageLoggedAt = now
-    unlogged = 0
-  }
-  return new Elysia({ name: 'error-renderer' }).onError({ as: 'global' }, ({ code, error, request, path, set }) => {
-    // set.status too, so that what runs after the response (access log, metrics) sees it.
-    const reply = (status: number, body: unknown, headers?: Record<string, string>) => {
-      set.status = status
-      return json(status, body, headers)
-    }
-    // Elysia wraps what a body parser throws (body.ts's 413) in its own ParseError.
-    const raised = code === 'PARSE' ? error.cause : error
-    if (raised instanceof HttpError) {
-      return reply(raised.status, { detail: raised.detail }, raised.headers)
-    }
-    if (raised instanceof StoreUnavailable) {
-      // Not the request's fault and not a bug: try again shortly, the backend reconnects by itself.
-      logOutage(raised)
-      return reply(503, { detail: DATABASE_UNAVAILABLE }, { 'retry-after': '1' })
-    }
-    switch (code) {
-      case 'VALIDATION':
-        if (error.type === 'response') break
-        return reply(422, { detail: validationIssues(error, request) })
-      case 'NOT_FOUND': {
-        const allowed = allowedMethods(path)
-        if (allowed.length === 0) return reply(404, { detail: 'Not Found' })
-        const allow = allowed.join(', ')
-        if (request.method === 'OPTIONS') {
-          set.status = 204
-          // A CORS preflight from an origin browserSecurity let in: the same methods, in CORS' words.
-          const preflight = 'access-control-allow-headers' in set.headers ? { 'access-control-allow-methods': allow } : {}
-          return new Response(null, { status: 204, headers: { allow, ...preflight } })
-        }
-        return reply(405, { detail: 'Method Not Allowed' }, { allow })
-      }
-    }
-    console.error('unhandled error:', error)
-    return reply(500, { detail: 'Internal Server Error' })
-  })
+/** The error `name` of the catalogue, with the values of its momentary headers. */
+export function httpError(name: ErrorName, given: Partial<Record<ErrorHeader, string>> = {}): HttpError {
+  const { status, detail }: ContractError = ERRORS[name]
+  return new HttpError(status, detail, { ...fixedHeaders(name), ...given })
 }

@@ -1,21 +1,18 @@
 import { Elysia } from 'elysia'
-import { HttpError } from '../errors'
+import { httpError, MAX_BODY_BYTES } from '../errors'
 
-export const MAX_BODY_BYTES = 1024 * 1024
-
-const tooLarge = () => new HttpError(413, `Request body is larger than ${MAX_BODY_BYTES} bytes (1 MiB)`)
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 
 async function readCapped(request: Request): Promise<Uint8Array> {
   // Refuse on the declared length without reading; count a chunked body as it comes.
   const declared = Number(request.headers.get('content-length') ?? 0)
-  if (declared > MAX_BODY_BYTES) throw tooLarge()
+  if (declared > MAX_BODY_BYTES) throw httpError('tooLarge')
   if (!request.body) return new Uint8Array()
   const chunks: Uint8Array[] = []
   let size = 0
   for await (const chunk of request.body) {
     size += chunk.byteLength
-    if (size > MAX_BODY_BYTES) throw tooLarge()
+    if (size > MAX_BODY_BYTES) throw httpError('tooLarge')
     chunks.push(chunk)
   }
   return Buffer.concat(chunks)

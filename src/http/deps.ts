@@ -1,8 +1,8 @@
-import type { callerPlugin } from '../auth/caller'
 import type { LoginLimiter } from '../auth/login-limiter'
 import type { Config } from '../config'
 import type { Metrics } from '../metrics'
 import type { Store } from '../store/store'
+import type { callerPlugin } from './caller'
 
 /** What every route group is built from. */
 export interface RouteDeps {

@@ -4,7 +4,9 @@ import { FormatRegistry, type TSchema } from '@sinclair/typebox'
 import swaggerBundle from 'swagger-ui-dist/swagger-ui-bundle.js' with { type: 'file' }
 import swaggerCss from 'swagger-ui-dist/swagger-ui.css' with { type: 'file' }
 import pkg from '../../package.json'
+import { SESSION_COOKIE } from '../auth/credentials'
 import * as schemas from '../schemas'
+import { refusalResponses } from './caller'
 import { embeddedFile } from './embedded'
 import { errorResponses } from './openapi'
 
@@ -32,7 +34,7 @@ const DOCUMENT_BASE = {
 const SECURITY_SCHEMES = {
   bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer vai_…' },
   apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'X-API-Key: vai_…' },
-  cookie: { type: 'apiKey', in: 'cookie', name: 'vai_token', description: 'The session cookie set by login' },
+  cookie: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE, description: 'The session cookie set by login' },
 }
 
 const hidden = { detail: { hide: true } }
@@ -118,14 +120,17 @@ async function openApiDocument(app: AnyElysia): Promise<OpenAPIDocument> {
   // the generator sees each route as if it named Elysia's own 'json' parser. It also
   // reads the body of every request but GET and HEAD, on any route, and refuses one
   // over 1 MiB before anything else: a 413 is possible even where no body is expected.
+  // A protected route (`auth`, which lists the carriers as its security) may refuse its caller.
   const routes = app['getGlobalRoutes']().map((route) => {
     const readsBody = route.method !== 'GET' && route.method !== 'HEAD'
-    const response = readsBody ? { ...errorResponses(413), ...route.hooks.response } : route.hooks.response
+    const refusals = route.hooks.detail?.security?.length ? refusalResponses(route.method) : {}
+    const added = { ...refusals, ...(readsBody ? errorResponses(413) : {}) }
+    const response = Object.keys(added).length > 0 ? { ...added, ...route.hooks.response } : route.hooks.response
     return { ...route, hooks: { ...route.hooks, parse: [{ fn: 'json' }], response } }
   })
   const described: AnyElysia = Object.create(app, { getGlobalRoutes: { value: () => routes } })
   const { paths } = toOpenAPISchema(described, undefined, undefined, undefined, '3.0.3')
-  const named = Object.values(schemas).filter((value): value is TSchema & { $id: string } => typeof (value as Schema)?.$id === 'string')
+  const named = Object.values(schemas as Record<string, unknown>).filter((value): value is TSchema & { $id: string } => typeof (value as Schema)?.$id === 'string')
   return toOpenAPI30({ ...DOCUMENT_BASE, paths: paths as OpenAPIDocument['paths'], components: { schemas: {}, securitySchemes: SECURITY_SCHEMES } }, named)
 }
 

@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import { sameSecret } from '../auth/same-secret'
 import type { Config } from '../config'
-import { notAuthenticated } from '../errors'
+import { httpError } from '../errors'
 import type { Metrics } from '../metrics'
 
 /**
@@ -15,7 +15,7 @@ export function metricsRoutes(config: Config, metrics: Metrics) {
   return app.get(
     '/metrics',
     async ({ request }) => {
-      if (token !== null && !sameSecret(request.headers.get('authorization') ?? '', `Bearer ${token}`)) throw notAuthenticated()
+      if (token !== null && !sameSecret(request.headers.get('authorization') ?? '', `Bearer ${token}`)) throw httpError('notAuthenticated')
       return new Response(await metrics.registry.metrics(), { headers: { 'content-type': metrics.registry.contentType } })
     },
     { detail: { hide: true } },

@@ -1,5 +1,6 @@
 import type { Token, User } from '../schemas'
 import type { TokenRecord, UserRecord } from '../store/store'
+import type { TokenPage } from '../tokens/page'
 
 // Records hold epoch milliseconds; the API speaks ISO 8601 in UTC.
 const iso = (ms: number) => new Date(ms).toISOString()
@@ -16,6 +17,10 @@ export function presentToken(token: TokenRecord): Token {
     lastUsedAt: isoOrNull(token.lastUsedAt),
     revokedAt: isoOrNull(token.revokedAt),
   }
+}
+
+export function presentTokenPage(page: TokenPage) {
+  return { items: page.items.map(presentToken), nextCursor: page.nextCursor }
 }
 
 export function presentUser(user: UserRecord): User {

@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import { HttpError } from '../errors'
+import { httpError } from '../errors'
 
 // What a browser is told about every response, errors and 404s included. Nothing vai
 // serves is meant to be framed, sniffed into another type, or to leak where it came from.
@@ -111,8 +111,6 @@ export function fromAnotherOrigin(request: Request): boolean {
 
 export const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 
-export const CROSS_SITE_DETAIL = 'Cross-site request refused'
-
 /**
  * Login and signup answer a browser only from vai's own pages or a listed CORS origin:
  * a page elsewhere could otherwise log a visitor into the attacker's account (login
@@ -122,6 +120,6 @@ export const CROSS_SITE_DETAIL = 'Cross-site request refused'
 export function sameOriginEntry(corsOrigins: readonly string[]) {
   const listed = new Set(corsOrigins)
   return new Elysia({ name: 'same-origin-entry' }).onTransform({ as: 'scoped' }, ({ request }) => {
-    if (fromAnotherOrigin(request) && !listed.has(request.headers.get('origin') ?? '')) throw new HttpError(403, CROSS_SITE_DETAIL)
+    if (fromAnotherOrigin(request) && !listed.has(request.headers.get('origin') ?? '')) throw httpError('crossSite')
   })
 }

@@ -3,30 +3,36 @@
 import { beforeAll, describe, expect, test } from 'bun:test'
 import { generateToken } from '../../src/auth/token-format'
 import {
-  INVALID_TOKEN, makeApp, NOT_AUTHENTICATED, seedToken, seedUser, type RequestOptions, type Seeded, type TestApp, type Via,
+  INVALID_TOKEN, makeApp, NOT_AUTHENTICATED, seedToken, seedUser, type RequestOptions, type Seeded, type Via,
 } from '../helpers'
 
 const SOME_ID = '0193f1c2-7b4a-7c3e-9d2f-1a2b3c4d5e6f'
 
-// Each protected route, with a body and query that would be valid for it.
-const PROTECTED_ROUTES: [method: string, path: string, body?: unknown][] = [
-  ['GET', '/api/v1/access-tokens'],
-  ['POST', '/api/v1/access-tokens', { name: 'ci' }],
-  ['DELETE', '/api/v1/access-tokens'],
-  ['GET', `/api/v1/access-tokens/${SOME_ID}`],
-  ['DELETE', `/api/v1/access-tokens/${SOME_ID}`],
-  ['POST', '/api/v1/auth/logout'],
-  ['GET', '/api/v1/auth/me'],
-]
+const t = makeApp()
+
+// Each protected route, read from the document (an operation with security is one that
+// declares `auth`), with a body made of the examples its schema gives: valid for it.
+const PROTECTED_ROUTES: [method: string, path: string, body?: unknown][] = Object.entries(
+  (await t.get('/swagger/json')).body.paths as Record<string, Record<string, any>>,
+).flatMap(([path, operations]) =>
+  Object.entries(operations)
+    .filter(([, operation]) => operation.security.length > 0)
+    .map(([method, operation]): [string, string, unknown?] => {
+      const schema = operation.requestBody?.content['application/json'].schema
+      const body = schema && Object.fromEntries((schema.required as string[]).map((key) => [key, schema.properties[key].example]))
+      return [method.toUpperCase(), path.replace('{token_id}', SOME_ID), body]
+    }),
+)
+
+// docs.test.ts holds the document to the contract's list; an empty list here would test nothing.
+test('the document names protected routes', () => expect(PROTECTED_ROUTES.length).toBeGreaterThan(0))
 
 const VIAS: Via[] = ['bearer', 'apiKey', 'cookie']
 
-let t: TestApp
 let alice: Seeded
 const bad: Record<string, string> = {}
 
 beforeAll(async () => {
-  t = makeApp()
   const expiring = await seedToken(t, (await seedUser(t)).user.id, { expiresAt: t.clock.now() + 1000 })
   t.clock.advance(1000) // expiresAt == now: expired
   alice = await seedUser(t)

@@ -7,7 +7,7 @@
 // FUZZ_RUNS=N sets the number of cases (default 2500); FUZZ_SEED=N replays a run.
 import { expect, test } from 'bun:test'
 import fc from 'fast-check'
-import { BOOLEAN_WORDS } from '../../src/schemas'
+import { BOOLEAN_WORDS } from '../../src/validation/kinds'
 import { BASE, makeApp, PASSWORD, PLAINTEXT, seedToken, seedUser, type Row, type Seeded, type TestApp } from '../helpers'
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 2500)

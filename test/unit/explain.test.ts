@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { explain } from '../../src/errors'
+import { explain } from '../../src/validation/explain'
 import { CreateTokenBody as createTokenBody, ListTokensQuery, LoginBody, RevokeAllQuery, SignupBody, TokenIdParams } from '../../src/schemas'
 
 const CreateTokenBody = createTokenBody(null)

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { cookieValue, presentedToken } from '../../src/auth/caller'
+import { cookieValue, presentedCredential } from '../../src/auth/credentials'
 
 describe('cookieValue', () => {
   test.each([
@@ -19,7 +19,7 @@ describe('cookieValue', () => {
   test('no header', () => expect(cookieValue(null, 'vai_token')).toBeUndefined())
 })
 
-describe('presentedToken', () => {
+describe('presentedCredential: which token a request presents', () => {
   test.each([
     [{ authorization: 'Bearer a', 'x-api-key': 'b', cookie: 'vai_token=c' }, 'a'],
     [{ authorization: 'bEaReR   a', 'x-api-key': 'b' }, 'a'],
@@ -30,6 +30,6 @@ describe('presentedToken', () => {
     [{ cookie: 'vai_token=' }, undefined],
     [{}, undefined],
   ])('%j → %p', (headers, token) => {
-    expect(presentedToken(new Headers(headers))).toBe(token as string | undefined)
+    expect(presentedCredential(new Headers(headers))?.token).toBe(token as string | undefined)
   })
 })
