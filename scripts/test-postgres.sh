@@ -80,8 +80,8 @@ if [ $# -eq 0 ]; then
   # kill -9 tests start dist/vai on a database of their own; test/postgres adds the
   # multi-instance, outage and CLI tests; the web console runs in Chromium against a
   # dist/vai on PostgreSQL. Left to the SQLite leg: the binary's packaging and flags
-  # (test/binary.test.ts) and the admin commands on a SQLite file (test/cli.test.ts:
+  # (test/binary/binary.test.ts) and the admin commands on a SQLite file (test/binary/cli.test.ts:
   # backup, doctor's file checks), whose PostgreSQL side is test/postgres/cli.test.ts.
-  set -- test/unit test/store test/http test/security test/postgres test/lifecycle.test.ts test/docs.test.ts test/swagger-ui.test.ts test/console.test.ts
+  set -- test/unit test/store test/http test/security test/postgres test/binary/lifecycle.test.ts test/browser
 fi
 bun test "$@"

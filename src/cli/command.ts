@@ -7,6 +7,7 @@ import { DEFAULT_CONFIG, UsageError } from '../config'
 import { describeDb, openStore } from '../store/open'
 import type { Store, UserRecord } from '../store/store'
 import { CommandError } from './io'
+import { normaliseEmail } from '../auth/email'
 
 export type Env = Record<string, string | undefined>
 export type Values = Record<string, string | boolean | undefined>
@@ -50,7 +51,7 @@ export async function open(db: string, create = false): Promise<Store> {
 export function requireEmail(values: Values): string {
   const email = values.email
   if (typeof email !== 'string' || email.trim() === '') throw new UsageError('--email is required')
-  return email.trim().toLowerCase()
+  return normaliseEmail(email)
 }
 
 /** withStore for a command about the user --email names: refused when there is none. */

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, test } from 'bun:test'
 import { DAY_MS } from '../../src/auth/tokens'
 import {
   INVALID_TOKEN, iso, makeApp, seedToken, seedUser, TOKEN_NOT_FOUND, tokenJson, type Seeded, type TestApp,
-} from '../helpers'
+} from '../support/app'
 
 const PATH = '/api/v1/access-tokens'
 const NO_SUCH_ID = '0193f1c2-7b4a-7c3e-9d2f-1a2b3c4d5e6f'

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, test } from 'bun:test'
 import { DAY_MS } from '../../src/auth/tokens'
 import {
   INVALID_TOKEN, iso, makeApp, PLAINTEXT, seedToken, seedUser, tokenJson, UUID, type Seeded, type TestApp,
-} from '../helpers'
+} from '../support/app'
 
 const PATH = '/api/v1/access-tokens'
 const ids = (reply: { body: { items: { id: string }[] } }) => reply.body.items.map((item) => item.id)

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, test } from 'bun:test'
 import { generateToken } from '../../src/auth/token-format'
 import {
   INVALID_TOKEN, makeApp, NOT_AUTHENTICATED, seedToken, seedUser, type RequestOptions, type Seeded, type Via,
-} from '../helpers'
+} from '../support/app'
 
 const SOME_ID = '0193f1c2-7b4a-7c3e-9d2f-1a2b3c4d5e6f'
 

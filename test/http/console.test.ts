@@ -1,7 +1,7 @@
 // The web console's files, in-process: what the page is told about the server, and that
 // its script and styles are separate files (a strict Content-Security-Policy allows no inline ones).
 import { describe, expect, test } from 'bun:test'
-import { makeApp, seedUser } from '../helpers'
+import { makeApp, seedUser } from '../support/app'
 
 describe('GET /', () => {
   test.each([

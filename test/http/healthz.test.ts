@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, setSystemTime, spyOn, test } from 'bun:test'
 import { StoreUnavailable } from '../../src/store/store'
-import { makeApp, PASSWORD, seedUser } from '../helpers'
+import { makeApp, PASSWORD, seedUser } from '../support/app'
 
 describe('GET /healthz', () => {
   test('200 {"status":"ok"} with no credential', async () => {

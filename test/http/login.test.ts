@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { DAY_MS } from '../../src/auth/tokens'
-import { INVALID_TOKEN, iso, login, makeApp, PASSWORD, PLAINTEXT, seedUser, UUID, type TestApp } from '../helpers'
+import { INVALID_TOKEN, iso, login, makeApp, PASSWORD, PLAINTEXT, seedUser, UUID, type TestApp } from '../support/app'
 
 // Each attempt that reaches the password costs an argon2id check: slow on a busy machine.
 setDefaultTimeout(30_000)

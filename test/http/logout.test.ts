@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { INVALID_TOKEN, iso, makeApp, seedToken, seedUser } from '../helpers'
+import { INVALID_TOKEN, iso, makeApp, seedToken, seedUser } from '../support/app'
 
 const PATH = '/api/v1/auth/logout'
 const CLEARED = 'vai_token=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0'

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, test } from 'bun:test'
-import { makeApp, seedToken, seedUser, tokenJson, userJson, type Seeded, type TestApp } from '../helpers'
+import { makeApp, seedToken, seedUser, tokenJson, userJson, type Seeded, type TestApp } from '../support/app'
 
 const PATH = '/api/v1/auth/me'
 

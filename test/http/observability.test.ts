@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process'
 import { accessLog, type AccessLogEntry } from '../../src/http/observe'
 import { generateToken } from '../../src/auth/token-format'
 import { DAY_MS } from '../../src/auth/tokens'
-import { INVALID_TOKEN, login, makeApp, NOT_AUTHENTICATED, PASSWORD, seedToken, seedUser, signup, UUID, uniqueEmail } from '../helpers'
+import { INVALID_TOKEN, login, makeApp, NOT_AUTHENTICATED, PASSWORD, seedToken, seedUser, signup, UUID, uniqueEmail } from '../support/app'
 
 // The log is written once the response is out, a moment after app.handle returns.
 const afterResponses = () => new Promise((resolve) => setImmediate(resolve))

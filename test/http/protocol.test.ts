@@ -2,7 +2,7 @@
 import { beforeAll, describe, expect, test } from 'bun:test'
 import {
   BASE, brokenAppFixture, INVALID_TOKEN, JSON_INVALID, makeApp, NOT_AUTHENTICATED, seedUser, type Seeded, type TestApp,
-} from '../helpers'
+} from '../support/app'
 
 const SOME_ID = '0193f1c2-7b4a-7c3e-9d2f-1a2b3c4d5e6f'
 const MIB = 1024 * 1024

@@ -1,5 +1,5 @@
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { iso, login, makeApp, PASSWORD, seedUser, signup, UUID } from '../helpers'
+import { iso, login, makeApp, PASSWORD, seedUser, signup, UUID } from '../support/app'
 
 // Each signup hashes a password with argon2id: slow on a busy machine.
 setDefaultTimeout(30_000)

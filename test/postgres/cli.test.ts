@@ -5,7 +5,7 @@ import { SQL } from 'bun'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { POSTGRES_SCHEMA_VERSION } from '../../src/store/postgres'
-import { TEST_POSTGRES } from '../helpers'
+import { TEST_POSTGRES } from '../support/app'
 import { binaryInEmptyDir, call, killServers, runIn, signUpAndLogIn, startServer, stopServer as stop, type Server } from '../support/binary'
 import { testDatabases } from '../support/postgres'
 

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { SQL } from 'bun'
 import { connectPostgres, createPostgresStore, migratePostgres, openPostgresStore, POSTGRES_SCHEMA_VERSION, postgresSchemaVersion } from '../../src/store/postgres'
 import { StoreUnavailable, type Store } from '../../src/store/store'
-import { TEST_POSTGRES } from '../helpers'
+import { TEST_POSTGRES } from '../support/app'
 
 const url = TEST_POSTGRES ?? ''
 const opened: SQL[] = []

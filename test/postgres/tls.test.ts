@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { SQL } from 'bun'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { TEST_POSTGRES } from '../helpers'
+import { TEST_POSTGRES } from '../support/app'
 import { binaryInEmptyDir, call, killServers, runIn, signUpAndLogIn, startServer, stopServer as stop } from '../support/binary'
 import { testDatabases } from '../support/postgres'
 

@@ -3,7 +3,7 @@
 // configured secret with what a client sends is measured here.
 import { describe, expect, test } from 'bun:test'
 import { sameSecret } from '../../src/auth/same-secret'
-import { makeApp } from '../helpers'
+import { makeApp } from '../support/app'
 
 describe('sameSecret', () => {
   test.each([

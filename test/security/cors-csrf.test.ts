@@ -2,7 +2,7 @@
 // for what a browser can send on its own: the cookie, and login/signup.
 import { beforeAll, describe, expect, test } from 'bun:test'
 import { loadConfig, UsageError } from '../../src/config'
-import { makeApp, PASSWORD, seedToken, seedUser, uniqueEmail, type Seeded, type TestApp } from '../helpers'
+import { makeApp, PASSWORD, seedToken, seedUser, uniqueEmail, type Seeded, type TestApp } from '../support/app'
 
 const LISTED = 'https://app.example.com'
 const STRANGER = 'https://evil.example'

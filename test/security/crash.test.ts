@@ -2,7 +2,7 @@
 // is lost. On the backend the suite runs on: a SQLite file, or a PostgreSQL database of its own.
 import { afterAll, expect, test } from 'bun:test'
 import { runCrashTest } from '../../scripts/crash-test'
-import { BACKEND, TEST_POSTGRES } from '../helpers'
+import { BACKEND, TEST_POSTGRES } from '../support/app'
 import { killServers } from '../support/binary'
 import { testDatabases } from '../support/postgres'
 

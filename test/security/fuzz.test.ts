@@ -8,7 +8,7 @@
 import { expect, test } from 'bun:test'
 import fc from 'fast-check'
 import { BOOLEAN_WORDS } from '../../src/validation/kinds'
-import { BASE, makeApp, PASSWORD, PLAINTEXT, seedToken, seedUser, type Row, type Seeded, type TestApp } from '../helpers'
+import { BASE, makeApp, PASSWORD, PLAINTEXT, seedToken, seedUser, type Row, type Seeded, type TestApp } from '../support/app'
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 2500)
 const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED)

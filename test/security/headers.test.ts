@@ -2,7 +2,7 @@
 // assets; a strict CSP for its HTML pages, which therefore carry no inline script or style.
 import { beforeAll, describe, expect, test } from 'bun:test'
 import { PAGE_CSP } from '../../src/http/security'
-import { BASE, brokenAppFixture, makeApp, seedUser, type Reply, type Seeded, type TestApp } from '../helpers'
+import { BASE, brokenAppFixture, makeApp, seedUser, type Reply, type Seeded, type TestApp } from '../support/app'
 
 const DATA_CSP = "default-src 'none'; frame-ancestors 'none'"
 const MIB = 1024 * 1024

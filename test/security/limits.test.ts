@@ -6,7 +6,7 @@ import net from 'node:net'
 import { availableParallelism } from 'node:os'
 import { verifyPassword } from '../../src/auth/password'
 import { binaryInEmptyDir, killServers, startServer, type Server } from '../support/binary'
-import { makeApp, PASSWORD } from '../helpers'
+import { makeApp, PASSWORD } from '../support/app'
 
 let server: Server
 let port: number

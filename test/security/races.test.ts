@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { createApp } from '../../src/app'
 import { createLoginLimiter } from '../../src/auth/login-limiter'
 import { DAY_MS, issueToken } from '../../src/auth/tokens'
-import { BASE, makeApp, PASSWORD, seedUser } from '../helpers'
+import { BASE, makeApp, PASSWORD, seedUser } from '../support/app'
 import { binaryInEmptyDir, killServers, startServer } from '../support/binary'
 
 afterAll(killServers)

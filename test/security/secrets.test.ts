@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, test } from 'bun:test'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { makeApp, seedUser } from '../helpers'
+import { makeApp, seedUser } from '../support/app'
 import { binaryInEmptyDir, killServers, startServer } from '../support/binary'
 
 afterAll(killServers)

@@ -1,6 +1,6 @@
 // Login must not tell an unknown email from a known one by its timing: both pay one argon2id verify.
 import { expect, test } from 'bun:test'
-import { makeApp, seedUser } from '../helpers'
+import { makeApp, seedUser } from '../support/app'
 
 const ROUNDS = Number(process.env.TIMING_ROUNDS ?? 15)
 

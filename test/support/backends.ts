@@ -1,6 +1,6 @@
 // The backends the suite runs on, each with what a test needs beyond its Store: an empty
 // database of its own, the rows as stored, and a way to break it. SQLite always;
-// PostgreSQL when VAI_TEST_POSTGRES names a server. test/helpers.ts builds every app on
+// PostgreSQL when VAI_TEST_POSTGRES names a server. test/support/app.ts builds every app on
 // the one this run is for; test/store/contract.test.ts runs the Store's rules on all.
 import { SQL } from 'bun'
 import { mkdtempSync, rmSync } from 'node:fs'

@@ -4,14 +4,14 @@
 // The database is SQLite ':memory:', or, when VAI_TEST_POSTGRES holds a URL, a fresh
 // schema of its own in that PostgreSQL database: the same tests for both backends.
 import { afterAll, beforeAll, spyOn } from 'bun:test'
-import { createApp } from '../src/app'
-import { createLoginLimiter, DEFAULT_LOGIN_LIMITS, type LoginLimits } from '../src/auth/login-limiter'
-import { hashPassword } from '../src/auth/password'
-import { DAY_MS, issueToken } from '../src/auth/tokens'
-import { DEFAULT_CONFIG, type Config } from '../src/config'
-import type { AccessLog } from '../src/http/observe'
-import type { Store, TokenRecord, UserRecord } from '../src/store/store'
-import { SUITE_BACKEND, TEST_POSTGRES, type Row, type Table } from './support/backends'
+import { createApp } from '../../src/app'
+import { createLoginLimiter, DEFAULT_LOGIN_LIMITS, type LoginLimits } from '../../src/auth/login-limiter'
+import { hashPassword } from '../../src/auth/password'
+import { DAY_MS, issueToken } from '../../src/auth/tokens'
+import { DEFAULT_CONFIG, type Config } from '../../src/config'
+import type { AccessLog } from '../../src/http/observe'
+import type { Store, TokenRecord, UserRecord } from '../../src/store/store'
+import { SUITE_BACKEND, TEST_POSTGRES, type Row, type Table } from './backends'
 
 export const BASE = 'http://localhost'
 export const START = Date.parse('2026-11-30T09:14:03.512Z')

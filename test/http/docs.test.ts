@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { t } from 'elysia'
 import { FormatRegistry } from '@sinclair/typebox'
-import pkg from '../package.json'
-import { toOpenAPI30, type OpenAPIDocument } from '../src/http/docs'
-import { makeApp } from './helpers'
+import pkg from '../../package.json'
+import { toOpenAPI30, type OpenAPIDocument } from '../../src/http/docs'
+import { makeApp } from '../support/app'
 
-const root = join(import.meta.dir, '..')
+const root = join(import.meta.dir, '../..')
 const app = makeApp()
 let doc: OpenAPIDocument
 let formatsBefore: Map<string, (value: string) => boolean>

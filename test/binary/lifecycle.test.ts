@@ -3,9 +3,9 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { TEST_POSTGRES } from './helpers'
-import { binaryInEmptyDir, killServers, startServer } from './support/binary'
-import { testDatabases } from './support/postgres'
+import { TEST_POSTGRES } from '../support/app'
+import { binaryInEmptyDir, killServers, startServer } from '../support/binary'
+import { testDatabases } from '../support/postgres'
 
 let dir: string
 let vai: string

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { chmodSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { Database } from 'bun:sqlite'
-import { SCHEMA_VERSION } from '../src/store/sqlite'
-import { binaryInEmptyDir, killServers, runIn, startServer, type Server } from './support/binary'
+import { SCHEMA_VERSION } from '../../src/store/sqlite'
+import { binaryInEmptyDir, killServers, runIn, startServer, type Server } from '../support/binary'
 
 let dir: string
 let vai: string

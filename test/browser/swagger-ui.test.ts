@@ -6,8 +6,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
-import { CHROMIUM, CHROMIUM_ARGS } from './support/browser'
-import { makeApp, PASSWORD } from './helpers'
+import { CHROMIUM, CHROMIUM_ARGS } from '../support/browser'
+import { makeApp, PASSWORD } from '../support/app'
 
 // A name that is not loopback, so the page is a plain-HTTP origin like a server on a LAN,
 // where the browser refuses the Secure cookie Swagger UI would set on its own.

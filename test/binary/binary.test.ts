@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { Database } from 'bun:sqlite'
-import pkg from '../package.json'
-import { generateToken } from '../src/auth/token-format'
-import { binaryInEmptyDir, killServers, runIn, startServer } from './support/binary'
+import pkg from '../../package.json'
+import { generateToken } from '../../src/auth/token-format'
+import { binaryInEmptyDir, killServers, runIn, startServer } from '../support/binary'
 
 let dir: string
 let vai: string

@@ -9,12 +9,12 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
-import { CHROMIUM, CHROMIUM_ARGS } from './support/browser'
-import { TEST_POSTGRES } from './helpers'
-import { binaryInEmptyDir, killServers, startServer, type Server } from './support/binary'
-import { testDatabases } from './support/postgres'
+import { CHROMIUM, CHROMIUM_ARGS } from '../support/browser'
+import { TEST_POSTGRES } from '../support/app'
+import { binaryInEmptyDir, killServers, startServer, type Server } from '../support/binary'
+import { testDatabases } from '../support/postgres'
 
-const SCREENSHOTS = process.env.VAI_SCREENSHOTS === '1' ? join(import.meta.dir, '../docs/screenshots') : null
+const SCREENSHOTS = process.env.VAI_SCREENSHOTS === '1' ? join(import.meta.dir, '../../docs/screenshots') : null
 const EMAIL = 'ada@example.com'
 const PASSWORD = 'correct horse battery'
 // What the page must live with; the server's own policy wins where it sends one.
