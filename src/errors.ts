@@ -4,8 +4,10 @@
 // the document lists them. Plain data: no framework, so rules may import it.
 import type { ValidationIssue } from './schemas'
 
-/** The largest request body vai reads; a larger one is a 413 before any other check. */
+/** The largest request body a protected route reads, once its caller is authenticated; a larger one is a 413. */
 export const MAX_BODY_BYTES = 1024 * 1024
+/** The largest body login and signup read: they answer anyone, and a real one is well under 1 KiB. */
+export const MAX_ENTRY_BODY_BYTES = 64 * 1024
 
 /** A header an error may carry, named as it goes on the wire (lower case). */
 export type ErrorHeader = 'www-authenticate' | 'retry-after' | 'allow'
@@ -40,7 +42,14 @@ export const ERRORS = {
   notFound: { status: 404, detail: 'Not Found' },
   methodNotAllowed: { status: 405, detail: 'Method Not Allowed', headers: { allow: null } },
   emailTaken: { status: 409, detail: 'Email already registered', description: 'Email already registered' },
-  tooLarge: { status: 413, detail: `Request body is larger than ${MAX_BODY_BYTES} bytes (1 MiB)`, description: 'Body over 1 MiB' },
+  tooLarge: {
+    status: 413,
+    detail: `Request body is larger than ${MAX_BODY_BYTES} bytes (1 MiB)`,
+    description: 'Body over its limit: 1 MiB, or 64 KiB on signup and login',
+  },
+  entryTooLarge: { status: 413, detail: `Request body is larger than ${MAX_ENTRY_BODY_BYTES} bytes (64 KiB)` },
+  // Never seen by the client, which has gone: what the access log and the metrics count.
+  bodyAborted: { status: 400, detail: 'Request body ended before its Content-Length' },
   // Its detail is the list of problems, which explain() finds; a cursor is checked by hand.
   invalidInput: { status: 422, detail: [], description: 'Validation failed: every problem, one entry each' },
   invalidCursor: {

@@ -3,6 +3,7 @@ import { logIn } from '../accounts/login'
 import { signUp } from '../accounts/signup'
 import { SESSION_COOKIE, sessionCookie } from '../auth/credentials'
 import { LoginBody, Me, SignupBody, TokenWithPlaintext, User } from '../schemas'
+import { entryBody } from './body'
 import type { RouteDeps } from './deps'
 import { PUBLIC, errorResponses } from './openapi'
 import { presentToken, presentUser } from './present'
@@ -14,6 +15,7 @@ export function authRoutes({ store, config, now, loginLimiter, metrics, caller }
 
   const open = new Elysia({ prefix: '/api/v1/auth', tags: ['Accounts'] })
     .use(sameOriginEntry(config.corsOrigins))
+    .use(entryBody)
     .post(
       '/signup',
       async ({ body, set }) => {

@@ -5,6 +5,7 @@ import { ERRORS, fixedHeaders, type ErrorName } from '../errors'
 import type { Metrics } from '../metrics'
 import type { ValidationIssue } from '../schemas'
 import type { Store } from '../store/store'
+import { readProtectedBody } from './body'
 import { errorResponses } from './openapi'
 import { fromAnotherOrigin, STATE_CHANGING } from './security'
 
@@ -30,9 +31,10 @@ const CROSS_SITE = refusal('crossSite')
 
 /**
  * The `auth` route option: `{ auth: true }` makes a route protected. It resolves the
- * caller in the transform step, before the request's body, query and path are
- * validated, so a stranger learns nothing about a route's schema; the handler finds
- * it as `caller`. It also gives the operation its security in the document.
+ * caller in the transform step, before the request's body is read and before its
+ * body, query and path are validated, so a stranger learns nothing about a route's
+ * schema and costs no parsing; the handler finds it as `caller`. It also gives the
+ * operation its security in the document.
  */
 export function callerPlugin(store: Store, now: () => number, metrics: Metrics) {
   const authenticateRequest = async ({ request, set, status }: Pick<Context, 'request' | 'set' | 'status'>) => {
@@ -64,9 +66,10 @@ export function callerPlugin(store: Store, now: () => number, metrics: Metrics) 
 
   return new Elysia({ name: 'caller' }).macro({
     auth: (_requirement: AuthRequirement) => ({
-      // A transform runs before validation. Elysia answers a status it returns and merges
-      // an object into the context, as derive() does, though its type says it returns nothing.
-      transform: authenticateRequest as unknown as (context: Context) => Promise<void>,
+      // A transform runs before validation. Elysia answers a status it returns (and runs
+      // no later step) and merges an object into the context, as derive() does, though its
+      // type says it returns nothing. The body is read only once the caller is accepted.
+      transform: [authenticateRequest as unknown as (context: Context) => Promise<void>, readProtectedBody],
       // The caller is on the context already; this tells the handler's type so.
       resolve: (context) => ({ caller: (context as unknown as { caller: Caller }).caller }),
       detail: { security: ANY_CARRIER },
