@@ -49,6 +49,11 @@ export function callerPlugin(store: Store, now: () => number, metrics: Metrics) 
       metrics.authFailure('missing')
       return refuse(NOT_AUTHENTICATED)
     }
+    // Two vai_token cookies: one of them was planted, and neither can be told to be the visitor's.
+    if ('ambiguous' in presented) {
+      metrics.authFailure('malformed')
+      return refuse(INVALID_TOKEN)
+    }
     // The cookie is the one carrier a browser adds by itself, to requests another site's
     // page starts too (SameSite=Lax still lets a sibling subdomain's through): a change
     // it authenticates must come from vai's own origin. Checked before the token is
