@@ -25,6 +25,14 @@ const CHALLENGE = { 'www-authenticate': 'Bearer' }
 
 export const ERRORS = {
   notAuthenticated: { status: 401, detail: 'Not authenticated', headers: CHALLENGE, description: 'No token' },
+  // Still the contract's "no credential" (the header is not a carrier), with a hint in
+  // RFC 6750's words; error_description may hold no `"` or `\`.
+  tokenWithoutBearer: {
+    status: 401,
+    detail: 'Not authenticated',
+    headers: { 'www-authenticate': 'Bearer error="invalid_request", error_description="use Authorization: Bearer <token>"' },
+    description: 'an `Authorization` header holding a token without the word `Bearer` (then `WWW-Authenticate` says so: `error="invalid_request"`)',
+  },
   invalidToken: {
     status: 401,
     detail: 'Invalid or expired token',
@@ -76,7 +84,10 @@ export type ErrorName = keyof typeof ERRORS
 
 /** How the document describes each header, under the name it is best known by. */
 export const ERROR_HEADERS: Record<ErrorHeader, { name: string; schema: Record<string, unknown> }> = {
-  'www-authenticate': { name: 'WWW-Authenticate', schema: { type: 'string', const: CHALLENGE['www-authenticate'], description: 'Sent when the token was missing or bad' } },
+  'www-authenticate': {
+    name: 'WWW-Authenticate',
+    schema: { type: 'string', description: '`Bearer` when the token was missing or bad; with `error="invalid_request"` and a hint when it came without the word Bearer' },
+  },
   'retry-after': { name: 'Retry-After', schema: { type: 'integer', minimum: 1, description: 'Seconds to wait before trying again' } },
   allow: { name: 'Allow', schema: { type: 'string', description: 'The methods the path answers to' } },
 }

@@ -46,6 +46,19 @@ export function presentedCredential(headers: Headers): Presented | undefined {
   return cookies.length === 1 ? { token: cookies[0]!, via: 'cookie' } : { via: 'cookie', ambiguous: true }
 }
 
+/**
+ * True when an Authorization header that is no carrier holds a vai token anyway
+ * (`Authorization: vai_…`, `Authorization: Token vai_…`): the client meant Bearer, and
+ * the 401 says so.
+ */
+export function tokenWithoutBearer(headers: Headers): boolean {
+  const authorization = headers.get('authorization')
+  return authorization !== null && TOKEN_WITHOUT_SCHEME.test(authorization)
+}
+
+// The header's last word is a token: alone, or after a scheme word other than Bearer.
+const TOKEN_WITHOUT_SCHEME = /^\s*(?:\S+\s+)?vai_\S*\s*$/
+
 /** The Set-Cookie value that hands a browser its session, or (empty, 0 seconds) takes it back. */
 export function sessionCookie(value: string, maxAgeSeconds: number, secure: boolean): string {
   return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAgeSeconds}${secure ? '; Secure' : ''}`

@@ -1,5 +1,5 @@
 import { Elysia, type Context } from 'elysia'
-import { presentedCredential } from '../auth/credentials'
+import { presentedCredential, tokenWithoutBearer } from '../auth/credentials'
 import { authenticate, type Caller } from '../auth/tokens'
 import { ERRORS, fixedHeaders, type ErrorName } from '../errors'
 import type { Metrics } from '../metrics'
@@ -26,6 +26,7 @@ interface Refusal {
 }
 const refusal = (name: ErrorName): Refusal => ({ status: ERRORS[name].status, body: { detail: ERRORS[name].detail }, headers: fixedHeaders(name) })
 const NOT_AUTHENTICATED = refusal('notAuthenticated')
+const TOKEN_WITHOUT_BEARER = refusal('tokenWithoutBearer')
 const INVALID_TOKEN = refusal('invalidToken')
 const CROSS_SITE = refusal('crossSite')
 
@@ -47,7 +48,7 @@ export function callerPlugin(store: Store, now: () => number, metrics: Metrics) 
     // exception (its stack, the error hook) costs twice the whole refusal.
     if (presented === undefined) {
       metrics.authFailure('missing')
-      return refuse(NOT_AUTHENTICATED)
+      return refuse(tokenWithoutBearer(request.headers) ? TOKEN_WITHOUT_BEARER : NOT_AUTHENTICATED)
     }
     // Two vai_token cookies: one of them was planted, and neither can be told to be the visitor's.
     if ('ambiguous' in presented) {

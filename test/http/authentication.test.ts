@@ -233,3 +233,34 @@ describe('hardening 2: cookie tossing', () => {
     expect(reply.status).toBe(200)
   })
 })
+
+describe('hardening 11: a token in Authorization without the word Bearer', () => {
+  const HINT = 'Bearer error="invalid_request", error_description="use Authorization: Bearer <token>"'
+
+  test.each(PROTECTED_ROUTES)('%s %s: still the contract\'s 401 Not authenticated, with a hint in WWW-Authenticate', async (method, path, body) => {
+    for (const authorization of [alice.plaintext, `Token ${alice.plaintext}`, bad['a well-formed unknown token']!]) {
+      const reply = await send(method, path, { body, headers: { authorization } })
+      expect(reply.status).toBe(401)
+      expect(reply.body).toEqual(NOT_AUTHENTICATED)
+      expect(reply.headers.get('www-authenticate')).toBe(HINT)
+    }
+  })
+
+  test('the hint is what RFC 6750 allows: error_description holds no " or \\ and only printable ASCII', () => {
+    const description = /error_description="([^"]*)"/.exec(HINT)![1]!
+    expect(description).toMatch(/^[\x20\x21\x23-\x5B\x5D-\x7E]+$/)
+  })
+
+  test.each([
+    ['Basic credentials', { authorization: 'Basic YWRhOnNlY3JldA==' }],
+    ['no Authorization', {}],
+  ])('%s get the plain challenge', async (_name, headers) => {
+    const reply = await t.get('/api/v1/auth/me', { headers })
+    expect(reply.headers.get('www-authenticate')).toBe('Bearer')
+  })
+
+  test('with another carrier present, that carrier decides', async () => {
+    const reply = await t.get('/api/v1/auth/me', { headers: { authorization: alice.plaintext, 'x-api-key': alice.plaintext } })
+    expect(reply.status).toBe(200)
+  })
+})

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { cookieValues, presentedCredential } from '../../src/auth/credentials'
+import { cookieValues, presentedCredential, tokenWithoutBearer } from '../../src/auth/credentials'
 
 describe('cookieValues', () => {
   test.each([
@@ -50,4 +50,20 @@ describe('hardening 2: cookie tossing', () => {
   ])('%j → %j', (headers, presented) => {
     expect(presentedCredential(new Headers(headers))).toEqual(presented as never)
   })
+})
+
+describe('hardening 11: a token in Authorization without the word Bearer', () => {
+  test.each([
+    ['vai_abc', true],
+    ['  vai_abc  ', true],
+    ['Token vai_abc', true],
+    ['Bearer', false],
+    ['Basic dXNlcjpwYXNz', false],
+    ['vai', false],
+    ['x vai_a y', false],
+  ])('%p → %p', (authorization, hinted) => {
+    expect(tokenWithoutBearer(new Headers({ authorization }))).toBe(hinted)
+  })
+
+  test('no Authorization header', () => expect(tokenWithoutBearer(new Headers())).toBe(false))
 })
