@@ -56,8 +56,8 @@ export function tokenWithoutBearer(headers: Headers): boolean {
   return authorization !== null && TOKEN_WITHOUT_SCHEME.test(authorization)
 }
 
-// The header's last word is a token: alone, or after a scheme word other than Bearer.
-const TOKEN_WITHOUT_SCHEME = /^\s*(?:\S+\s+)?vai_\S*\s*$/
+// The header's last word looks like a token (vai_ and base62): alone, or after a scheme word other than Bearer.
+const TOKEN_WITHOUT_SCHEME = /^\s*(?:\S+\s+)?vai_[0-9A-Za-z]+\s*$/
 
 /** The Set-Cookie value that hands a browser its session, or (empty, 0 seconds) takes it back. */
 export function sessionCookie(value: string, maxAgeSeconds: number, secure: boolean): string {

@@ -60,6 +60,7 @@ describe('hardening 11: a token in Authorization without the word Bearer', () =>
     ['Bearer', false],
     ['Basic dXNlcjpwYXNz', false],
     ['vai', false],
+    ['vai_token=abc', false],
     ['x vai_a y', false],
   ])('%p → %p', (authorization, hinted) => {
     expect(tokenWithoutBearer(new Headers({ authorization }))).toBe(hinted)
