@@ -45,24 +45,30 @@ export const jsonBody = new Elysia({ name: 'json-body' }).onParse({ as: 'global'
 const UNREAD: unknown = Object.freeze({ unread: true })
 
 /**
- * Reads the body a request still holds, as strict JSON, into the context: what the
- * route's schema then validates. A body that is not JSON is not an error yet (the
- * schema step explains it), so it becomes a value no schema accepts.
+ * Reads the body a request still holds, as strict JSON: what the route's schema then
+ * validates (a transform's returned object is merged into the context). A body that is
+ * not JSON is not an error yet (the schema step explains it), so it becomes a value no
+ * schema accepts. The hooks name the context's keys they use: Elysia works out from a
+ * hook's parameters what to prepare for a request, and a hook that takes the whole
+ * context makes every request pay for everything (query, cookies, headers).
  */
-async function readBody(context: Pick<Context, 'request' | 'body'>, limit: BodyLimit): Promise<void> {
-  if (context.body !== UNREAD) return
-  const { request } = context
-  const body = await decode(request, request.headers.get('content-type') ?? '', limit)
+async function readBody(request: Request, body: unknown, limit: BodyLimit): Promise<{ body: unknown } | undefined> {
+  if (body !== UNREAD) return
+  const decoded = await decode(request, request.headers.get('content-type') ?? '', limit)
   // Elysia reshapes a body while checking it; the explanation of a refusal needs it as sent.
-  sentBodies.set(request, body)
-  context.body = body
+  sentBodies.set(request, decoded)
+  return { body: decoded }
 }
 
 /** A protected route's body, read once its caller is accepted (the `auth` macro's last step). */
-export const readProtectedBody = (context: Pick<Context, 'request' | 'body'>) => readBody(context, PROTECTED_LIMIT)
+export const readProtectedBody = ({ request, body }: Pick<Context, 'request' | 'body'>) => readBody(request, body, PROTECTED_LIMIT)
 
 /** Login's and signup's body: no credential guards them, so 64 KiB, which any real one fits in many times over. */
-export const entryBody = new Elysia({ name: 'entry-body' }).onTransform({ as: 'scoped' }, (context) => readBody(context, ENTRY_LIMIT))
+export const entryBody = new Elysia({ name: 'entry-body' }).onTransform(
+  { as: 'scoped' },
+  // Merged into the context, though a transform's type says it returns nothing.
+  ({ request, body }) => readBody(request, body, ENTRY_LIMIT) as Promise<unknown> as Promise<void>,
+)
 
 const sentBodies = new WeakMap<Request, unknown>()
 

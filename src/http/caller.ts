@@ -75,7 +75,7 @@ export function callerPlugin(store: Store, now: () => number, metrics: Metrics) 
       // A transform runs before validation. Elysia answers a status it returns (and runs
       // no later step) and merges an object into the context, as derive() does, though its
       // type says it returns nothing. The body is read only once the caller is accepted.
-      transform: [authenticateRequest as unknown as (context: Context) => Promise<void>, readProtectedBody],
+      transform: [authenticateRequest, readProtectedBody] as unknown as ((context: Context) => Promise<void>)[],
       // The caller is on the context already; this tells the handler's type so.
       resolve: (context) => ({ caller: (context as unknown as { caller: Caller }).caller }),
       detail: { security: ANY_CARRIER },
