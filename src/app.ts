@@ -8,6 +8,7 @@ import { callerPlugin } from './http/caller'
 import { consoleRoutes } from './http/console'
 import { docsRoutes } from './http/docs'
 import { errorRenderer } from './http/error-renderer'
+import { forwardedClient, type PeerAddress } from './http/forwarded'
 import { allowedMethods } from './http/methods'
 import { metricsRoutes } from './http/metrics'
 import { observe, type AccessLog } from './http/observe'
@@ -24,15 +25,19 @@ export interface AppOptions {
   metrics?: Metrics
   /** Where access-log entries go; none by default (tests), main.ts passes stdout's. */
   log?: AccessLog
+  /** The TCP peer of a request; by default the listening server's (none in process: tests give one). */
+  peerAddress?: PeerAddress
 }
 
 /** Builds the whole HTTP surface. It never listens: main.ts or a test decides that. */
 export function createApp({
-  config, store, now = Date.now, loginLimiter = createLoginLimiter(store), metrics = createMetrics(store, now), log = () => {},
+  config, store, now = Date.now, loginLimiter = createLoginLimiter(store), metrics = createMetrics(store, now), log = () => {}, peerAddress,
 }: AppOptions) {
   const deps = { config, store, now, loginLimiter, metrics, caller: callerPlugin(store, now, metrics) }
   const app = new Elysia()
+  const peerOf = peerAddress ?? ((request: Request) => app.server?.requestIP(request)?.address ?? null)
   return app
+    .use(forwardedClient(config.trustedProxies, peerOf))
     .use(observe(metrics, log))
     .use(browserSecurity(config.corsOrigins))
     .use(errorRenderer(allowedMethods(app)))

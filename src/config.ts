@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import { t } from 'elysia'
 import type { TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { CIDR_PATTERN } from './auth/client-address'
 
 type Kind = 'integer' | 'string' | 'boolean' | 'list'
 
@@ -100,6 +101,12 @@ const SETTINGS = {
     default: [], value: 'LIST',
     help: 'comma-separated origins (https://app.example.com) whose scripts may call\nthe API with a token header; never with the cookie ({env},\n{default}: CORS closed)',
     invalid: 'expected origins like https://app.example.com, separated by commas (no path, no wildcard)',
+  }),
+  trustedProxies: setting({
+    flag: 'trusted-proxies', env: 'VAI_TRUSTED_PROXIES', kind: 'list', schema: t.Array(t.String({ pattern: CIDR_PATTERN })),
+    default: ['127.0.0.0/8', '::1/128'], value: 'CIDRS',
+    help: 'comma-separated proxies whose X-Forwarded-For, -Proto and -Host are\nbelieved; empty: none ({env}, {default})',
+    invalid: 'expected CIDR blocks or addresses like 10.0.0.0/8,::1, separated by commas',
   }),
   idleTimeout: setting({
     flag: 'idle-timeout', env: 'VAI_IDLE_TIMEOUT', kind: 'integer', schema: t.Integer({ minimum: 1, maximum: 255 }), default: 10, value: 'SECONDS',

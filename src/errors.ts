@@ -4,8 +4,10 @@
 // the document lists them. Plain data: no framework, so rules may import it.
 import type { ValidationIssue } from './schemas'
 
-/** The largest request body vai reads; a larger one is a 413 before any other check. */
+/** The largest request body a protected route reads, once its caller is authenticated; a larger one is a 413. */
 export const MAX_BODY_BYTES = 1024 * 1024
+/** The largest body login and signup read: they answer anyone, and a real one is well under 1 KiB. */
+export const MAX_ENTRY_BODY_BYTES = 64 * 1024
 
 /** A header an error may carry, named as it goes on the wire (lower case). */
 export type ErrorHeader = 'www-authenticate' | 'retry-after' | 'allow'
@@ -23,6 +25,14 @@ const CHALLENGE = { 'www-authenticate': 'Bearer' }
 
 export const ERRORS = {
   notAuthenticated: { status: 401, detail: 'Not authenticated', headers: CHALLENGE, description: 'No token' },
+  // Still the contract's "no credential" (the header is not a carrier), with a hint in
+  // RFC 6750's words; error_description may hold no `"` or `\`.
+  tokenWithoutBearer: {
+    status: 401,
+    detail: 'Not authenticated',
+    headers: { 'www-authenticate': 'Bearer error="invalid_request", error_description="use Authorization: Bearer <token>"' },
+    description: 'an `Authorization` header holding a token without the word `Bearer` (then `WWW-Authenticate` says so: `error="invalid_request"`)',
+  },
   invalidToken: {
     status: 401,
     detail: 'Invalid or expired token',
@@ -40,7 +50,14 @@ export const ERRORS = {
   notFound: { status: 404, detail: 'Not Found' },
   methodNotAllowed: { status: 405, detail: 'Method Not Allowed', headers: { allow: null } },
   emailTaken: { status: 409, detail: 'Email already registered', description: 'Email already registered' },
-  tooLarge: { status: 413, detail: `Request body is larger than ${MAX_BODY_BYTES} bytes (1 MiB)`, description: 'Body over 1 MiB' },
+  tooLarge: {
+    status: 413,
+    detail: `Request body is larger than ${MAX_BODY_BYTES} bytes (1 MiB)`,
+    description: 'Body over its limit: 1 MiB, or 64 KiB on signup and login',
+  },
+  entryTooLarge: { status: 413, detail: `Request body is larger than ${MAX_ENTRY_BODY_BYTES} bytes (64 KiB)` },
+  // Never seen by the client, which has gone: what the access log and the metrics count.
+  bodyAborted: { status: 400, detail: 'Request body ended before its Content-Length' },
   // Its detail is the list of problems, which explain() finds; a cursor is checked by hand.
   invalidInput: { status: 422, detail: [], description: 'Validation failed: every problem, one entry each' },
   invalidCursor: {
@@ -67,7 +84,10 @@ export type ErrorName = keyof typeof ERRORS
 
 /** How the document describes each header, under the name it is best known by. */
 export const ERROR_HEADERS: Record<ErrorHeader, { name: string; schema: Record<string, unknown> }> = {
-  'www-authenticate': { name: 'WWW-Authenticate', schema: { type: 'string', const: CHALLENGE['www-authenticate'], description: 'Sent when the token was missing or bad' } },
+  'www-authenticate': {
+    name: 'WWW-Authenticate',
+    schema: { type: 'string', description: '`Bearer` when the token was missing or bad; with `error="invalid_request"` and a hint when it came without the word Bearer' },
+  },
   'retry-after': { name: 'Retry-After', schema: { type: 'integer', minimum: 1, description: 'Seconds to wait before trying again' } },
   allow: { name: 'Allow', schema: { type: 'string', description: 'The methods the path answers to' } },
 }

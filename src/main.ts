@@ -5,7 +5,6 @@ import { createApp } from './app'
 import { runAdmin } from './cli/admin'
 import { CommandError } from './cli/io'
 import { loadConfig, SERVE_USAGE, UsageError, type Config } from './config'
-import { MAX_BODY_BYTES } from './errors'
 import { TOKEN_PATTERN } from './auth/token-format'
 import { DAY_MS } from './auth/tokens'
 import { accessLog, bufferedStdout } from './http/observe'
@@ -102,8 +101,10 @@ async function serve(config: Config): Promise<number> {
     app.listen({
       port: config.port,
       hostname: config.host,
-      // Our body reader answers 413 past 1 MiB itself; this is the runtime's backstop.
-      maxRequestBodySize: MAX_BODY_BYTES * 2,
+      // No limit of the runtime's: past it, Bun answers a bare 413 (no JSON, no headers)
+      // before vai sees the request. The body reader counts every body itself, declared
+      // or chunked, and answers the contract's 413. (1 << 40 would overflow to 256.)
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
       // A connection that sends nothing (a body that never comes, an idle keep-alive) is
       // closed after this; a request head must be complete within ~10 s whatever it is
       // (the runtime's own rule), and one over 16 KiB is answered 431 by the runtime.

@@ -3,6 +3,7 @@
 // Attempts are checked before the password is hashed: a blocked caller costs no
 // argon2 work.
 import type { Store } from '../store/store'
+import { limitedAs } from './client-address'
 
 export interface LoginLimits {
   perAccount: number
@@ -22,6 +23,8 @@ export interface LoginLimiter {
 // Stored as digests: the table of failures names no email and no address.
 const keyOf = (kind: 'account' | 'client', value: string) =>
   new Bun.CryptoHasher('sha256').update(`${kind}\0${value}`).digest() as Uint8Array
+// An IPv6 client is counted by its /64: one subscriber holds the whole of it.
+const clientKey = (client: string) => keyOf('client', limitedAs(client))
 
 export function createLoginLimiter(store: Store, limits: LoginLimits = DEFAULT_LOGIN_LIMITS): LoginLimiter {
   // Blocked once `limit` failures lie in the window; free when the oldest of them leaves it.
@@ -34,12 +37,12 @@ export function createLoginLimiter(store: Store, limits: LoginLimits = DEFAULT_L
     async blockedFor(account, client, now) {
       const [byAccount, byClient] = await Promise.all([
         waitFor(keyOf('account', account), limits.perAccount, now),
-        waitFor(keyOf('client', client), limits.perClient, now),
+        waitFor(clientKey(client), limits.perClient, now),
       ])
       return Math.max(byAccount, byClient)
     },
     async recordFailure(account, client, now) {
-      await store.recordLoginFailure([keyOf('account', account), keyOf('client', client)], now, now - limits.windowMs)
+      await store.recordLoginFailure([keyOf('account', account), clientKey(client)], now, now - limits.windowMs)
     },
     async recordSuccess(account) {
       await store.clearLoginFailures(keyOf('account', account))

@@ -3,7 +3,9 @@ import { logIn } from '../accounts/login'
 import { signUp } from '../accounts/signup'
 import { SESSION_COOKIE, sessionCookie } from '../auth/credentials'
 import { LoginBody, Me, SignupBody, TokenWithPlaintext, User } from '../schemas'
+import { entryBody } from './body'
 import type { RouteDeps } from './deps'
+import { clientOf } from './forwarded'
 import { PUBLIC, errorResponses } from './openapi'
 import { presentToken, presentUser } from './present'
 import { isHttps, sameOriginEntry } from './security'
@@ -14,6 +16,7 @@ export function authRoutes({ store, config, now, loginLimiter, metrics, caller }
 
   const open = new Elysia({ prefix: '/api/v1/auth', tags: ['Accounts'] })
     .use(sameOriginEntry(config.corsOrigins))
+    .use(entryBody)
     .post(
       '/signup',
       async ({ body, set }) => {
@@ -29,10 +32,10 @@ export function authRoutes({ store, config, now, loginLimiter, metrics, caller }
     )
     .post(
       '/login',
-      async ({ body, request, server, set }) => {
+      async ({ body, request, set }) => {
         const issued = await logIn(
           { store, loginLimiter, metrics, sessionDays: config.sessionDays },
-          { ...body, client: server?.requestIP(request)?.address ?? 'unknown', userAgent: request.headers.get('user-agent'), now: now() },
+          { ...body, client: clientOf(request).address, userAgent: request.headers.get('user-agent'), now: now() },
         )
         set.headers['cache-control'] = 'no-store'
         set.headers['set-cookie'] = sessionCookie(issued.plaintext, sessionSeconds, secureCookie(request))

@@ -2,6 +2,7 @@ import { Elysia } from 'elysia'
 import { TOKEN_PATTERN } from '../auth/token-format'
 import type { Caller } from '../auth/tokens'
 import type { Metrics } from '../metrics'
+import { clientOf } from './forwarded'
 
 export interface AccessLogEntry {
   time: string
@@ -11,6 +12,8 @@ export interface AccessLogEntry {
   durationMs: number
   requestId: string
   userId: string | null
+  /** The client's address: the TCP peer's, or behind a trusted proxy the one it forwarded for. */
+  client: string
 }
 
 export type AccessLog = (entry: AccessLogEntry) => void
@@ -41,12 +44,13 @@ export function bufferedStdout(): { write(line: string): void; flush(): void } {
 
 /**
  * One line per request. Only the route template is written, never the path,
- * query, headers or body: those are where secrets travel.
+ * query, headers or body: those are where secrets travel. The client's address is
+ * written last, as vai worked it out (never a header's text as sent).
  */
 export function accessLog(format: 'plain' | 'json', write: (line: string) => void): AccessLog {
   if (format === 'json') return (entry) => write(`${JSON.stringify(entry)}\n`)
   return (entry) =>
-    write(`${entry.time} ${entry.method} ${entry.route} ${entry.status} ${entry.durationMs}ms id=${entry.requestId} user=${entry.userId ?? '-'}\n`)
+    write(`${entry.time} ${entry.method} ${entry.route} ${entry.status} ${entry.durationMs}ms id=${entry.requestId} user=${entry.userId ?? '-'} client=${entry.client}\n`)
 }
 
 // An incoming id is kept when it looks like one (a proxy's or a client's), so a
@@ -79,6 +83,7 @@ export function observe(metrics: Metrics, log: AccessLog) {
         durationMs: Math.round(seconds * 100_000) / 100,
         requestId: String(set.headers['x-request-id']),
         userId: (context as { caller?: Caller }).caller?.user.id ?? null,
+        client: clientOf(request).address,
       })
     })
 }

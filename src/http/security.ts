@@ -1,5 +1,6 @@
 import { Elysia } from 'elysia'
 import { httpError } from '../errors'
+import { clientOf } from './forwarded'
 
 // What a browser is told about every response, errors and 404s included. Nothing vai
 // serves is meant to be framed, sniffed into another type, or to leak where it came from.
@@ -74,24 +75,19 @@ export function browserSecurity(corsOrigins: readonly string[]) {
   })
 }
 
-/** True when the request arrived over HTTPS, directly or through a proxy that says so. */
-export function isHttps(request: Request): boolean {
-  const forwarded = request.headers.get('x-forwarded-proto')
-  if (forwarded) return forwarded.split(',')[0]!.trim().toLowerCase() === 'https'
-  return request.url.startsWith('https:')
-}
+/** True when the client's request came over HTTPS: to vai, or to a trusted proxy that says so. */
+export const isHttps = (request: Request): boolean => clientOf(request).https
 
 /**
  * The origin the client addressed, as a browser writes it in `Origin` (no default
- * port). Forwarded headers count like they do for the cookie's `Secure`: a page cannot
- * set them on a cross-site request without a preflight, and vai allows none to an
- * unlisted origin.
+ * port): the scheme and host a trusted proxy forwarded, else the connection's and
+ * `Host`. A page cannot set X-Forwarded-* on a cross-site request without a preflight,
+ * which vai refuses to every unlisted origin; from an untrusted peer they count for nothing.
  */
 export function ownOrigin(request: Request): string {
-  const scheme = isHttps(request) ? 'https' : 'http'
-  const forwardedHost = request.headers.get('x-forwarded-host')?.split(',')[0]!.trim()
-  const host = (forwardedHost || request.headers.get('host') || new URL(request.url).host).toLowerCase()
-  const defaultPort = scheme === 'https' ? ':443' : ':80'
+  const { https, host } = clientOf(request)
+  const scheme = https ? 'https' : 'http'
+  const defaultPort = https ? ':443' : ':80'
   return `${scheme}://${host.endsWith(defaultPort) ? host.slice(0, -defaultPort.length) : host}`
 }
 

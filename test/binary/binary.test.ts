@@ -127,6 +127,27 @@ describe('dist/vai', () => {
     }
   }, 30_000)
 
+  // The peer address comes from the runtime (in process there is none): the flag, its twin and the access log, for real.
+  test('hardening 11: --trusted-proxies decides whose X-Forwarded-For the access log believes', async () => {
+    const clientsLogged = async (args: string[], env: Record<string, string>) => {
+      const server = await start(['--port', '0', '--host', '127.0.0.1', '--db', join(dir, `proxies-${args.length}.db`), ...args], env)
+      try {
+        for (const headers of [{}, { 'x-forwarded-for': '6.6.6.6, 198.51.100.1' }] as Record<string, string>[]) {
+          expect((await fetch(`${server.url}/healthz`, { headers })).status).toBe(200)
+        }
+        await Bun.sleep(100)
+        return [...server.output().matchAll(/GET \/healthz 200 .* client=(\S+)$/gm)].map((match) => match[1])
+      } finally {
+        server.proc.kill('SIGTERM')
+        await server.proc.exited
+      }
+    }
+    // Loopback is trusted by default: vai's own host stands for a proxy in front of it.
+    expect(await clientsLogged([], {})).toEqual(['127.0.0.1', '198.51.100.1'])
+    expect(await clientsLogged([], { VAI_TRUSTED_PROXIES: '10.0.0.0/8' })).toEqual(['127.0.0.1', '127.0.0.1'])
+    expect(await clientsLogged(['--trusted-proxies', '127.0.0.1'], { VAI_TRUSTED_PROXIES: '10.0.0.0/8' })).toEqual(['127.0.0.1', '198.51.100.1'])
+  }, 30_000)
+
   test('SIGTERM lets the requests in flight finish', async () => {
     const server = await start(['--port', '0', '--host', '127.0.0.1', '--db', join(dir, 'inflight.db')])
     const json = { 'content-type': 'application/json' }

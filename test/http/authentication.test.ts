@@ -182,3 +182,85 @@ describe('carriers', () => {
     expect(reply.headers.get('www-authenticate')).toBe('Bearer')
   })
 })
+
+describe('hardening 2: cookie tossing', () => {
+  let mallory: Seeded
+  beforeAll(async () => {
+    mallory = await seedUser(t)
+  })
+  const cookieOf = (...values: string[]) => values.map((value) => `vai_token=${value}`).join('; ')
+
+  // A sibling subdomain plants its own vai_token beside the visitor's: whichever comes first,
+  // the request is refused, and nothing is done in either account.
+  test.each(PROTECTED_ROUTES)('%s %s with two vai_token cookies → 401 Invalid or expired token', async (method, path, body) => {
+    for (const cookie of [cookieOf(mallory.plaintext, alice.plaintext), cookieOf(alice.plaintext, mallory.plaintext), cookieOf(alice.plaintext, alice.plaintext)]) {
+      const reply = await send(method, path.replace(SOME_ID, alice.token.id), { body, headers: { cookie, 'sec-fetch-site': 'same-origin' } })
+      expect(reply.status).toBe(401)
+      expect(reply.body).toEqual(INVALID_TOKEN)
+      expect(reply.headers.get('www-authenticate')).toBe('Bearer')
+    }
+    expect((await t.get('/api/v1/auth/me', { token: alice.plaintext })).status).toBe(200)
+  })
+
+  test.each([
+    ['an empty one beside it', () => cookieOf('', alice.plaintext)],
+    ['a third one among other cookies', () => `theme=dark; ${cookieOf(alice.plaintext)}; lang=en; ${cookieOf(mallory.plaintext)}`],
+  ])('%s → 401 too', async (_name, cookie) => {
+    const reply = await t.get('/api/v1/auth/me', { headers: { cookie: cookie() } })
+    expect(reply.status).toBe(401)
+    expect(reply.body).toEqual(INVALID_TOKEN)
+  })
+
+  test('no token is created in either account', async () => {
+    const count = async (user: Seeded) => (await t.get('/api/v1/access-tokens?limit=200', { token: user.plaintext })).body.items.length
+    const before = [await count(alice), await count(mallory)]
+    const reply = await t.post('/api/v1/access-tokens', { body: { name: 'tossed' }, headers: { cookie: cookieOf(mallory.plaintext, alice.plaintext), 'sec-fetch-site': 'same-origin' } })
+    expect(reply.status).toBe(401)
+    expect([await count(alice), await count(mallory)]).toEqual(before)
+  })
+
+  test.each([
+    ['Bearer', () => ({ authorization: `Bearer ${alice.plaintext}` })],
+    ['X-API-Key', () => ({ 'x-api-key': alice.plaintext })],
+  ])('a %s header decides first: the cookies are not looked at', async (_name, headers) => {
+    const reply = await t.get('/api/v1/auth/me', { headers: { ...headers(), cookie: cookieOf(mallory.plaintext, alice.plaintext) } })
+    expect(reply.status).toBe(200)
+    expect(reply.body.token.id).toBe(alice.token.id)
+  })
+
+  test('one vai_token among other cookies still authenticates', async () => {
+    const reply = await t.get('/api/v1/auth/me', { headers: { cookie: `vai_token_old=x; ${cookieOf(alice.plaintext)}; other=vai_token` } })
+    expect(reply.status).toBe(200)
+  })
+})
+
+describe('hardening 11: a token in Authorization without the word Bearer', () => {
+  const HINT = 'Bearer error="invalid_request", error_description="use Authorization: Bearer <token>"'
+
+  test.each(PROTECTED_ROUTES)('%s %s: still the contract\'s 401 Not authenticated, with a hint in WWW-Authenticate', async (method, path, body) => {
+    for (const authorization of [alice.plaintext, `Token ${alice.plaintext}`, bad['a well-formed unknown token']!]) {
+      const reply = await send(method, path, { body, headers: { authorization } })
+      expect(reply.status).toBe(401)
+      expect(reply.body).toEqual(NOT_AUTHENTICATED)
+      expect(reply.headers.get('www-authenticate')).toBe(HINT)
+    }
+  })
+
+  test('the hint is what RFC 6750 allows: error_description holds no " or \\ and only printable ASCII', () => {
+    const description = /error_description="([^"]*)"/.exec(HINT)![1]!
+    expect(description).toMatch(/^[\x20\x21\x23-\x5B\x5D-\x7E]+$/)
+  })
+
+  test.each([
+    ['Basic credentials', { authorization: 'Basic YWRhOnNlY3JldA==' }],
+    ['no Authorization', {}],
+  ])('%s get the plain challenge', async (_name, headers) => {
+    const reply = await t.get('/api/v1/auth/me', { headers })
+    expect(reply.headers.get('www-authenticate')).toBe('Bearer')
+  })
+
+  test('with another carrier present, that carrier decides', async () => {
+    const reply = await t.get('/api/v1/auth/me', { headers: { authorization: alice.plaintext, 'x-api-key': alice.plaintext } })
+    expect(reply.status).toBe(200)
+  })
+})

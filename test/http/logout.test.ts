@@ -50,7 +50,9 @@ describe('POST /api/v1/auth/logout', () => {
     ['auto', 'http://localhost', {}, false],
     ['auto', 'https://localhost', {}, true],
     ['auto', 'http://localhost', { 'x-forwarded-proto': 'https' }, true],
-    ['auto', 'http://localhost', { 'x-forwarded-proto': 'HTTPS, http' }, true],
+    // A proxy that appends leaves the client's claim first, its own last: its own counts.
+    ['auto', 'http://localhost', { 'x-forwarded-proto': 'https, http' }, false],
+    ['auto', 'http://localhost', { 'x-forwarded-proto': 'http, HTTPS' }, true],
     ['auto', 'http://localhost', { 'x-forwarded-proto': 'http' }, false],
     ['true', 'http://localhost', {}, true],
     ['true', 'https://localhost', {}, true],

@@ -46,18 +46,18 @@ describe('access log', () => {
     await t.get('/nope/deeper?secret=1')
     await afterResponses()
     expect(entries).toEqual([
-      { time: expect.stringMatching(/Z$/), method: 'GET', route: '/api/v1/access-tokens/:token_id', status: 200, durationMs: expect.any(Number), requestId: 'req-1', userId: seeded.user.id },
-      { time: expect.stringMatching(/Z$/), method: 'GET', route: '(unmatched)', status: 404, durationMs: expect.any(Number), requestId: expect.stringMatching(UUID), userId: null },
+      { time: expect.stringMatching(/Z$/), method: 'GET', route: '/api/v1/access-tokens/:token_id', status: 200, durationMs: expect.any(Number), requestId: 'req-1', userId: seeded.user.id, client: '127.0.0.1' },
+      { time: expect.stringMatching(/Z$/), method: 'GET', route: '(unmatched)', status: 404, durationMs: expect.any(Number), requestId: expect.stringMatching(UUID), userId: null, client: '127.0.0.1' },
     ])
   })
 
   test('plain and JSON lines', () => {
     const lines: string[] = []
-    const entry: AccessLogEntry = { time: '2026-11-30T09:14:03.512Z', method: 'GET', route: '/healthz', status: 200, durationMs: 0.42, requestId: 'r1', userId: null }
+    const entry: AccessLogEntry = { time: '2026-11-30T09:14:03.512Z', method: 'GET', route: '/healthz', status: 200, durationMs: 0.42, requestId: 'r1', userId: null, client: '203.0.113.7' }
     accessLog('plain', (line) => lines.push(line))(entry)
     accessLog('json', (line) => lines.push(line))(entry)
     expect(lines).toEqual([
-      '2026-11-30T09:14:03.512Z GET /healthz 200 0.42ms id=r1 user=-\n',
+      '2026-11-30T09:14:03.512Z GET /healthz 200 0.42ms id=r1 user=- client=203.0.113.7\n',
       `${JSON.stringify(entry)}\n`,
     ])
   })

@@ -1,5 +1,5 @@
 // Rows of the contract that hold for every route: routing, methods, bodies, locations.
-import { beforeAll, describe, expect, test } from 'bun:test'
+import { beforeAll, describe, expect, spyOn, test } from 'bun:test'
 import {
   BASE, brokenAppFixture, INVALID_TOKEN, JSON_INVALID, makeApp, NOT_AUTHENTICATED, seedUser, type Seeded, type TestApp,
 } from '../support/app'
@@ -271,5 +271,105 @@ describe('failures', () => {
   test('the 401 table does not depend on the database for a malformed token', async () => {
     expect((await broken.app.get('/api/v1/auth/me')).body).toEqual(NOT_AUTHENTICATED)
     expect((await broken.app.get('/api/v1/auth/me', { token: 'garbage' })).body).toEqual(INVALID_TOKEN)
+  })
+})
+
+describe('hardening 4: bodies parsed before authentication', () => {
+  const json = { 'content-type': 'application/json' }
+  const KIB = 1024
+  const ENTRY_TOO_LARGE = { detail: 'Request body is larger than 65536 bytes (64 KiB)' }
+
+  /** A body that records whether anything read it. */
+  function watchedBody(text: string) {
+    const watch = { read: false, body: undefined as unknown as ReadableStream<Uint8Array> }
+    watch.body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        watch.read = true
+        controller.enqueue(new TextEncoder().encode(text))
+        controller.close()
+      },
+    }, { highWaterMark: 0 })
+    return watch
+  }
+
+  const PROTECTED_WITH_BODY: [method: string, path: string][] = [
+    ['POST', '/api/v1/access-tokens'],
+    ['DELETE', '/api/v1/access-tokens'],
+    ['DELETE', `/api/v1/access-tokens/${SOME_ID}`],
+    ['POST', '/api/v1/auth/logout'],
+  ]
+
+  test.each(PROTECTED_WITH_BODY)('%s %s: a stranger\'s body is never read', async (method, path) => {
+    for (const [headers, expected] of [[{}, NOT_AUTHENTICATED], [{ authorization: 'Bearer vai_nope' }, INVALID_TOKEN]] as const) {
+      const watch = watchedBody('[[[[')
+      const reply = await t.handle(new Request(`${BASE}${path}`, { method, headers: { ...json, ...headers }, body: watch.body }))
+      expect(reply.status).toBe(401)
+      expect(reply.body).toEqual(expected)
+      expect(watch.read).toBe(false)
+    }
+  })
+
+  test('a stranger\'s megabyte of `[` is not parsed: no JSON.parse runs', async () => {
+    const parse = spyOn(JSON, 'parse')
+    try {
+      const reply = await t.post('/api/v1/access-tokens', { rawBody: '['.repeat(MIB - 1), headers: json })
+      expect(reply.status).toBe(401)
+      expect(parse.mock.calls.filter(([text]) => String(text).length > KIB)).toEqual([])
+    } finally {
+      parse.mockRestore()
+    }
+  })
+
+  test('the caller\'s body is read once the token is accepted', async () => {
+    const watch = watchedBody('{"name":"read after"}')
+    const reply = await t.handle(new Request(`${BASE}/api/v1/access-tokens`, { method: 'POST', headers: { ...json, authorization: `Bearer ${alice.plaintext}` }, body: watch.body }))
+    expect(reply.status).toBe(201)
+    expect(reply.body.token.name).toBe('read after')
+    expect(watch.read).toBe(true)
+  })
+
+  test.each(['/api/v1/auth/signup', '/api/v1/auth/login'])('%s: a body over 64 KiB → 413, declared or streamed', async (path) => {
+    const big = JSON.stringify({ email: 'ada@example.com', password: 'x'.repeat(64 * KIB) })
+    const sent = await t.post(path, { rawBody: big, headers: json })
+    expect(sent.status).toBe(413)
+    expect(sent.body).toEqual(ENTRY_TOO_LARGE)
+    expect(sent.headers.get('content-type')).toStartWith('application/json')
+    const declared = await t.handle(new Request(`${BASE}${path}`, { method: 'POST', headers: { ...json, 'content-length': String(64 * KIB + 1) }, body: '{}' }))
+    expect(declared.status).toBe(413)
+    expect(declared.body).toEqual(ENTRY_TOO_LARGE)
+    const streamed = await t.handle(new Request(`${BASE}${path}`, { method: 'POST', headers: json, body: watchedBody(big).body }))
+    expect(streamed.status).toBe(413)
+    expect(streamed.body).toEqual(ENTRY_TOO_LARGE)
+  })
+
+  test.each(['/api/v1/auth/signup', '/api/v1/auth/login'])('%s: a body of exactly 64 KiB is read and validated', async (path) => {
+    const reply = await t.post(path, { rawBody: JSON.stringify({ email: 'ada@example.com', password: 5 }).padEnd(64 * KIB, ' '), headers: json })
+    expect(reply.status).toBe(422)
+    expect(reply.body.detail.map((entry: { loc: unknown }) => entry.loc)).toEqual([['body', 'password']])
+  })
+
+  test.each([
+    ['a megabyte of `[`', '['.repeat(MIB - 1)],
+    ['201 levels, closed', `${'['.repeat(201)}${']'.repeat(201)}`],
+    ['201 levels of objects', `${'{"a":'.repeat(201)}1${'}'.repeat(201)}`],
+  ])('nesting deeper than 200 is refused before any parse: %s → 422 json_invalid, no JSON.parse', async (_name, rawBody) => {
+    const parse = spyOn(JSON, 'parse')
+    try {
+      const reply = await t.post('/api/v1/access-tokens', { token: alice.plaintext, rawBody, headers: json })
+      expect(reply.status).toBe(422)
+      expect(reply.body).toEqual(JSON_INVALID)
+      expect(parse.mock.calls.filter(([text]) => String(text).length > 200)).toEqual([])
+    } finally {
+      parse.mockRestore()
+    }
+  })
+
+  test.each([
+    ['200 levels', `{"name":"deep","extra":${'['.repeat(199)}${']'.repeat(199)}}`],
+    ['brackets inside strings do not count', JSON.stringify({ name: '['.repeat(250), note: '{\"['.repeat(300) })],
+    ['an escaped quote does not end a string', JSON.stringify({ name: 'say \\"[[[', extra: '\\\\' })],
+  ])('%s → read', async (_name, rawBody) => {
+    const reply = await t.post('/api/v1/access-tokens', { token: alice.plaintext, rawBody, headers: json })
+    expect(reply.status).toBe(201)
   })
 })

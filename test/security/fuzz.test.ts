@@ -510,7 +510,10 @@ async function runCase(world: World, c: Case, tally: Tally) {
 
   if (status >= 400) {
     if (!(head && text === '') && !isErrorBody(status, body)) fail('an error body that is none of the contract shapes')
-    if (status === 401 && route !== 'login' && response.headers.get('www-authenticate') !== 'Bearer') fail('a 401 without WWW-Authenticate: Bearer')
+    // Bare, or with RFC 6750's invalid_request hint when a token came without the word Bearer.
+    if (status === 401 && route !== 'login' && !/^Bearer(?: error="invalid_request", error_description="[^"]*")?$/.test(response.headers.get('www-authenticate') ?? '')) {
+      fail('a 401 without WWW-Authenticate: Bearer')
+    }
     if (status === 429 && !/^\d+$/.test(response.headers.get('retry-after') ?? '')) fail('a 429 without Retry-After')
   } else if (request.method.toUpperCase() === 'OPTIONS') {
     if (status !== 204 || !response.headers.get('allow')) fail('OPTIONS must be 204 with Allow')

@@ -14,6 +14,8 @@ import type { Store, TokenRecord, UserRecord } from '../../src/store/store'
 import { SUITE_BACKEND, TEST_POSTGRES, type Row, type Table } from './backends'
 
 export const BASE = 'http://localhost'
+/** Where in-process requests come from unless a test says otherwise: a trusted proxy by default. */
+export const LOCAL_PEER = '127.0.0.1'
 export const START = Date.parse('2026-11-30T09:14:03.512Z')
 export const PASSWORD = 'correct horse battery'
 
@@ -29,6 +31,8 @@ export interface RequestOptions {
   via?: Via
   /** Overrides BASE, e.g. 'https://localhost'. */
   origin?: string
+  /** The TCP peer the request comes from (default LOCAL_PEER, as a client on the same host); null: none known. */
+  peer?: string | null
 }
 
 export interface Reply {
@@ -60,7 +64,13 @@ export function makeApp(overrides: MakeAppOptions = {}) {
       time += ms
     },
   }
-  const app = createApp({ config, store, now: clock.now, loginLimiter: createLoginLimiter(store, loginLimits), log })
+  const peers = new WeakMap<Request, string | null>()
+  const peerAddress = (request: Request) => (peers.has(request) ? peers.get(request)! : LOCAL_PEER)
+  const app = createApp({ config, store, now: clock.now, loginLimiter: createLoginLimiter(store, loginLimits), log, peerAddress })
+  const handle = (request: Request, peer?: string | null) => {
+    if (peer !== undefined) peers.set(request, peer)
+    return app.handle(request)
+  }
 
   const request = async (method: string, path: string, options: RequestOptions = {}): Promise<Reply> => {
     const headers = new Headers(options.headers)
@@ -75,7 +85,7 @@ export function makeApp(overrides: MakeAppOptions = {}) {
       body = JSON.stringify(options.body)
       if (!headers.has('content-type')) headers.set('content-type', 'application/json')
     }
-    const response = await app.handle(new Request(`${options.origin ?? BASE}${path}`, { method, headers, body }))
+    const response = await handle(new Request(`${options.origin ?? BASE}${path}`, { method, headers, body }), options.peer)
     return read(response)
   }
 
@@ -93,7 +103,7 @@ export function makeApp(overrides: MakeAppOptions = {}) {
     get: (path: string, options?: RequestOptions) => request('GET', path, options),
     post: (path: string, options?: RequestOptions) => request('POST', path, options),
     del: (path: string, options?: RequestOptions) => request('DELETE', path, options),
-    handle: async (req: Request) => read(await app.handle(req)),
+    handle: async (req: Request, peer?: string | null) => read(await handle(req, peer)),
   }
 }
 

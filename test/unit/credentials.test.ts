@@ -1,22 +1,24 @@
 import { describe, expect, test } from 'bun:test'
-import { cookieValue, presentedCredential } from '../../src/auth/credentials'
+import { cookieValues, presentedCredential, tokenWithoutBearer } from '../../src/auth/credentials'
 
-describe('cookieValue', () => {
+describe('cookieValues', () => {
   test.each([
-    ['vai_token=abc', 'abc'],
-    ['a=1; vai_token=abc; b=2', 'abc'],
-    ['a=1;vai_token=abc', 'abc'],
-    ['  vai_token = abc  ', 'abc'],
-    ['vai_token_old=zzz; vai_token=abc', 'abc'],
-    ['vai_token_old=zzz', undefined],
-    ['xvai_token=zzz', undefined],
-    ['vai_token=', ''],
-    ['', undefined],
-  ])('%p → %p', (header, value) => {
-    expect(cookieValue(header, 'vai_token')).toBe(value as string | undefined)
+    ['vai_token=abc', ['abc']],
+    ['a=1; vai_token=abc; b=2', ['abc']],
+    ['a=1;vai_token=abc', ['abc']],
+    ['  vai_token = abc  ', ['abc']],
+    ['vai_token_old=zzz; vai_token=abc', ['abc']],
+    ['vai_token=abc; vai_token=def', ['abc', 'def']],
+    ['vai_token=; vai_token=def', ['', 'def']],
+    ['vai_token_old=zzz', []],
+    ['xvai_token=zzz', []],
+    ['vai_token=', ['']],
+    ['', []],
+  ])('%p → %p', (header, values) => {
+    expect(cookieValues(header, 'vai_token')).toEqual(values)
   })
 
-  test('no header', () => expect(cookieValue(null, 'vai_token')).toBeUndefined())
+  test('no header', () => expect(cookieValues(null, 'vai_token')).toEqual([]))
 })
 
 describe('presentedCredential: which token a request presents', () => {
@@ -30,6 +32,39 @@ describe('presentedCredential: which token a request presents', () => {
     [{ cookie: 'vai_token=' }, undefined],
     [{}, undefined],
   ])('%j → %p', (headers, token) => {
-    expect(presentedCredential(new Headers(headers))?.token).toBe(token as string | undefined)
+    const presented = presentedCredential(new Headers(headers))
+    expect(presented && 'token' in presented ? presented.token : undefined).toBe(token as string | undefined)
   })
+})
+
+describe('hardening 2: cookie tossing', () => {
+  test.each([
+    [{ cookie: 'vai_token=a; vai_token=b' }, { via: 'cookie', ambiguous: true }],
+    [{ cookie: 'vai_token=a; theme=dark; vai_token=a' }, { via: 'cookie', ambiguous: true }],
+    [{ cookie: 'vai_token=; vai_token=b' }, { via: 'cookie', ambiguous: true }],
+    [{ cookie: 'vai_token=; vai_token=' }, undefined],
+    [{ cookie: 'vai_token=a; vai_token_old=b' }, { via: 'cookie', token: 'a' }],
+    // A header carrier decides first: the cookies are not looked at.
+    [{ authorization: 'Bearer h', cookie: 'vai_token=a; vai_token=b' }, { via: 'bearer', token: 'h' }],
+    [{ 'x-api-key': 'k', cookie: 'vai_token=a; vai_token=b' }, { via: 'apiKey', token: 'k' }],
+  ])('%j → %j', (headers, presented) => {
+    expect(presentedCredential(new Headers(headers))).toEqual(presented as never)
+  })
+})
+
+describe('hardening 11: a token in Authorization without the word Bearer', () => {
+  test.each([
+    ['vai_abc', true],
+    ['  vai_abc  ', true],
+    ['Token vai_abc', true],
+    ['Bearer', false],
+    ['Basic dXNlcjpwYXNz', false],
+    ['vai', false],
+    ['vai_token=abc', false],
+    ['x vai_a y', false],
+  ])('%p → %p', (authorization, hinted) => {
+    expect(tokenWithoutBearer(new Headers({ authorization }))).toBe(hinted)
+  })
+
+  test('no Authorization header', () => expect(tokenWithoutBearer(new Headers())).toBe(false))
 })
