@@ -116,10 +116,10 @@ async function loadGenerator() {
 async function openApiDocument(app: AnyElysia): Promise<OpenAPIDocument> {
   const toOpenAPISchema = await loadGenerator()
   // jsonBody's global parser is a function, which the generator cannot describe: it
-  // leaves every requestBody without content. What that parser accepts is JSON, so
-  // the generator sees each route as if it named Elysia's own 'json' parser. It also
-  // reads the body of every request but GET and HEAD, on any route, and refuses one
-  // over 1 MiB before anything else: a 413 is possible even where no body is expected.
+  // leaves every requestBody without content. What the body steps accept is JSON, so
+  // the generator sees each route as if it named Elysia's own 'json' parser. Every route
+  // but GET and HEAD reads its body (a protected one once its caller is accepted) and
+  // refuses one over its limit: a 413 is possible even where no body is expected.
   // A protected route (`auth`, which lists the carriers as its security) may refuse its caller.
   const routes = app['getGlobalRoutes']().map((route) => {
     const readsBody = route.method !== 'GET' && route.method !== 'HEAD'

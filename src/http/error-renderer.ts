@@ -45,11 +45,11 @@ export function errorRenderer(allowedMethods: (path: string) => string[]) {
       set.status = status
       return json(status, { detail }, headers)
     }
-    // Elysia wraps what a body parser throws (body.ts's 413) in its own ParseError.
-    const raised = code === 'PARSE' ? error.cause : error
-    if (raised instanceof HttpError) return reply(raised)
-    if (raised instanceof StoreUnavailable) {
-      logOutage(raised)
+    // Body errors (413, an aborted body as a 400) come from the steps that read bodies,
+    // after authentication, as they are: vai's parse step reads nothing and throws nothing.
+    if (error instanceof HttpError) return reply(error)
+    if (error instanceof StoreUnavailable) {
+      logOutage(error)
       return reply(httpError('databaseUnavailable'))
     }
     switch (code) {
