@@ -14,6 +14,7 @@ import { observe, type AccessLog } from './http/observe'
 import { browserSecurity } from './http/security'
 import { createMetrics, type Metrics } from './metrics'
 import { serviceRoutes } from './http/service'
+import { introspectRoutes, verifyRoutes } from './http/verification'
 import type { Store } from './store/store'
 
 export interface AppOptions {
@@ -31,16 +32,20 @@ export function createApp({
   config, store, now = Date.now, loginLimiter = createLoginLimiter(store), metrics = createMetrics(store, now), log = () => {},
 }: AppOptions) {
   const deps = { config, store, now, loginLimiter, metrics, caller: callerPlugin(store, now, metrics) }
-  const app = new Elysia()
+  // normalize off: a body key a route does not define is refused (extra_forbidden), not dropped.
+  const app = new Elysia({ normalize: false })
   return app
     .use(observe(metrics, log))
     .use(browserSecurity(config.corsOrigins))
     .use(errorRenderer(allowedMethods(app)))
+    // Before the body parser: verify never reads a body, on any method.
+    .use(verifyRoutes(deps))
     .use(jsonBody)
     .use(metricsRoutes(config, metrics))
     .use(serviceRoutes(store))
     .use(authRoutes(deps))
     .use(accessTokenRoutes(deps))
+    .use(introspectRoutes(deps))
     .use(docsRoutes())
     .use(consoleRoutes(deps))
 }
