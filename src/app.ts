@@ -15,6 +15,7 @@ import { observe, type AccessLog } from './http/observe'
 import { browserSecurity } from './http/security'
 import { createMetrics, type Metrics } from './metrics'
 import { serviceRoutes } from './http/service'
+import { introspectRoutes, verifyRoutes } from './http/verification'
 import type { Store } from './store/store'
 
 export interface AppOptions {
@@ -34,18 +35,22 @@ export function createApp({
   config, store, now = Date.now, loginLimiter = createLoginLimiter(store), metrics = createMetrics(store, now), log = () => {}, peerAddress,
 }: AppOptions) {
   const deps = { config, store, now, loginLimiter, metrics, caller: callerPlugin(store, now, metrics) }
-  const app = new Elysia()
+  // normalize off: a body key a route does not define is refused (extra_forbidden), not dropped.
+  const app = new Elysia({ normalize: false })
   const peerOf = peerAddress ?? ((request: Request) => app.server?.requestIP(request)?.address ?? null)
   return app
     .use(forwardedClient(config.trustedProxies, peerOf))
     .use(observe(metrics, log))
     .use(browserSecurity(config.corsOrigins))
     .use(errorRenderer(allowedMethods(app)))
+    // Before the body parser: verify never reads a body, on any method.
+    .use(verifyRoutes(deps))
     .use(jsonBody)
     .use(metricsRoutes(config, metrics))
     .use(serviceRoutes(store))
     .use(authRoutes(deps))
     .use(accessTokenRoutes(deps))
+    .use(introspectRoutes(deps))
     .use(docsRoutes())
     .use(consoleRoutes(deps))
 }

@@ -41,6 +41,23 @@ export const ERRORS = {
   },
   wrongPassword: { status: 401, detail: 'Invalid email or password', description: 'at login, a wrong email or password' },
   signupClosed: { status: 403, detail: 'Signup is closed', description: 'Signup is closed' },
+  // `<scope>` stands for the scopes, space-separated (scopeError).
+  lacksScope: {
+    status: 403,
+    detail: 'This token lacks the scope <scope>',
+    headers: { 'www-authenticate': null },
+    description: 'the token lacks a scope this route needs',
+  },
+  cannotGrant: {
+    status: 403,
+    detail: 'A token cannot grant a scope it does not have: <scope>',
+    description: 'a scope the calling token does not hold itself (admin: nobody is an admin yet)',
+  },
+  cannotOutlive: {
+    status: 403,
+    detail: 'A token cannot outlive the token that creates it',
+    description: 'an API token asked for a token that would expire after it does',
+  },
   crossSite: {
     status: 403,
     detail: 'Cross-site request refused',
@@ -86,7 +103,10 @@ export type ErrorName = keyof typeof ERRORS
 export const ERROR_HEADERS: Record<ErrorHeader, { name: string; schema: Record<string, unknown> }> = {
   'www-authenticate': {
     name: 'WWW-Authenticate',
-    schema: { type: 'string', description: '`Bearer` when the token was missing or bad; with `error="invalid_request"` and a hint when it came without the word Bearer' },
+    schema: {
+      type: 'string',
+      description: '`Bearer` when the token was missing or bad; with `error="invalid_request"` and a hint when it came without the word Bearer; `Bearer error="insufficient_scope", scope="…"` when it lacks a scope',
+    },
   },
   'retry-after': { name: 'Retry-After', schema: { type: 'integer', minimum: 1, description: 'Seconds to wait before trying again' } },
   allow: { name: 'Allow', schema: { type: 'string', description: 'The methods the path answers to' } },
@@ -107,6 +127,16 @@ export class HttpError extends Error {
 export function fixedHeaders(name: ErrorName): Record<string, string> {
   const { headers = {} }: ContractError = ERRORS[name]
   return Object.fromEntries(Object.entries(headers).filter((entry): entry is [string, string] => entry[1] !== null))
+}
+
+/**
+ * The catalogue's error about scopes, `<scope>` being `scopes`, space-separated. A
+ * missing scope is also said in the challenge (RFC 6750 §3.1), where a client reads it.
+ */
+export function scopeError(name: 'lacksScope' | 'cannotGrant', scopes: readonly string[]): HttpError {
+  const named = scopes.join(' ')
+  const headers: Record<string, string> = name === 'lacksScope' ? { 'www-authenticate': `Bearer error="insufficient_scope", scope="${named}"` } : {}
+  return new HttpError(ERRORS[name].status, ERRORS[name].detail.replace('<scope>', named), headers)
 }
 
 /** The error `name` of the catalogue, with the values of its momentary headers. */

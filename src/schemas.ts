@@ -1,6 +1,7 @@
 import { t } from 'elysia'
-import type { TSchema } from '@sinclair/typebox'
-import { Email, LaxInteger, QueryBoolean, Text } from './validation/kinds'
+import type { TProperties, TSchema } from '@sinclair/typebox'
+import { MAX_SCOPES } from './tokens/scopes'
+import { Email, LaxInteger, QueryBoolean, Scope, ScopeQuery, Text } from './validation/kinds'
 
 export const Nullable = <T extends TSchema>(schema: T) => t.Union([schema, t.Null()])
 
@@ -23,7 +24,9 @@ export const Token = t.Object(
     createdAt: Timestamp,
     expiresAt: Nullable(Timestamp),
     lastUsedAt: Nullable(Timestamp),
+    lastUsedIp: Nullable(t.String({ description: 'The client address of the last use.', examples: ['203.0.113.7'] })),
     revokedAt: Nullable(Timestamp),
+    scopes: t.Array(t.String(), { description: 'What the token may do, sorted. Sessions have `["*"]`.', examples: [['deploy:staging', 'tokens:read']] }),
   },
   { $id: 'Token', description: 'An access token. The plaintext is never part of it.' },
 )
@@ -54,6 +57,34 @@ export const RevokedCount = t.Object({ revokedCount: t.Integer({ minimum: 0 }) }
 
 export const Health = t.Object({ status: t.Literal('ok') }, { $id: 'Health' })
 
+// RFC 7662's answer: for a live token its facts (`exp` only when it expires), else only that it is not.
+const activeToken = {
+  active: t.Literal(true),
+  scope: t.String({ description: 'Its scopes, space-separated.', examples: ['deploy:staging tokens:read'] }),
+  token_type: TokenType,
+  sub: t.String({ description: 'The owner’s user id.' }),
+  username: t.String({ description: 'The owner’s email.' }),
+  iat: t.Integer({ description: 'When it was made, in seconds since 1970.' }),
+}
+const tokenId = { jti: t.String({ description: 'Its id.' }) }
+export const ActiveIntrospection = t.Object(
+  { ...activeToken, exp: t.Integer({ description: 'When it expires, in seconds since 1970.' }), ...tokenId },
+  { $id: 'ActiveIntrospection', description: 'A token that would authenticate now, and expires.' },
+)
+export const ActiveIntrospectionNoExpiry = t.Object(
+  { ...activeToken, ...tokenId },
+  { $id: 'ActiveIntrospectionNoExpiry', description: 'A token that would authenticate now, and never expires.' },
+)
+export const InactiveIntrospection = t.Object(
+  { active: t.Literal(false) },
+  { $id: 'InactiveIntrospection', description: 'Anything else: unknown, malformed, revoked or expired.' },
+)
+export const Introspection = t.Union([ActiveIntrospection, ActiveIntrospectionNoExpiry, InactiveIntrospection])
+export type Introspection = typeof Introspection.static
+
+/** OAuth's error body (RFC 6749 §5.2), which RFC 7662 clients expect of introspection. */
+export const OAuthError = t.Object({ error: t.String({ examples: ['invalid_request'] }), error_description: t.String() }, { $id: 'OAuthError' })
+
 export const ErrorBody = t.Object({ detail: t.String() }, { $id: 'Error' })
 export type ErrorBody = typeof ErrorBody.static
 
@@ -68,16 +99,22 @@ export const ValidationErrorBody = t.Object({ detail: t.Array(ValidationIssue) }
 
 // Requests
 
+/** A JSON body: a key it does not define is a 422 extra_forbidden, so a typo is never silently ignored. */
+const Body = <P extends TProperties>(properties: P) => t.Object(properties, { additionalProperties: false })
+
+/** A query: a parameter it does not define is ignored (Elysia would refuse one, as it does a body key). */
+const Query = <P extends TProperties>(properties: P) => t.Object(properties, { additionalProperties: true })
+
 export const TokenIdParams = t.Object({ token_id: Uuid })
 
-export const ListTokensQuery = t.Object({
+export const ListTokensQuery = Query({
   tokenType: t.Optional(TokenType),
   includeRevoked: QueryBoolean({ default: false, description: 'Also list revoked tokens.' }),
   limit: LaxInteger({ minimum: 1, maximum: 200, default: 50 }),
   cursor: t.Optional(t.String({ description: 'The `nextCursor` of the previous page.' })),
 })
 
-export const RevokeAllQuery = t.Object({
+export const RevokeAllQuery = Query({
   exclude_current: QueryBoolean({ default: true, description: 'Keep the token that makes this request.' }),
 })
 
@@ -86,19 +123,36 @@ export const RevokeAllQuery = t.Object({
  * that a refusal is listed with every other problem (and shows in the OpenAPI document).
  */
 export const CreateTokenBody = (maxTokenDays: number | null) =>
-  t.Object({
+  Body({
     name: Text({ minLength: 1, maxLength: 255, examples: ['ci deploy key'] }),
     expiresInDays: t.Optional(Nullable(LaxInteger({ minimum: 1, maximum: maxTokenDays ?? 3650 }))),
+    scopes: t.Optional(
+      t.Array(Scope(), {
+        maxItems: MAX_SCOPES,
+        description: 'What the new token may do: scopes the caller holds. Omitted: the caller’s own scopes.',
+      }),
+    ),
   })
 
-export const SignupBody = t.Object({
+export const SignupBody = Body({
   email: Email(),
   password: Text({ minLength: 8, maxLength: 256 }),
   name: t.Optional(Text({ maxLength: 255 })),
 })
 
-export const LoginBody = t.Object({
+export const LoginBody = Body({
   email: Text({ maxLength: 254, examples: ['ada@example.com'] }),
   password: Text({ maxLength: 256 }),
   name: t.Optional(Text({ minLength: 1, maxLength: 255, description: 'Labels the session.' })),
+})
+
+export const VerifyQuery = Query({
+  scope: t.Optional(ScopeQuery('Scopes the token must hold: space-separated, and the key may repeat.')),
+  writeScope: t.Optional(ScopeQuery('Scopes it must also hold when the original method is not GET, HEAD or OPTIONS.')),
+})
+
+/** RFC 7662's request, as JSON or a form: `token` is checked by hand (a missing one is OAuth's 400, not a 422). */
+export const IntrospectionRequest = Body({
+  token: t.String({ description: 'The token to introspect.', examples: ['vai_...'] }),
+  token_type_hint: t.Optional(t.String({ description: 'Ignored: vai has one kind of token.' })),
 })

@@ -9,7 +9,8 @@
 // flush), and renders the contract's JSON with the headers vai sends (security
 // headers, x-request-id, WWW-Authenticate on a 401). It serves exactly what the
 // bench asks of it: GET /api/v1/access-tokens/{id} and GET /api/v1/access-tokens
-// (limit, cursor); no access log, no metrics, no validation beyond that. It times
+// (limit, cursor), each with its scope check (tokens:read); no access log, no metrics,
+// no validation beyond that. It times
 // each step of its handler as it serves (GET /__floor/steps reads and resets the
 // sums): where its time goes under load.
 //
@@ -24,8 +25,9 @@
 import { Database } from 'bun:sqlite'
 import { isWellFormedToken, TOKEN_PATTERN, tokenDigest } from '../../src/auth/token-format'
 import { decodeCursor, encodeCursor } from '../../src/pagination'
-import type { CallerRow, TokenRow } from '../../src/store/rows'
+import { scopesOf, type CallerRow, type TokenRow } from '../../src/store/rows'
 import { listTokensSqlite, TOKEN_BY_DIGEST_SQL, TOKEN_BY_ID_SQL } from '../../src/store/sqlite'
+import { holds } from '../../src/tokens/scopes'
 
 // ---------------------------------------------------------------- the handler's parts
 
@@ -87,7 +89,7 @@ function headersFor(request: Request, challenge: boolean): Record<string, string
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
 
 /** The contract's Token, as src/http/present.ts renders it. */
-function present(row: TokenRow, lastUsedAt: number | null) {
+function present(row: TokenRow, lastUsedAt: number | null, lastUsedIp: string | null) {
   return {
     id: row.id,
     name: row.name,
@@ -96,9 +98,13 @@ function present(row: TokenRow, lastUsedAt: number | null) {
     createdAt: iso(row.created_at),
     expiresAt: iso(row.expires_at),
     lastUsedAt: iso(lastUsedAt),
+    lastUsedIp,
     revokedAt: iso(row.revoked_at),
+    scopes: scopesOf(row.scopes),
   }
 }
+
+const FORBIDDEN = '{"detail":"This token lacks the scope tokens:read"}'
 
 const CACHE_LIMIT = 10_000
 
@@ -119,8 +125,9 @@ export const STEPS_PATH = '/__floor/steps'
 function floorHandler(path: string, cached: boolean) {
   const q = openStatements(path)
   const secret = q.secret.get()!.value
-  // As the store's touchToken: the last use, in memory; vai writes it once a minute, the floor never.
+  // As the store's touchToken: the last use and its address, in memory; vai writes them once a minute, the floor never.
   const pending = new Map<string, number>()
+  const addresses = new Map<string, string>()
   const cache = new Map<string, CallerRow>()
   let version = -1
 
@@ -140,7 +147,7 @@ function floorHandler(path: string, cached: boolean) {
     return response
   }
 
-  return (request: Request): Response => {
+  return (request: Request, server: Bun.Server<unknown>): Response => {
     clock = Bun.nanoseconds()
     const url = request.url
     const start = url.indexOf('/', url.indexOf('//') + 2)
@@ -184,12 +191,16 @@ function floorHandler(path: string, cached: boolean) {
     const now = Date.now()
     if (!row || row.revoked_at !== null || (row.expires_at !== null && row.expires_at <= now)) return answer(request, 401, INVALID)
     pending.set(row.id, now)
+    const address = server.requestIP(request)?.address
+    if (address) addresses.set(row.id, address.startsWith('::ffff:') ? address.slice(7) : address)
+    // Both routes the floor serves need tokens:read.
+    if (!holds(scopesOf(row.scopes), 'tokens:read')) return answer(request, 403, FORBIDDEN)
 
     if (one) {
       const id = decodeURIComponent(route.slice('/api/v1/access-tokens/'.length)).toLowerCase()
       const found = id === row.id ? row : q.byId.get(id, row.user_id)
       if (!found) return answer(request, 404, '{"detail":"Token not found"}')
-      const body = JSON.stringify(present(found, pending.get(found.id) ?? found.last_used_at))
+      const body = JSON.stringify(present(found, pending.get(found.id) ?? found.last_used_at, addresses.get(found.id) ?? found.last_used_ip))
       lap('tokenJson')
       return answer(request, 200, body)
     }
@@ -210,7 +221,7 @@ function floorHandler(path: string, cached: boolean) {
     const items = rows.slice(0, limit)
     const last = items.at(-1)
     const nextCursor = rows.length > limit && last ? encodeCursor(secret, row.user_id, { createdAt: last.created_at, id: last.id }) : null
-    const body = JSON.stringify({ items: items.map((r) => present(r, pending.get(r.id) ?? r.last_used_at)), nextCursor })
+    const body = JSON.stringify({ items: items.map((r) => present(r, pending.get(r.id) ?? r.last_used_at, addresses.get(r.id) ?? r.last_used_ip)), nextCursor })
     lap('listJson')
     return answer(request, 200, body)
   }
@@ -244,7 +255,7 @@ function profile(path: string, token: string, listerToken: string) {
   const lister = q.byDigest.get(tokenDigest(listerToken))
   if (!row || !lister) throw new Error('bench-floor profile: the tokens are not in the database')
   const request = new Request(`http://127.0.0.1/api/v1/access-tokens/${row.id}`, { headers: { authorization: `Bearer ${token}` } })
-  const body = JSON.stringify(present(row, Date.now()))
+  const body = JSON.stringify(present(row, Date.now(), '127.0.0.1'))
   const rows = q.firstPage.all({ userId: lister.user_id, limit: 51 })
   const routeOf = (url: string) => {
     const start = url.indexOf('/', url.indexOf('//') + 2)
@@ -257,14 +268,14 @@ function profile(path: string, token: string, listerToken: string) {
     { step: 'sha256', us: perCall(() => tokenDigest(token), 20_000) },
     { step: 'lookup', us: perCall(() => q.byDigest.get(digest), 20_000) },
     { step: 'dataVersion', us: perCall(() => q.dataVersion.get(), 20_000) },
-    { step: 'tokenJson', us: perCall(() => JSON.stringify(present(row, Date.now())), 20_000) },
+    { step: 'tokenJson', us: perCall(() => JSON.stringify(present(row, Date.now(), '127.0.0.1')), 20_000) },
     { step: 'listQuery', us: perCall(() => q.firstPage.all({ userId: lister.user_id, limit: 51 }), 2_000) },
     {
       step: 'listJson',
       us: perCall(() => {
         const items = rows.slice(0, 50)
         const last = items.at(-1)!
-        return JSON.stringify({ items: items.map((r) => present(r, r.last_used_at)), nextCursor: encodeCursor(secret, lister.user_id, { createdAt: last.created_at, id: last.id }) })
+        return JSON.stringify({ items: items.map((r) => present(r, r.last_used_at, r.last_used_ip)), nextCursor: encodeCursor(secret, lister.user_id, { createdAt: last.created_at, id: last.id }) })
       }, 2_000),
     },
     { step: 'response', us: perCall(() => new Response(body, { headers: headersFor(request, false) }), 20_000) },

@@ -1,4 +1,4 @@
-// The scenarios of issue 4, (a) to (f): the request each server gets, the status it
+// The scenarios of issue 4, (a) to (f), and (v), issue 13's verify beside (a): the request each server gets, the status it
 // must answer, the target it is held to, and the servers that run it; what the
 // SQLite part records of each run; and the same for the PostgreSQL part.
 import { generateToken } from '../../src/auth/token-format'
@@ -36,6 +36,9 @@ export const getOwnToken = (issued: Issued, carrier: 'authorization' | 'x-api-ke
         : { cookie: `vai_token=${issued.plaintext}` },
 })
 
+/** A reverse proxy's forward-auth check: (a)'s token, asked for an application scope it holds (through `*`). */
+const verify = (issued: Issued): Request => ({ method: 'GET', path: '/api/v1/auth/verify?scope=deploy:staging', headers: { authorization: `Bearer ${issued.plaintext}` } })
+
 const list = (issued: Issued): Request => ({ method: 'GET', path: '/api/v1/access-tokens?limit=50', headers: { authorization: `Bearer ${issued.plaintext}` } })
 
 /** Well shaped (prefix, length, alphabet) but with a checksum that does not match. */
@@ -52,6 +55,7 @@ export function scenarios(small: SmallSeed, big: BigSeed): Scenario[] {
   const [hot, apiKey, me, lister, minter] = small.tokens
   return [
     { key: 'a', title: '(a) GET token, Bearer', chart: 'Bearer', expectStatus: 200, requests: { vai: getOwnToken(hot!, 'authorization'), 'vai-1M': getOwnToken(big.hot, 'authorization') }, target: 0.75, floors: ['floor', 'floor-cached'] },
+    { key: 'v', title: '(v) verify ?scope=…, Bearer', chart: 'verify', expectStatus: 200, requests: { vai: verify(hot!), 'vai-1M': verify(big.hot) } },
     { key: 'b-key', title: '(b) GET token, X-API-Key', chart: 'X-API-Key', expectStatus: 200, requests: { vai: getOwnToken(apiKey!, 'x-api-key') } },
     { key: 'b-cookie', title: '(b) GET token, cookie', chart: 'cookie', expectStatus: 200, requests: { vai: getOwnToken(small.session, 'cookie') } },
     { key: 'c', title: '(c) list, limit=50', chart: 'list 50', expectStatus: 200, requests: { vai: list(lister!), 'vai-1M': list(big.hot) }, target: 0.4, floors: ['floor'] },

@@ -59,6 +59,37 @@ export function tokenWithoutBearer(headers: Headers): boolean {
 // The header's last word looks like a token (vai_ and base62): alone, or after a scheme word other than Bearer.
 const TOKEN_WITHOUT_SCHEME = /^\s*(?:\S+\s+)?vai_[0-9A-Za-z]+\s*$/
 
+const BASIC_SCHEME = /^\s*basic\s/i
+const BASIC = /^basic\s+(\S+)\s*$/i
+
+/**
+ * The token in `Authorization: Basic`, for verify and introspect: tools that only speak
+ * Basic (and OAuth's client_secret_basic) send it as the password, under any user name.
+ * Each half is form-urlencoded (RFC 6749 §2.3.1), so the password is percent-decoded.
+ * Undefined when there is no Basic credential or its password is empty, which is no
+ * carrier at all; what cannot be decoded is handed on as it came, to be refused as malformed.
+ */
+export function basicPassword(authorization: string | null): string | undefined {
+  // The common case, Bearer, leaves at the first test without a copy of the header.
+  if (!authorization || !BASIC_SCHEME.test(authorization)) return undefined
+  const encoded = BASIC.exec(authorization.trim())?.[1]
+  if (encoded === undefined) return undefined
+  let pair: string
+  try {
+    pair = atob(encoded)
+  } catch {
+    return encoded
+  }
+  const colon = pair.indexOf(':')
+  const password = colon === -1 ? '' : pair.slice(colon + 1)
+  if (password === '') return undefined
+  try {
+    return decodeURIComponent(password.replaceAll('+', ' '))
+  } catch {
+    return password
+  }
+}
+
 /** The Set-Cookie value that hands a browser its session, or (empty, 0 seconds) takes it back. */
 export function sessionCookie(value: string, maxAgeSeconds: number, secure: boolean): string {
   return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAgeSeconds}${secure ? '; Secure' : ''}`

@@ -1,5 +1,6 @@
-import type { Store, TokenRecord, TokenType, UserRecord } from '../store/store'
+import type { Store, TokenRecord, UserRecord } from '../store/store'
 import { tokenState } from '../store/token-state'
+import { FULL_ACCESS, normaliseScopes } from '../tokens/scopes'
 import { generateToken, isWellFormedToken, tokenDigest, tokenPrefix } from './token-format'
 
 export interface IssuedToken {
@@ -7,13 +8,13 @@ export interface IssuedToken {
   token: TokenRecord
 }
 
-export interface TokenRequest {
+/** A session always has full access (`*`); an API token what it was given. */
+export type TokenRequest = {
   userId: string
   name: string
-  tokenType: TokenType
   expiresAt: number | null
   now: number
-}
+} & ({ tokenType: 'session' } | { tokenType: 'api'; scopes: readonly string[] })
 
 export async function issueToken(store: Store, request: TokenRequest): Promise<IssuedToken> {
   const plaintext = generateToken()
@@ -26,9 +27,11 @@ export async function issueToken(store: Store, request: TokenRequest): Promise<I
     createdAt: request.now,
     expiresAt: request.expiresAt,
     lastUsedAt: null,
+    lastUsedIp: null,
     revokedAt: null,
+    scopes: request.tokenType === 'session' ? [FULL_ACCESS] : normaliseScopes(request.scopes),
   }
-  const { lastUsedAt: _, revokedAt: __, ...row } = token
+  const { lastUsedAt: _, lastUsedIp: __, revokedAt: ___, ...row } = token
   await store.insertToken({ ...row, digest: tokenDigest(plaintext) })
   return { plaintext, token }
 }
@@ -40,8 +43,11 @@ export interface Caller {
 
 export type Refusal = 'malformed' | 'unknown' | 'expired' | 'revoked'
 
-/** The owner of a presented plaintext, or why it must not authenticate. */
-export async function authenticate(store: Store, plaintext: string, now: number): Promise<{ caller: Caller } | { refused: Refusal }> {
+/**
+ * The owner of a presented plaintext, or why it must not authenticate. A success is a use
+ * of the token from `client`; null (an introspection) leaves its lastUsedIp as it was.
+ */
+export async function authenticate(store: Store, plaintext: string, now: number, client: string | null): Promise<{ caller: Caller } | { refused: Refusal }> {
   // The checksum turns away typos and guesses before any database work.
   if (!isWellFormedToken(plaintext)) return { refused: 'malformed' }
   const found = await store.findTokenByDigest(tokenDigest(plaintext))
@@ -49,8 +55,8 @@ export async function authenticate(store: Store, plaintext: string, now: number)
   const { token } = found
   const state = tokenState(token, now)
   if (state !== 'active') return { refused: state }
-  store.touchToken(token.id, now)
-  return { caller: { user: found.user, token: { ...token, lastUsedAt: now } } }
+  store.touchToken(token.id, now, client)
+  return { caller: { user: found.user, token: { ...token, lastUsedAt: now, lastUsedIp: client ?? token.lastUsedIp } } }
 }
 
 export const DAY_MS = 24 * 60 * 60 * 1000

@@ -19,7 +19,7 @@ async function allTokens(store: Store, userId: string): Promise<TokenRecord[]> {
 
 export const TOKEN_COMMANDS: Record<string, Command> = {
   'tokens list': {
-    usage: `Usage: vai tokens list --email EMAIL [--json] [--db PATH]\n\nEvery token of the user, revoked ones too, newest first.\n\n  --json           one JSON array instead of a table\n${DB_HELP}`,
+    usage: `Usage: vai tokens list --email EMAIL [--json] [--db PATH]\n\nEvery token of the user, revoked ones too, newest first, with its scopes and the address it was last used from.\n\n  --json           one JSON array instead of a table\n${DB_HELP}`,
     options: { ...DB_OPTION, ...EMAIL_OPTION, ...JSON_OPTION },
     async run(values, _, env) {
       return withUser(values, env, async (store, user) => {
@@ -29,10 +29,22 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
           console.log(JSON.stringify(tokens.map(presentToken)))
         } else {
           printTable(
-            ['PREFIX', 'TYPE', 'NAME', 'CREATED', 'EXPIRES', 'LAST USED', 'STATUS', 'ID'],
+            ['PREFIX', 'TYPE', 'NAME', 'CREATED', 'EXPIRES', 'LAST USED', 'LAST IP', 'SCOPES', 'STATUS', 'ID'],
             tokens.map((token) => {
               const shown = presentToken(token)
-              return [token.tokenPrefix, token.tokenType, token.name, date(shown.createdAt), date(shown.expiresAt), date(shown.lastUsedAt), tokenState(token, now), token.id]
+              return [
+                token.tokenPrefix,
+                token.tokenType,
+                token.name,
+                date(shown.createdAt),
+                date(shown.expiresAt),
+                date(shown.lastUsedAt),
+                token.lastUsedIp ?? '-',
+                // A token with no scope at all can still say who it is (me, verify) and revoke itself.
+                token.scopes.length > 0 ? token.scopes.join(' ') : '(none)',
+                tokenState(token, now),
+                token.id,
+              ]
             }),
           )
         }

@@ -79,7 +79,7 @@ async function decode(request: Request, contentType: string, limit: BodyLimit): 
   const bytes = await readCapped(request, limit)
   if (bytes.byteLength === 0) return new UndecodableBody('missing')
   // Like FastAPI, a body sent with no Content-Type at all is read as JSON.
-  if (contentType !== '' && !JSON_TYPE.test(contentType)) return new UndecodableBody('json_invalid')
+  if (contentType !== '' && !JSON_TYPE.test(contentType)) return new UndecodableBody('json_invalid', FORM_TYPE.test(contentType) ? formFields(bytes) : undefined)
   // JSON.parse copes with nesting 100 000 deep, but takes tens of milliseconds over a
   // megabyte of `[` and validating such a value overflows the stack; pydantic's JSON
   // parser stops at the same depth. Counted on the bytes, before any parse starts.
@@ -122,7 +122,20 @@ function nestedDeeperThan(bytes: Uint8Array, levels: number): boolean {
 }
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i
+const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(?:;|$)/i
+
+const formFields = (bytes: Uint8Array): URLSearchParams | undefined => {
+  try {
+    return new URLSearchParams(strictUtf8.decode(bytes))
+  } catch {
+    return undefined
+  }
+}
 
 export class UndecodableBody {
-  constructor(readonly reason: 'missing' | 'json_invalid') {}
+  constructor(
+    readonly reason: 'missing' | 'json_invalid',
+    /** A form's fields: only introspection (RFC 7662) takes a form; to every other route it is not JSON. */
+    readonly form?: URLSearchParams,
+  ) {}
 }

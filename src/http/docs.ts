@@ -27,6 +27,7 @@ const DOCUMENT_BASE = {
   tags: [
     { name: 'Accounts', description: 'Sign up, log in and out, and who you are' },
     { name: 'Access tokens', description: 'Your session and API tokens' },
+    { name: 'Verification', description: 'For other services: forward authentication and token introspection' },
     { name: 'Service', description: 'Health of the running server' },
   ],
 }
@@ -35,6 +36,7 @@ const SECURITY_SCHEMES = {
   bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer vai_…' },
   apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'X-API-Key: vai_…' },
   cookie: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE, description: 'The session cookie set by login' },
+  basic: { type: 'http', scheme: 'basic', description: 'Authorization: Basic, the token as the password (any user name): verify and introspect only' },
 }
 
 const hidden = { detail: { hide: true } }
@@ -117,19 +119,24 @@ async function openApiDocument(app: AnyElysia): Promise<OpenAPIDocument> {
   const toOpenAPISchema = await loadGenerator()
   // jsonBody's global parser is a function, which the generator cannot describe: it
   // leaves every requestBody without content. What the body steps accept is JSON, so
-  // the generator sees each route as if it named Elysia's own 'json' parser. Every route
-  // but GET and HEAD reads its body (a protected one once its caller is accepted) and
-  // refuses one over its limit: a 413 is possible even where no body is expected.
-  // A protected route (`auth`, which lists the carriers as its security) may refuse its caller.
+  // the generator sees each route as if it named Elysia's own 'json' parser, or the
+  // parsers a route names to say what it takes (introspect: a form too). Every route but
+  // GET and HEAD behind the body step (verify's are mounted before it) reads its body — a
+  // protected one once its caller is accepted — and refuses one over its limit: a 413 is
+  // possible even where no body is expected. A protected route (`auth`, which lists the
+  // carriers as its security) may refuse its caller.
   const routes = app['getGlobalRoutes']().map((route) => {
-    const readsBody = route.method !== 'GET' && route.method !== 'HEAD'
-    const refusals = route.hooks.detail?.security?.length ? refusalResponses(route.method) : {}
+    const parsers = (route.hooks.parse ?? []) as { fn: unknown }[]
+    const readsBody = route.method !== 'GET' && route.method !== 'HEAD' && parsers.length > 0
+    const declared = parsers.filter((parser) => typeof parser.fn === 'string')
+    const refusals = route.hooks.detail?.security?.length ? refusalResponses(route.method, route.hooks.detail) : {}
     const added = { ...refusals, ...(readsBody ? errorResponses(413) : {}) }
     const response = Object.keys(added).length > 0 ? { ...added, ...route.hooks.response } : route.hooks.response
-    return { ...route, hooks: { ...route.hooks, parse: [{ fn: 'json' }], response } }
+    return { ...route, hooks: { ...route.hooks, parse: declared.length > 0 ? declared : [{ fn: 'json' }], response } }
   })
   const described: AnyElysia = Object.create(app, { getGlobalRoutes: { value: () => routes } })
-  const { paths } = toOpenAPISchema(described, undefined, undefined, undefined, '3.0.3')
+  // OPTIONS too: verify answers it (the generator leaves it out unless told otherwise).
+  const { paths } = toOpenAPISchema(described, { methods: [] }, undefined, undefined, '3.0.3')
   const named = Object.values(schemas as Record<string, unknown>).filter((value): value is TSchema & { $id: string } => typeof (value as Schema)?.$id === 'string')
   return toOpenAPI30({ ...DOCUMENT_BASE, paths: paths as OpenAPIDocument['paths'], components: { schemas: {}, securitySchemes: SECURITY_SCHEMES } }, named)
 }

@@ -15,7 +15,9 @@ export function presentToken(token: TokenRecord): Token {
     createdAt: iso(token.createdAt),
     expiresAt: isoOrNull(token.expiresAt),
     lastUsedAt: isoOrNull(token.lastUsedAt),
+    lastUsedIp: token.lastUsedIp,
     revokedAt: isoOrNull(token.revokedAt),
+    scopes: token.scopes,
   }
 }
 

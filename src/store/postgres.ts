@@ -3,7 +3,7 @@
 // round trip, and every statement is prepared once per connection.
 import { SQL } from 'bun'
 import { rememberedSecret } from './cursor-secret'
-import { NEW_TOKEN_COLUMNS, rowMapping, TOKEN_COLUMNS, TOKEN_TABLE, USER_COLUMNS, USER_TABLE, type CallerRow, type Column, type Decode, type TokenRow, type UserRow } from './rows'
+import { NEW_TOKEN_COLUMNS, rowMapping, scopesText, TOKEN_COLUMNS, TOKEN_TABLE, USER_COLUMNS, USER_TABLE, type CallerRow, type Column, type Decode, type TokenRow, type UserRow } from './rows'
 import { insertSql, LIST_SHAPES, listParams, listShapeKey, listShapeOf, listTokensSql, purgeBatchSql, purgeInBatches, type ListParam, type ListShape } from './statements'
 import { StoreUnavailable, type CreateUserResult, type NewToken, type Store, type StoredToken, type TokenType } from './store'
 import { activeTokenSql } from './token-state'
@@ -51,6 +51,13 @@ const MIGRATIONS: Migration[] = [
         value bytea NOT NULL
       );`)
     await tx`INSERT INTO meta (key, value) VALUES ('cursor_secret', ${crypto.getRandomValues(new Uint8Array(32))})`
+  },
+  // Scopes, space-separated: a token made before them could do all its owner could, so
+  // it keeps '*'. And the client address of a token's last use.
+  async (tx) => {
+    await tx.unsafe(`
+      ALTER TABLE tokens ADD COLUMN scopes text NOT NULL DEFAULT '*';
+      ALTER TABLE tokens ADD COLUMN last_used_ip text;`)
   },
 ]
 
@@ -151,10 +158,11 @@ type PgTokenRow = TokenRow<Uint8Array, string>
 type PgUserRow = UserRow<Uint8Array, string>
 type PgCallerRow = CallerRow<Uint8Array, string>
 
-/** A record's fields as the parameters of `columns`, in order: names go as their UTF-8 bytes. */
+/** A record's fields as the parameters of `columns`, in order: names go as their UTF-8 bytes, scopes as their text. */
 const values = (columns: readonly Column[], record: object) =>
   columns.map((column) => {
     const value = (record as Record<string, unknown>)[column.field]
+    if (column.kind === 'scopes') return scopesText(value as string[])
     return column.kind === 'name' && typeof value === 'string' ? utf8.encode(value) : value
   })
 const positional = (_: Column, index: number) => `$${index + 1}`
@@ -173,7 +181,9 @@ const PURGE_BATCH_SQL = purgeBatchSql('$1', '$2')
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex')
 const isHex = (column: Column) => column.kind === 'name' || column.kind === 'bytes'
 const asJson = (column: Column, value: unknown) =>
-  value === null || !isHex(column) ? value : hex(column.kind === 'name' ? utf8.encode(value as string) : (value as Uint8Array))
+  column.kind === 'scopes'
+    ? scopesText(value as string[])
+    : value === null || !isHex(column) ? value : hex(column.kind === 'name' ? utf8.encode(value as string) : (value as Uint8Array))
 const IMPORT_TOKENS = `
   INSERT INTO tokens (${TOKEN_TABLE.map((c) => c.column).join(', ')})
   SELECT ${TOKEN_TABLE.map((c) => (isHex(c) ? `decode(${c.column}, 'hex')` : c.column)).join(', ')}
@@ -197,7 +207,7 @@ export function createPostgresStore(sql: SQL): Store {
     const [row] = await sql`SELECT value FROM meta WHERE key = 'cursor_secret'`
     return new Uint8Array(row.value)
   })
-  const { toToken, toUser, toCaller, toStoredUser, toStoredToken } = rowMapping(POSTGRES_VALUES, touches.pendingFor)
+  const { toToken, toUser, toCaller, toStoredUser, toStoredToken } = rowMapping(POSTGRES_VALUES, touches)
 
   // One statement per filter combination, each prepared once per connection.
   const listStatements = new Map(LIST_SHAPES.map((shape) => [listShapeKey(shape), listStatement(shape)]))
@@ -259,14 +269,14 @@ export function createPostgresStore(sql: SQL): Store {
         WHERE user_id = ${userId} AND revoked_at IS NULL AND id IS DISTINCT FROM ${exceptTokenId}`
       return result.count
     },
-    touchToken(tokenId, at) {
-      touches.touch(tokenId, at)
+    touchToken(tokenId, at, ip) {
+      touches.touch(tokenId, at, ip)
     },
     async flushTouches() {
       await touches.flush(async (entries) => {
         await sql`
-          UPDATE tokens SET last_used_at = v.at
-          FROM json_to_recordset(${JSON.stringify(entries.map(([id, at]) => ({ id, at })))}::text::json) AS v(id text, at bigint)
+          UPDATE tokens SET last_used_at = v.at, last_used_ip = coalesce(v.ip, tokens.last_used_ip)
+          FROM json_to_recordset(${JSON.stringify(entries.map(([id, at, ip]) => ({ id, at, ip })))}::text::json) AS v(id text, at bigint, ip text)
           WHERE tokens.id = v.id AND (tokens.last_used_at IS NULL OR tokens.last_used_at < v.at)`
       })
     },

@@ -1,11 +1,13 @@
 // The tables as both backends hold them: each column beside the record field it stores,
 // the rows as a query returns them, and how a row becomes a record. A dialect adds only
 // how its values come back (SQLite: text and numbers; PostgreSQL: names as bytea holding
-// UTF-8, since its text cannot hold U+0000, and bigints as strings).
+// UTF-8, since its text cannot hold U+0000, and bigints as strings). Scopes are one text
+// value in both, space-separated: a scope never holds a space.
 import type { StoredToken, StoredUser, TokenRecord, TokenType, UserRecord } from './store'
+import type { Touches } from './touches'
 
-/** How a column's values travel: plain text, a name (any Unicode, U+0000 too), bytes, or epoch milliseconds. */
-export type ColumnKind = 'text' | 'name' | 'bytes' | 'time'
+/** How a column's values travel: plain text, a name (any Unicode, U+0000 too), bytes, epoch milliseconds, or a list of scopes. */
+export type ColumnKind = 'text' | 'name' | 'bytes' | 'time' | 'scopes'
 
 export interface Column<Field extends string = string> {
   column: string
@@ -34,7 +36,13 @@ export const TOKEN_TABLE: readonly (Column<keyof StoredToken> & { later?: true }
   { column: 'expires_at', field: 'expiresAt', kind: 'time' },
   { column: 'last_used_at', field: 'lastUsedAt', kind: 'time', later: true },
   { column: 'revoked_at', field: 'revokedAt', kind: 'time', later: true },
+  { column: 'scopes', field: 'scopes', kind: 'scopes' },
+  { column: 'last_used_ip', field: 'lastUsedIp', kind: 'text', later: true },
 ]
+
+/** A token's scopes as the `scopes` column holds them, and back. */
+export const scopesText = (scopes: readonly string[]) => scopes.join(' ')
+export const scopesOf = (text: string): string[] => (text === '' ? [] : text.split(' '))
 
 /** What insertToken writes: a NewToken. */
 export const NEW_TOKEN_COLUMNS = TOKEN_TABLE.filter((column) => !column.later)
@@ -59,6 +67,8 @@ export interface TokenRow<Name = string, Time = number> {
   expires_at: Time | null
   last_used_at: Time | null
   revoked_at: Time | null
+  scopes: string
+  last_used_ip: string | null
 }
 
 export interface UserRow<Name = string, Time = number> {
@@ -78,10 +88,10 @@ export interface Decode<Name, Time> {
 }
 
 /**
- * The row-to-record functions for a dialect. `pendingFor` is the store's touches: a use
+ * The row-to-record functions for a dialect. `pending` is the store's touches: a use
  * not yet written is still the truth on this instance.
  */
-export function rowMapping<Name, Time>(decode: Decode<Name, Time>, pendingFor: (tokenId: string) => number | undefined) {
+export function rowMapping<Name, Time>(decode: Decode<Name, Time>, pending: Pick<Touches, 'pendingFor' | 'pendingIpFor'>) {
   const time = (value: Time | null) => (value === null ? null : decode.time(value))
   const toToken = (row: TokenRow<Name, Time>): TokenRecord => ({
     id: row.id,
@@ -91,8 +101,10 @@ export function rowMapping<Name, Time>(decode: Decode<Name, Time>, pendingFor: (
     tokenPrefix: row.token_prefix,
     createdAt: decode.time(row.created_at),
     expiresAt: time(row.expires_at),
-    lastUsedAt: pendingFor(row.id) ?? time(row.last_used_at),
+    lastUsedAt: pending.pendingFor(row.id) ?? time(row.last_used_at),
+    lastUsedIp: pending.pendingIpFor(row.id) ?? row.last_used_ip,
     revokedAt: time(row.revoked_at),
+    scopes: scopesOf(row.scopes),
   })
   const toUser = (row: UserRow<Name, Time>): UserRecord => ({
     id: row.id,

@@ -3,11 +3,11 @@
 import { Database } from 'bun:sqlite'
 import { closeSync, existsSync, openSync } from 'node:fs'
 import { rememberedSecret } from './cursor-secret'
-import { NEW_TOKEN_COLUMNS, rowMapping, TOKEN_COLUMNS, TOKEN_TABLE, USER_COLUMNS, USER_TABLE, type CallerRow, type Column, type Decode, type TokenRow, type UserRow } from './rows'
+import { NEW_TOKEN_COLUMNS, rowMapping, scopesText, TOKEN_COLUMNS, TOKEN_TABLE, USER_COLUMNS, USER_TABLE, type CallerRow, type Column, type Decode, type TokenRow, type UserRow } from './rows'
 import { insertSql, LIST_SHAPES, listParams, listShapeKey, listShapeOf, listTokensSql, purgeBatchSql, purgeInBatches, type ListShape } from './statements'
-import type { CreateUserResult, NewToken, NewUser, Store, TokenType } from './store'
+import type { CreateUserResult, NewToken, NewUser, Store, StoredToken, TokenType } from './store'
 import { activeTokenSql } from './token-state'
-import { createTouches } from './touches'
+import { createTouches, type PendingTouch } from './touches'
 
 // Each entry moves the schema one version up; PRAGMA user_version says where a file is.
 const MIGRATIONS: string[] = [
@@ -47,6 +47,10 @@ const MIGRATIONS: string[] = [
    ) STRICT;
    CREATE INDEX login_failures_by_key ON login_failures (key, at DESC);
    CREATE INDEX login_failures_by_at ON login_failures (at);`,
+  // Scopes, space-separated: a token made before them could do all its owner could, so
+  // it keeps '*'. And the client address of a token's last use.
+  `ALTER TABLE tokens ADD COLUMN scopes TEXT NOT NULL DEFAULT '*';
+   ALTER TABLE tokens ADD COLUMN last_used_ip TEXT;`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
@@ -116,6 +120,9 @@ export const listTokensSqlite = (shape: ListShape) => listTokensSql(shape, (para
 // bun:sqlite binds an object's fields by name: { userId } to $userId.
 const byField = (column: Column) => `$${column.field}`
 
+// bun:sqlite binds strings, numbers and bytes: a token's scopes go as their text.
+const bound = (token: NewToken | StoredToken): Record<string, string | number | null | Uint8Array> => ({ ...token, scopes: scopesText(token.scopes) })
+
 // bun:sqlite returns text as strings and integers as numbers: nothing to decode.
 const SQLITE_VALUES: Decode<string, number> = { name: (value) => value, time: (value) => value }
 
@@ -157,7 +164,7 @@ export function createSqliteStore(db: Database): Store {
   const touches = createTouches()
   const remembered = rememberedLookups<CallerRow>(() => q.dataVersion.get()!.data_version)
   const cursorKey = rememberedSecret(() => q.secret.get()!.value)
-  const { toToken, toUser, toCaller, toStoredUser, toStoredToken } = rowMapping(SQLITE_VALUES, touches.pendingFor)
+  const { toToken, toUser, toCaller, toStoredUser, toStoredToken } = rowMapping(SQLITE_VALUES, touches)
 
   const q = {
     anyUser: db.query<{ one: number }, []>('SELECT 1 AS one FROM users LIMIT 1'),
@@ -170,7 +177,9 @@ export function createSqliteStore(db: Database): Store {
       'UPDATE tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ? AND user_id = ? RETURNING revoked_at',
     ),
     revokeAll: db.query('UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ?'),
-    touch: db.query('UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)'),
+    touch: db.query<unknown, [number, string | null, string, number]>(
+      'UPDATE tokens SET last_used_at = ?, last_used_ip = coalesce(?, last_used_ip) WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)',
+    ),
     secret: db.query<{ value: Uint8Array }, []>("SELECT value FROM meta WHERE key = 'cursor_secret'"),
     ping: db.query('SELECT 1'),
     dataVersion: db.query<{ data_version: number }, []>('PRAGMA data_version'),
@@ -224,8 +233,8 @@ export function createSqliteStore(db: Database): Store {
     for (const key of keys) q.insertFailure.run(key, at)
   })
 
-  const writeTouches = db.transaction((entries: [string, number][]) => {
-    for (const [id, at] of entries) q.touch.run(at, id, at)
+  const writeTouches = db.transaction((entries: PendingTouch[]) => {
+    for (const [id, at, ip] of entries) q.touch.run(at, ip, id, at)
   })
 
   return {
@@ -240,7 +249,7 @@ export function createSqliteStore(db: Database): Store {
       return row ? toStoredUser(row) : null
     },
     async insertToken(token: NewToken) {
-      q.insertToken.run({ ...token })
+      q.insertToken.run(bound(token))
     },
     async findTokenByDigest(digest) {
       const row = remembered.get(digest, () => q.tokenByDigest.get(digest))
@@ -262,8 +271,8 @@ export function createSqliteStore(db: Database): Store {
       remembered.forget()
       return q.revokeAll.run(at, userId, exceptTokenId).changes
     },
-    touchToken(tokenId, at) {
-      touches.touch(tokenId, at)
+    touchToken(tokenId, at, ip) {
+      touches.touch(tokenId, at, ip)
     },
     async flushTouches() {
       await touches.flush((entries) => {
@@ -320,7 +329,7 @@ export function createSqliteStore(db: Database): Store {
       try {
         if (q.anyUser.get()) throw new Error('the target database has users already; copy into an empty one')
         for (const user of users) q.insertUser.run({ ...user })
-        for await (const batch of tokens) for (const token of batch) q.importToken.run({ ...token })
+        for await (const batch of tokens) for (const token of batch) q.importToken.run(bound(token))
         q.setSecret.run(cursorSecret)
         db.run('COMMIT')
       } catch (error) {

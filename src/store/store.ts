@@ -20,14 +20,18 @@ export interface TokenRecord {
   createdAt: number
   expiresAt: number | null
   lastUsedAt: number | null
+  /** The client address of that last use (an introspection leaves it as it was). */
+  lastUsedIp: string | null
   revokedAt: number | null
+  /** What the token may do: sorted, each once (see src/tokens/scopes.ts). */
+  scopes: string[]
 }
 
 export interface NewUser extends UserRecord {
   passwordHash: string
 }
 
-export interface NewToken extends Omit<TokenRecord, 'lastUsedAt' | 'revokedAt'> {
+export interface NewToken extends Omit<TokenRecord, 'lastUsedAt' | 'lastUsedIp' | 'revokedAt'> {
   digest: Uint8Array
 }
 
@@ -37,6 +41,7 @@ export type StoredUser = NewUser
 /** A token as stored, digest included: for `vai db copy`. */
 export interface StoredToken extends NewToken {
   lastUsedAt: number | null
+  lastUsedIp: string | null
   revokedAt: number | null
 }
 
@@ -84,9 +89,13 @@ export interface Store {
   revokeToken(userId: string, tokenId: string, at: number): Promise<boolean>
   /** How many of the user's tokens went from not revoked to revoked (expired ones too). */
   revokeAllTokens(userId: string, at: number, exceptTokenId: string | null): Promise<number>
-  /** Records a use; written later, at most once per token per flush. */
-  touchToken(tokenId: string, at: number): void
-  /** Writes the pending lastUsedAt values. */
+  /**
+   * Records a use from the client address `ip`; written later, at most once per token per
+   * flush. Without an address (an introspection: the caller is a service, not the
+   * holder) lastUsedIp stays as it was.
+   */
+  touchToken(tokenId: string, at: number, ip?: string | null): void
+  /** Writes the pending lastUsedAt and lastUsedIp values. */
   flushTouches(): Promise<void>
   // Metrics: read on each scrape.
   countActiveTokens(now: number): Promise<Record<TokenType, number>>

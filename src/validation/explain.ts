@@ -1,5 +1,6 @@
 import { Kind } from '@sinclair/typebox'
 import type { ValidationIssue } from '../schemas'
+import { isScope, scopeList } from '../tokens/scopes'
 import { emailProblem, isQueryBoolean, laxInteger, textProblem, type TextOptions } from './kinds'
 
 export type Loc = (string | number)[]
@@ -45,6 +46,15 @@ export function explain(schema: Schema, value: unknown, loc: Loc): ValidationIss
       return explain({ type: 'integer', minimum: schema.minimum, maximum: schema.maximum }, laxInteger(value) ?? value, loc)
     case 'QueryBoolean':
       return isQueryBoolean(value) ? [] : [issue(loc, 'bool_parsing', 'Input should be a valid boolean, unable to interpret input')]
+    case 'Scope':
+      if (typeof value !== 'string') return [issue(loc, 'string_type', 'Input should be a valid string')]
+      return isScope(value) ? [] : [issue(loc, 'string_pattern_mismatch', SCOPE_SYNTAX)]
+    case 'ScopeQuery': {
+      const values = typeof value === 'string' ? [value] : value
+      if (!Array.isArray(values) || !values.every((item) => typeof item === 'string')) return [issue(loc, 'string_type', 'Input should be a valid string')]
+      const bad = scopeList(values).filter((scope) => !isScope(scope))
+      return bad.length === 0 ? [] : [issue(loc, 'string_pattern_mismatch', `Not a scope: ${bad.map((scope) => JSON.stringify(scope)).join(', ')}. ${SCOPE_SYNTAX}`)]
+    }
   }
 
   if (schema.anyOf) {
@@ -65,14 +75,25 @@ export function explain(schema: Schema, value: unknown, loc: Loc): ValidationIss
         return [issue(loc, 'model_attributes_type', 'Input should be a valid dictionary or object to extract fields from')]
       }
       const record = value as Record<string, unknown>
+      const properties = schema.properties as Record<string, Schema>
       const required = new Set<string>(schema.required ?? [])
-      return Object.entries(schema.properties as Record<string, Schema>).flatMap(([key, property]) =>
+      const fields = Object.entries(properties).flatMap(([key, property]) =>
         record[key] === undefined
           ? required.has(key) && !('default' in property)
             ? [issue([...loc, key], 'missing', 'Field required')]
             : []
           : explain(property, record[key], [...loc, key]),
       )
+      // As Pydantic's extra='forbid' does: after the fields, each key the schema does not define.
+      const extras = schema.additionalProperties === false ? Object.keys(record).filter((key) => !Object.hasOwn(properties, key)) : []
+      return [...fields, ...extras.map((key) => issue([...loc, key], 'extra_forbidden', 'Extra inputs are not permitted'))]
+    }
+    case 'array': {
+      if (!Array.isArray(value)) return [issue(loc, 'list_type', 'Input should be a valid list')]
+      if (schema.maxItems !== undefined && value.length > schema.maxItems) {
+        return [issue(loc, 'too_long', `List should have at most ${plural(schema.maxItems, 'item')} after validation, not ${value.length}`)]
+      }
+      return value.flatMap((item, index) => explain(schema.items, item, [...loc, index]))
     }
     case 'integer': {
       if (typeof value !== 'number') return [issue(loc, 'int_type', 'Input should be a valid integer')]
@@ -100,6 +121,8 @@ export function explain(schema: Schema, value: unknown, loc: Loc): ValidationIss
   }
   return []
 }
+
+const SCOPE_SYNTAX = 'A scope is * or 1 to 64 characters of A-Z a-z 0-9 _ . : / -'
 
 /** Why a body that could not be decoded at all is refused: there was none, or it was not JSON. */
 export function explainUndecodable(reason: 'missing' | 'json_invalid'): ValidationIssue[] {

@@ -91,24 +91,37 @@ describe('vai user', () => {
 describe('vai tokens', () => {
   test('list shows every token, revoke-all prints the count and the server refuses them', async () => {
     const { plaintext } = await login('ada@example.com', 'another long one')
-    const listed = JSON.parse(vaiCli(['tokens', 'list', '--email', 'ada@example.com', '--json']).stdout) as { tokenType: string; revokedAt: null }[]
+    const listed = JSON.parse(vaiCli(['tokens', 'list', '--email', 'ada@example.com', '--json']).stdout) as { tokenType: string; revokedAt: null; scopes: string[] }[]
     // One session per successful login above.
     expect(listed.length).toBe(4)
     expect(listed.every((token) => token.tokenType === 'session' && token.revokedAt === null)).toBe(true)
+    expect(listed.map((token) => token.scopes)).toEqual([['*'], ['*'], ['*'], ['*']])
     const table = vaiCli(['tokens', 'list', '--email', 'ada@example.com']).stdout.split('\n')
-    expect(table[0]).toMatch(/^PREFIX\s+TYPE\s+NAME\s+CREATED\s+EXPIRES\s+LAST USED\s+STATUS\s+ID$/)
-    expect(table[1]).toMatch(/^vai_\w{8}\s+session\s+Bun\s+.*\s+active\s+[0-9a-f-]{36}$/)
+    expect(table[0]).toMatch(/^PREFIX\s+TYPE\s+NAME\s+CREATED\s+EXPIRES\s+LAST USED\s+LAST IP\s+SCOPES\s+STATUS\s+ID$/)
+    expect(table[1]).toMatch(/^vai_\w{8}\s+session\s+Bun\s+.*\s+-\s+\*\s+active\s+[0-9a-f-]{36}$/)
+
+    // A scoped API token shows its scopes, and after a use over the network, its address.
+    const created = await fetch(`${url}/api/v1/access-tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${plaintext}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'deployer', scopes: ['deploy:staging', 'tokens:read'] }),
+    })
+    const deployer = ((await created.json()) as { plaintext: string }).plaintext
+    expect((await fetch(`${url}/api/v1/auth/verify?scope=deploy:staging`, { headers: { authorization: `Bearer ${deployer}` } })).status).toBe(200)
+    const scoped = vaiCli(['tokens', 'list', '--email', 'ada@example.com']).stdout.split('\n')[1]!
+    // The server flushes lastUsedAt once a minute: the address may not be written yet.
+    expect(scoped).toMatch(/^vai_\w{8}\s+api\s+deployer\s+.*\s+(-|127\.0\.0\.1)\s+deploy:staging tokens:read\s+active\s+[0-9a-f-]{36}$/)
 
     // Used once, so the server has it at hand when another process revokes it.
     expect((await fetch(`${url}/api/v1/auth/me`, { headers: { 'x-api-key': plaintext! } })).status).toBe(200)
-    expect(vaiCli(['tokens', 'revoke-all', '--email', 'ada@example.com'])).toEqual({ code: 0, stdout: '4\n', stderr: '' })
+    expect(vaiCli(['tokens', 'revoke-all', '--email', 'ada@example.com'])).toEqual({ code: 0, stdout: '5\n', stderr: '' })
     expect((await fetch(`${url}/api/v1/auth/me`, { headers: { 'x-api-key': plaintext! } })).status).toBe(401)
     expect(vaiCli(['tokens', 'revoke-all', '--email', 'ada@example.com']).stdout).toBe('0\n')
   })
 
   test('purge deletes what was revoked longer ago than the retention', () => {
     expect(vaiCli(['tokens', 'purge']).stdout).toBe('0\n')
-    expect(vaiCli(['tokens', 'purge', '--retention-days', '0'])).toEqual({ code: 0, stdout: '4\n', stderr: '' })
+    expect(vaiCli(['tokens', 'purge', '--retention-days', '0'])).toEqual({ code: 0, stdout: '5\n', stderr: '' })
     expect(vaiCli(['tokens', 'purge', '--retention-days', 'soon']).code).toBe(2)
   })
 })

@@ -1,5 +1,6 @@
 // Swagger UI in a real browser that may reach nothing but vai: the page must render every
-// operation, and Authorize + "Try it out" must work with each of the three carriers.
+// operation, and Authorize + "Try it out" must work with each of the three carriers, and
+// with Basic (the token as the password) on verify.
 // Skips where there is no Chromium (CI installs Debian's).
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
@@ -70,12 +71,11 @@ describe.skipIf(!existsSync(CHROMIUM))('Swagger UI with no network', () => {
 
   // What reached the server for each scheme: that carrier and no other.
   const carriers = (headers: Record<string, string>) => ({ authorization: headers.authorization, 'x-api-key': headers['x-api-key'], cookie: headers.cookie })
-  test.each([
-    ['bearer', (token: string) => ({ authorization: `Bearer ${token}` })],
-    ['apiKey', (token: string) => ({ 'x-api-key': token })],
-    ['cookie', (token: string) => ({ cookie: `vai_token=${token}` })],
-  ])('Authorize with %s, then Try it out on GET /api/v1/auth/me', async (scheme, carrier) => {
-    const operation = page.locator('#operations-Accounts-me')
+  const NONE = { authorization: undefined, 'x-api-key': undefined, cookie: undefined }
+
+  /** Opens the operation with "Try it out", authorizes `scheme` with what `fill` types, executes, and answers the headers sent. */
+  async function tryItOut(operationId: string, path: string, scheme: string, fill: (form: ReturnType<Page['locator']>) => Promise<void>) {
+    const operation = page.locator(`#operations-${operationId}`)
     if (!(await operation.locator('button.execute').isVisible())) {
       await operation.locator('.opblock-summary').click()
       await operation.locator('button.try-out__btn').click()
@@ -83,18 +83,17 @@ describe.skipIf(!existsSync(CHROMIUM))('Swagger UI with no network', () => {
 
     await page.click('.auth-wrapper button.authorize')
     const form = page.locator('.auth-container').filter({ has: page.locator('h4 code', { hasText: new RegExp(`^${scheme}$`) }) })
-    await form.locator('input').fill(plaintext)
+    await fill(form)
     await form.locator('button.authorize').click()
     await page.click('button.close-modal')
 
-    const sent = page.waitForRequest((request) => request.url().endsWith('/api/v1/auth/me'))
+    const sent = page.waitForRequest((request) => new URL(request.url()).pathname === path)
     await operation.locator('button.execute').click()
     const headers = await (await sent).allHeaders()
     const status = operation.locator('.live-responses-table tbody .response-col_status').first()
     await status.waitFor({ timeout: 5_000 })
     expect((await status.textContent())?.trim()).toBe('200')
     expect(await operation.locator('.live-responses-table .response-col_description pre').first().textContent()).toContain(EMAIL)
-    expect(carriers(headers)).toEqual({ authorization: undefined, 'x-api-key': undefined, cookie: undefined, ...carrier(plaintext) })
 
     // Back to no credential for the next scheme.
     await page.click('.auth-wrapper button.authorize')
@@ -103,5 +102,23 @@ describe.skipIf(!existsSync(CHROMIUM))('Swagger UI with no network', () => {
     await page.click('button.close-modal')
     await context.clearCookies()
     expect(refused).toEqual([])
+    return carriers(headers)
+  }
+
+  test.each([
+    ['bearer', (token: string) => ({ authorization: `Bearer ${token}` })],
+    ['apiKey', (token: string) => ({ 'x-api-key': token })],
+    ['cookie', (token: string) => ({ cookie: `vai_token=${token}` })],
+  ])('Authorize with %s, then Try it out on GET /api/v1/auth/me', async (scheme, carrier) => {
+    const sent = await tryItOut('Accounts-me', '/api/v1/auth/me', scheme, (form) => form.locator('input').fill(plaintext))
+    expect(sent).toEqual({ ...NONE, ...carrier(plaintext) })
+  }, 15_000)
+
+  test('Authorize with Basic (any user name, the token as the password), then Try it out on GET /api/v1/auth/verify', async () => {
+    const sent = await tryItOut('Verification-verifyGet', '/api/v1/auth/verify', 'basic', async (form) => {
+      await form.locator('input[type=text]').fill('grafana')
+      await form.locator('input[type=password]').fill(plaintext)
+    })
+    expect(sent).toEqual({ ...NONE, authorization: `Basic ${btoa(`grafana:${plaintext}`)}` })
   }, 15_000)
 })

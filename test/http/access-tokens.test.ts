@@ -54,7 +54,7 @@ describe('GET /api/v1/access-tokens', () => {
   test('every key of a token is present; timestamps are ISO 8601 in UTC ending in Z', async () => {
     const reply = await list()
     for (const item of reply.body.items) {
-      expect(Object.keys(item).sort()).toEqual(['createdAt', 'expiresAt', 'id', 'lastUsedAt', 'name', 'revokedAt', 'tokenPrefix', 'tokenType'])
+      expect(Object.keys(item).sort()).toEqual(['createdAt', 'expiresAt', 'id', 'lastUsedAt', 'lastUsedIp', 'name', 'revokedAt', 'scopes', 'tokenPrefix', 'tokenType'])
       expect(item.id).toMatch(UUID)
       expect(item.tokenPrefix).toMatch(/^vai_[0-9A-Za-z]{8}$/)
       for (const key of ['createdAt', 'expiresAt', 'lastUsedAt', 'revokedAt']) {
@@ -270,7 +270,10 @@ describe('POST /api/v1/access-tokens', () => {
         createdAt: iso(t.clock.now()),
         expiresAt: iso(t.clock.now() + 90 * DAY_MS),
         lastUsedAt: null,
+        lastUsedIp: null,
         revokedAt: null,
+        // Without scopes, the caller's own: a session's full access.
+        scopes: ['*'],
       },
     })
   })
@@ -343,10 +346,171 @@ describe('POST /api/v1/access-tokens', () => {
       issue('name', 'string_too_short', 'String should have at least 1 character'),
       issue('expiresInDays', 'greater_than_equal', 'Input should be greater than or equal to 1'),
     ]],
+    // A key the body does not define is never silently ignored: a typo is a 422 of its own, listed with the rest.
+    [{ name: 'x', expiresInDay: 30 }, [issue('expiresInDay', 'extra_forbidden', 'Extra inputs are not permitted')]],
+    [{ name: 'x', scope: ['tokens:read'] }, [issue('scope', 'extra_forbidden', 'Extra inputs are not permitted')]],
+    [{ name: '', colour: 'blue', size: 3 }, [
+      issue('name', 'string_too_short', 'String should have at least 1 character'),
+      issue('colour', 'extra_forbidden', 'Extra inputs are not permitted'),
+      issue('size', 'extra_forbidden', 'Extra inputs are not permitted'),
+    ]],
   ])('%p → 422', async (body, detail) => {
     const reply = await create(body)
     expect(reply.status).toBe(422)
     expect(reply.body).toEqual({ detail })
+  })
+})
+
+describe('POST /api/v1/access-tokens: scopes', () => {
+  let t: TestApp
+  let alice: Seeded
+
+  beforeAll(async () => {
+    t = makeApp()
+    alice = await seedUser(t)
+  })
+
+  /** Every token of alice's, revoked or not: what a refusal must leave as it was. */
+  const tokensOf = async () => (await t.store.listTokens(alice.user.id, { includeRevoked: true, limit: 200 })).map((token) => token.id)
+  const create = (body: unknown, token = alice.plaintext) => t.post(PATH, { token, body })
+  const SYNTAX = 'A scope is * or 1 to 64 characters of A-Z a-z 0-9 _ . : / -'
+
+  test.each([
+    ['several, sorted and each once', ['tokens:read', 'deploy:staging', 'tokens:read', 'deploy:staging'], ['deploy:staging', 'tokens:read']],
+    ['full access', ['*'], ['*']],
+    ['full access beside others', ['grafana:read', '*'], ['*', 'grafana:read']],
+    ['none at all', [], []],
+    ['every character a scope may hold', ['A-Z_a.z:0/9-'], ['A-Z_a.z:0/9-']],
+    ['64 characters', ['s'.repeat(64)], ['s'.repeat(64)]],
+    ['64 of them', Array.from({ length: 64 }, (_, i) => `app:${String(i).padStart(2, '0')}`), Array.from({ length: 64 }, (_, i) => `app:${String(i).padStart(2, '0')}`)],
+  ])('%s → 201, stored and shown sorted, without duplicates', async (_name, scopes, stored) => {
+    const reply = await create({ name: 'scoped', scopes })
+    expect(reply.status).toBe(201)
+    expect(reply.body.token.scopes).toEqual(stored)
+    expect((await t.store.getToken(alice.user.id, reply.body.token.id))?.scopes).toEqual(stored)
+    expect((await t.get(`${PATH}/${reply.body.token.id}`, { token: alice.plaintext })).body.scopes).toEqual(stored)
+  })
+
+  const pattern = (i: number) => ({ loc: ['body', 'scopes', i], msg: SYNTAX, type: 'string_pattern_mismatch' })
+  test.each([
+    ['an empty scope', [''], [pattern(0)]],
+    ['65 characters', ['s'.repeat(65)], [pattern(0)]],
+    ['a space', ['tokens read'], [pattern(0)]],
+    ['a comma', ['a,b'], [pattern(0)]],
+    ['a character outside the set', ['deploy@prod'], [pattern(0)]],
+    ['a non-ASCII letter', ['scöpe'], [pattern(0)]],
+    ['a lone surrogate', ['\ud800'], [pattern(0)]],
+    ['* with more', ['**'], [pattern(0)]],
+    ['each bad one at its index', ['ok', 'no good', 'fine', '', 'x'.repeat(65)], [pattern(1), pattern(3), pattern(4)]],
+    ['a number', [5], [{ loc: ['body', 'scopes', 0], msg: 'Input should be a valid string', type: 'string_type' }]],
+    ['not a list', 'tokens:read', [{ loc: ['body', 'scopes'], msg: 'Input should be a valid list', type: 'list_type' }]],
+    ['null', null, [{ loc: ['body', 'scopes'], msg: 'Input should be a valid list', type: 'list_type' }]],
+    ['65 items', Array.from({ length: 65 }, (_, i) => `app:${i}`), [{ loc: ['body', 'scopes'], msg: 'List should have at most 64 items after validation, not 65', type: 'too_long' }]],
+    // The bound is on what is sent, before duplicates fold.
+    ['65 items, one a duplicate', [...Array.from({ length: 64 }, (_, i) => `app:${i}`), 'app:0'], [{ loc: ['body', 'scopes'], msg: 'List should have at most 64 items after validation, not 65', type: 'too_long' }]],
+  ])('%s → 422, and nothing is made', async (_name, scopes, detail) => {
+    const before = await tokensOf()
+    const reply = await create({ name: 'scoped', scopes })
+    expect(reply.status).toBe(422)
+    expect(reply.body).toEqual({ detail })
+    expect(await tokensOf()).toEqual(before)
+  })
+
+  test('a bad scope is listed with every other problem of the body', async () => {
+    const reply = await create({ name: '', scopes: ['bad scope'], expiresInDays: 0, colour: 'blue' })
+    expect(reply.status).toBe(422)
+    expect(reply.body).toEqual({
+      detail: [
+        { loc: ['body', 'name'], msg: 'String should have at least 1 character', type: 'string_too_short' },
+        { loc: ['body', 'expiresInDays'], msg: 'Input should be greater than or equal to 1', type: 'greater_than_equal' },
+        pattern(0),
+        { loc: ['body', 'colour'], msg: 'Extra inputs are not permitted', type: 'extra_forbidden' },
+      ],
+    })
+  })
+
+  test.each([
+    // [the caller's scopes, asked, granted (or the scopes named in the 403)]
+    [['*'], undefined, ['*']],
+    [['tokens:write'], undefined, ['tokens:write']],
+    [['tokens:write', 'deploy:staging'], ['deploy:staging'], ['deploy:staging']],
+    [['tokens:write', 'deploy:staging'], [], []],
+    [['tokens:write', 'deploy:staging'], ['tokens:write', 'deploy:staging', 'deploy:staging'], ['deploy:staging', 'tokens:write']],
+    [['*'], ['tokens:read', 'introspect', 'grafana:read'], ['grafana:read', 'introspect', 'tokens:read']],
+    [['tokens:write'], ['deploy:staging'], 'deploy:staging'],
+    [['tokens:write'], ['tokens:read', 'tokens:write', 'deploy:staging'], 'deploy:staging tokens:read'],
+    [['tokens:write', 'deploy:staging'], ['*'], '*'],
+    [['tokens:write', 'deploy:staging'], ['deploy:prod'], 'deploy:prod'],
+    // Nobody is an admin yet: not even full access grants it.
+    [['*'], ['admin'], 'admin'],
+    [['*'], ['tokens:read', 'admin'], 'admin'],
+  ] as const)('a token with %p asking for %p → %p', async (held, asked, outcome) => {
+    const caller = await seedToken(t, alice.user.id, { scopes: [...held] })
+    const before = await tokensOf()
+    const reply = await create({ name: 'child', ...(asked === undefined ? {} : { scopes: asked }) }, caller.plaintext)
+    if (typeof outcome === 'string') {
+      expect(reply.status).toBe(403)
+      expect(reply.body).toEqual({ detail: `A token cannot grant a scope it does not have: ${outcome}` })
+      expect(reply.headers.get('www-authenticate')).toBeNull()
+      expect(await tokensOf()).toEqual(before)
+    } else {
+      expect(reply.status).toBe(201)
+      expect(reply.body.token.scopes).toEqual(outcome)
+    }
+  })
+
+  test('a session asking for admin → 403: no session is an admin yet', async () => {
+    const reply = await create({ name: 'root', scopes: ['admin'] })
+    expect(reply.status).toBe(403)
+    expect(reply.body).toEqual({ detail: 'A token cannot grant a scope it does not have: admin' })
+  })
+})
+
+describe('POST /api/v1/access-tokens: an API token never makes one that outlives it', () => {
+  const OUTLIVE = { detail: 'A token cannot outlive the token that creates it' }
+
+  test.each([
+    // [max token days, the caller's lifetime in days (null: never expires), expiresInDays asked, the new one's lifetime in days (or 403)]
+    [null, 10, undefined, 10],
+    [null, 10, null, 10],
+    [null, 10, 5, 5],
+    [null, 10, 9, 9],
+    // A second has passed since the caller was made: 10 days from now is a second too long.
+    [null, 10, 10, 403],
+    [null, 10, 11, 403],
+    [null, 10, 3650, 403],
+    [null, null, undefined, null],
+    [null, null, 3650, 3650],
+    [90, 10, undefined, 10],
+    [90, 10, null, 10],
+    [90, 120, undefined, 90],
+    [90, 120, null, 90],
+    [90, 10, 11, 403],
+  ] as const)('--max-token-days %p, a caller expiring in %p days, expiresInDays %p → %p', async (maxTokenDays, callerDays, asked, outcome) => {
+    const t = makeApp({ maxTokenDays })
+    const alice = await seedUser(t)
+    const caller = await seedToken(t, alice.user.id, { expiresAt: callerDays === null ? null : t.clock.now() + callerDays * DAY_MS })
+    t.clock.advance(1000)
+    const reply = await t.post(PATH, { token: caller.plaintext, body: { name: 'child', ...(asked === undefined ? {} : { expiresInDays: asked }) } })
+    if (outcome === 403) {
+      expect(reply.status).toBe(403)
+      expect(reply.body).toEqual(OUTLIVE)
+      expect((await t.store.listTokens(alice.user.id, { includeRevoked: true, limit: 10 })).length).toBe(2)
+      return
+    }
+    expect(reply.status).toBe(201)
+    // Capped: it ends when the caller does, to the millisecond.
+    const capped = callerDays !== null && (outcome === callerDays && asked == null)
+    const expected = outcome === null ? null : capped ? caller.token.expiresAt : t.clock.now() + outcome * DAY_MS
+    expect(reply.body.token.expiresAt).toBe(expected === null ? null : iso(expected))
+  })
+
+  test('a session is a person, not a delegate: what it makes may outlive it', async () => {
+    const t = makeApp()
+    const alice = await seedUser(t)
+    const reply = await t.post(PATH, { token: alice.plaintext, body: { name: 'long', expiresInDays: 365 } })
+    expect(reply.status).toBe(201)
+    expect(reply.body.token.expiresAt).toBe(iso(t.clock.now() + 365 * DAY_MS))
   })
 })
 

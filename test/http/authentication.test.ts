@@ -11,23 +11,25 @@ const SOME_ID = '0193f1c2-7b4a-7c3e-9d2f-1a2b3c4d5e6f'
 const t = makeApp()
 
 // Each protected route, read from the document (an operation with security is one that
-// declares `auth`), with a body made of the examples its schema gives: valid for it.
-const PROTECTED_ROUTES: [method: string, path: string, body?: unknown][] = Object.entries(
+// declares `auth`), with the carriers it lists and a body made of the examples its schema
+// gives: valid for it.
+const PROTECTED_ROUTES: [method: string, path: string, vias: Via[], body?: unknown][] = Object.entries(
   (await t.get('/swagger/json')).body.paths as Record<string, Record<string, any>>,
 ).flatMap(([path, operations]) =>
   Object.entries(operations)
     .filter(([, operation]) => operation.security.length > 0)
-    .map(([method, operation]): [string, string, unknown?] => {
+    .map(([method, operation]): [string, string, Via[], unknown?] => {
       const schema = operation.requestBody?.content['application/json'].schema
       const body = schema && Object.fromEntries((schema.required as string[]).map((key) => [key, schema.properties[key].example]))
-      return [method.toUpperCase(), path.replace('{token_id}', SOME_ID), body]
+      const vias = (operation.security as Record<string, string[]>[]).flatMap((carrier) => Object.keys(carrier) as Via[])
+      return [method.toUpperCase(), path.replace('{token_id}', SOME_ID), vias, body]
     }),
 )
 
 // docs.test.ts holds the document to the contract's list; an empty list here would test nothing.
 test('the document names protected routes', () => expect(PROTECTED_ROUTES.length).toBeGreaterThan(0))
 
-const VIAS: Via[] = ['bearer', 'apiKey', 'cookie']
+const VIAS: Via[] = ['bearer', 'apiKey', 'cookie', 'basic']
 
 let alice: Seeded
 const bad: Record<string, string> = {}
@@ -48,7 +50,7 @@ beforeAll(async () => {
 
 const send = (method: string, path: string, options: RequestOptions) => t.request(method, path, options)
 
-describe.each(PROTECTED_ROUTES)('%s %s: authentication', (method, path, body) => {
+describe.each(PROTECTED_ROUTES)('%s %s: authentication', (method, path, vias, body) => {
   test('no credential at all → 401 Not authenticated', async () => {
     const reply = await send(method, path, { body })
     expect(reply.status).toBe(401)
@@ -56,7 +58,7 @@ describe.each(PROTECTED_ROUTES)('%s %s: authentication', (method, path, body) =>
     expect(reply.headers.get('www-authenticate')).toBe('Bearer')
   })
 
-  test.each(VIAS.flatMap((via) => ['malformed', 'a mistyped token (checksum fails)', 'a well-formed unknown token', 'an expired token', 'a revoked token'].map((kind) => [kind, via] as const)))(
+  test.each(vias.flatMap((via) => ['malformed', 'a mistyped token (checksum fails)', 'a well-formed unknown token', 'an expired token', 'a revoked token'].map((kind) => [kind, via] as const)))(
     '%s via %s → 401 Invalid or expired token',
     async (kind, via) => {
       const reply = await send(method, path, { body, token: bad[kind]!, via })
@@ -66,11 +68,19 @@ describe.each(PROTECTED_ROUTES)('%s %s: authentication', (method, path, body) =>
     },
   )
 
-  test.each(VIAS)('a valid token via %s is let in', async (via) => {
+  test.each(vias)('a valid token via %s is let in', async (via) => {
     // The revoking routes would spend a shared session: a user of its own each time.
     const user = await seedUser(t)
     const reply = await send(method, path.replace(SOME_ID, user.token.id), { body, token: user.plaintext, via })
     expect(reply.status).toBeOneOf([200, 201, 204])
+  })
+
+  test.each(VIAS.filter((via) => !vias.includes(via)))('%s is not a carrier here: even a valid token → 401 Not authenticated', async (via) => {
+    const user = await seedUser(t)
+    const reply = await send(method, path.replace(SOME_ID, user.token.id), { body, token: user.plaintext, via })
+    expect(reply.status).toBe(401)
+    expect(reply.body).toEqual(NOT_AUTHENTICATED)
+    expect(reply.headers.get('www-authenticate')).toBe('Bearer')
   })
 })
 
@@ -82,6 +92,9 @@ describe('authentication comes before validation', () => {
     ['DELETE', '/api/v1/access-tokens?exclude_current=perhaps', {}],
     ['GET', '/api/v1/access-tokens/not-a-uuid', {}],
     ['DELETE', '/api/v1/access-tokens/not-a-uuid', {}],
+    ['GET', '/api/v1/auth/verify?scope=not%20a%20sc%C3%B6pe', {}],
+    ['POST', '/api/v1/auth/introspect', { body: { colour: 'blue' } }],
+    ['POST', '/api/v1/auth/introspect', {}],
   ] as [string, string, RequestOptions][])('%s %s with a bad request and no token → 401', async (method, path, options) => {
     const none = await send(method, path, options)
     expect(none.status).toBe(401)

@@ -31,22 +31,33 @@ test('making the document leaves the string-format checks every request uses as 
 
 type Schema = Record<string, any>
 
-const ANY_CARRIER = [{ bearer: [] }, { apiKey: [] }, { cookie: [] }]
+type Security = Record<string, string[]>[]
+const ANY_CARRIER: Security = [{ bearer: [] }, { apiKey: [] }, { cookie: [] }]
+// Verify reads Basic too, after Bearer; introspect the headers only, never the cookie.
+const WITH_BASIC: Security = [{ bearer: [] }, { basic: [] }, { apiKey: [] }, { cookie: [] }]
+const SERVICE: Security = [{ bearer: [] }, { basic: [] }, { apiKey: [] }]
 
-// Every route of the contract, who may call it and the error responses it can give
-// (every one reads the database, so every one can answer 503 while it is down).
-const OPERATIONS: Record<string, { public: boolean; errors: number[] }> = {
-  'GET /healthz': { public: true, errors: [503] },
-  'POST /api/v1/auth/signup': { public: true, errors: [403, 409, 413, 422, 503] },
-  'POST /api/v1/auth/login': { public: true, errors: [401, 403, 413, 422, 429, 503] },
-  'POST /api/v1/auth/logout': { public: false, errors: [401, 403, 413, 503] },
-  'GET /api/v1/auth/me': { public: false, errors: [401, 503] },
-  'GET /api/v1/access-tokens': { public: false, errors: [401, 422, 503] },
-  'POST /api/v1/access-tokens': { public: false, errors: [401, 403, 413, 422, 503] },
-  'DELETE /api/v1/access-tokens': { public: false, errors: [401, 403, 413, 422, 503] },
-  'GET /api/v1/access-tokens/{token_id}': { public: false, errors: [401, 404, 422, 503] },
-  'DELETE /api/v1/access-tokens/{token_id}': { public: false, errors: [401, 403, 404, 413, 422, 503] },
+// Every route of the contract, who may call it (public, or the carriers it reads), the
+// scope it needs and the error responses it can give (every one reads the database, so
+// every one can answer 503 while it is down).
+const OPERATIONS: Record<string, { security: Security; scope?: string; errors: number[] }> = {
+  'GET /healthz': { security: [], errors: [503] },
+  'POST /api/v1/auth/signup': { security: [], errors: [403, 409, 413, 422, 503] },
+  'POST /api/v1/auth/login': { security: [], errors: [401, 403, 413, 422, 429, 503] },
+  'POST /api/v1/auth/logout': { security: ANY_CARRIER, errors: [401, 403, 413, 503] },
+  'GET /api/v1/auth/me': { security: ANY_CARRIER, errors: [401, 503] },
+  'GET /api/v1/access-tokens': { security: ANY_CARRIER, scope: 'tokens:read', errors: [401, 403, 422, 503] },
+  'POST /api/v1/access-tokens': { security: ANY_CARRIER, scope: 'tokens:write', errors: [401, 403, 413, 422, 503] },
+  'DELETE /api/v1/access-tokens': { security: ANY_CARRIER, scope: 'tokens:write', errors: [401, 403, 413, 422, 503] },
+  'GET /api/v1/access-tokens/{token_id}': { security: ANY_CARRIER, scope: 'tokens:read', errors: [401, 403, 404, 422, 503] },
+  'DELETE /api/v1/access-tokens/{token_id}': { security: ANY_CARRIER, scope: 'tokens:write', errors: [401, 403, 404, 413, 422, 503] },
+  'POST /api/v1/auth/introspect': { security: SERVICE, scope: 'introspect', errors: [400, 401, 403, 413, 422, 503] },
+  // Every method alike, and never a 413: verify does not read a body.
+  ...Object.fromEntries(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].map((method) => [`${method} /api/v1/auth/verify`, { security: WITH_BASIC, errors: [401, 403, 422, 503] }])),
 }
+
+/** Operations that read a request body, and so may refuse one over 1 MiB: all but GET's and verify's. */
+const readsBody = (key: string) => !key.startsWith('GET ') && !key.endsWith('/auth/verify')
 
 function operations(document: OpenAPIDocument): [string, Schema][] {
   return Object.entries(document.paths).flatMap(([path, item]) =>
@@ -89,11 +100,12 @@ describe('GET /swagger/json', () => {
     expect(doc.servers).toEqual([{ url: '/' }])
   })
 
-  test('declares the three security schemes', () => {
+  test('declares the three security schemes, and Basic for verify and introspect', () => {
     expect(doc.components.securitySchemes).toEqual({
       bearer: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
       apiKey: expect.objectContaining({ type: 'apiKey', in: 'header', name: 'X-API-Key' }),
       cookie: expect.objectContaining({ type: 'apiKey', in: 'cookie', name: 'vai_token' }),
+      basic: expect.objectContaining({ type: 'http', scheme: 'basic' }),
     })
   })
 
@@ -147,8 +159,18 @@ describe('GET /swagger/json', () => {
       expect(summary).toEqual(expect.stringMatching(/\S/))
     })
 
-    test(expected.public ? 'is public: security []' : 'accepts any one of the three carriers', () => {
-      expect(operation().security).toEqual(expected.public ? [] : ANY_CARRIER)
+    const isPublic = expected.security.length === 0
+    test(isPublic ? 'is public: security []' : `accepts any one of its carriers: ${expected.security.map((s) => Object.keys(s)[0]).join(', ')}`, () => {
+      expect(operation().security).toEqual(expected.security)
+    })
+
+    test(`needs ${expected.scope ? `the scope ${expected.scope}` : 'no scope'}, and says so`, () => {
+      const { responses } = operation()
+      expect(operation()['x-vai-scope']).toBe(expected.scope)
+      if (expected.scope) {
+        expect(responses[403].description).toStartWith(`Needs the scope \`${expected.scope}\`.`)
+        expect(responses[403].headers).toHaveProperty('WWW-Authenticate')
+      }
     })
 
     test(`lists its errors: ${expected.errors.join(', ') || 'none'}`, () => {
@@ -156,39 +178,48 @@ describe('GET /swagger/json', () => {
       const statuses = Object.keys(responses).map(Number)
       expect(statuses.filter((s) => s >= 400)).toEqual(expected.errors)
       expect(statuses.some((s) => s >= 200 && s < 300)).toBe(true)
-      // The rules behind the table: a token means 401, validated input 422, and any method
-      // but GET may carry a body, which the server reads and caps at 1 MiB (413).
-      expect(statuses.includes(401)).toBe(!expected.public || key.endsWith('/login'))
+      // The rules behind the table: a token means 401, validated input 422, a scope 403,
+      // and any method but GET may carry a body, which the server reads (but for
+      // verify's) and caps at 1 MiB (413).
+      expect(statuses.includes(401)).toBe(!isPublic || key.endsWith('/login'))
       expect(statuses.includes(422)).toBe(Boolean(parameters?.length || requestBody))
-      expect(statuses.includes(413)).toBe(!key.startsWith('GET '))
+      if (expected.scope) expect(statuses).toContain(403)
+      expect(statuses.includes(413)).toBe(readsBody(key))
     })
 
     test("gives each error the contract's body", () => {
       const { responses } = operation()
+      const body = (status: number) => (status === 422 ? 'ValidationError' : status === 400 ? 'OAuthError' : 'Error')
       for (const status of expected.errors) {
         expect(responses[status].description).toEqual(expect.stringMatching(/\S/))
-        expect(responses[status].content).toEqual({
-          'application/json': { schema: { $ref: status === 422 ? '#/components/schemas/ValidationError' : '#/components/schemas/Error' } },
-        })
+        expect(responses[status].content).toEqual({ 'application/json': { schema: { $ref: `#/components/schemas/${body(status)}` } } })
       }
       if (responses[401]) expect(responses[401].headers).toHaveProperty('WWW-Authenticate')
       if (responses[429]) expect(responses[429].headers).toHaveProperty('Retry-After')
     })
 
-    test('takes a JSON body only', () => {
+    test(key.endsWith('/introspect') ? 'takes a JSON or a form body (RFC 7662)' : 'takes a JSON body only, if any', () => {
       const { requestBody } = operation()
-      if (requestBody) expect(Object.keys(requestBody.content)).toEqual(['application/json'])
+      if (requestBody) expect(Object.keys(requestBody.content)).toEqual(key.endsWith('/introspect') ? ['application/json', 'application/x-www-form-urlencoded'] : ['application/json'])
     })
   })
 
-  // The documented 413s are real: the server caps the body of any request but GET
-  // (a protected route's once its caller is accepted, so the request carries a token).
-  test.each(Object.keys(OPERATIONS).filter((key) => !key.startsWith('GET ')))('%s answers 413 to a body over 1 MiB', async (key) => {
+  // The documented 413s are real: the server caps the body of any request but GET's and
+  // verify's (a protected route's once its caller is accepted, so the request carries a token).
+  test.each(Object.keys(OPERATIONS).filter(readsBody))('%s answers 413 to a body over 1 MiB', async (key) => {
     const [method, path] = key.split(' ') as [string, string]
     const url = path.replace('{token_id}', '0193f1c2-7b4a-7c3e-9d2f-1a2b3c4d5e6f')
-    const token = OPERATIONS[key]!.public ? undefined : (await seedUser(app)).plaintext
+    const token = OPERATIONS[key]!.security.length === 0 ? undefined : (await seedUser(app)).plaintext
     const reply = await app.request(method, url, { token, rawBody: `"${'x'.repeat(1024 * 1024)}"`, headers: { 'content-type': 'application/json' } })
     expect(reply.status).toBe(413)
+  })
+
+  // And their absence is real too: verify never reads a body, whatever its size.
+  test.each(Object.keys(OPERATIONS).filter((key) => key.endsWith('/auth/verify') && key !== 'GET /api/v1/auth/verify'))('%s never reads a body, even one over 1 MiB', async (key) => {
+    const [method, path] = key.split(' ') as [string, string]
+    const reply = await app.request(method, path, { rawBody: `"${'x'.repeat(1024 * 1024)}"`, headers: { 'content-type': 'application/json' } })
+    expect(reply.status).toBe(401)
+    expect(reply.body).toEqual({ detail: 'Not authenticated' })
   })
 
   test('the 422 body is {"detail":[{"loc":[string|integer...],"msg","type"}]}', () => {
@@ -224,19 +255,34 @@ describe('GET /swagger/json', () => {
 
   test('a token: every key present, nullable ones marked nullable', () => {
     const token = doc.components.schemas.Token!
-    expect(token.required).toEqual(['id', 'name', 'tokenType', 'tokenPrefix', 'createdAt', 'expiresAt', 'lastUsedAt', 'revokedAt'])
+    expect(token.required).toEqual(['id', 'name', 'tokenType', 'tokenPrefix', 'createdAt', 'expiresAt', 'lastUsedAt', 'lastUsedIp', 'revokedAt', 'scopes'])
     for (const key of ['expiresAt', 'lastUsedAt', 'revokedAt']) expect(token.properties[key]).toMatchObject({ type: 'string', format: 'date-time', nullable: true })
     expect(token.properties.tokenType).toEqual({ type: 'string', enum: ['session', 'api'] })
+    expect(token.properties.lastUsedIp).toMatchObject({ type: 'string', nullable: true })
+    expect(token.properties.scopes).toMatchObject({ type: 'array', items: { type: 'string' } })
   })
 
   test.each([
     ['POST /api/v1/auth/signup', ['email', 'password'], ['email', 'password', 'name']],
     ['POST /api/v1/auth/login', ['email', 'password'], ['email', 'password', 'name']],
-    ['POST /api/v1/access-tokens', ['name'], ['name', 'expiresInDays']],
-  ])('%s body requires %p of %p', (key, required, keys) => {
+    ['POST /api/v1/access-tokens', ['name'], ['name', 'expiresInDays', 'scopes']],
+    ['POST /api/v1/auth/introspect', ['token'], ['token', 'token_type_hint']],
+  ])('%s body requires %p of %p, and no other key', (key, required, keys) => {
     const schema = resolve(Object.fromEntries(operations(doc))[key]!.requestBody.content['application/json'].schema)
     expect(schema.required).toEqual(required)
     expect(Object.keys(schema.properties)).toEqual(keys)
+    expect(schema.additionalProperties).toBe(false)
+  })
+
+  test('scopes is a list of at most 64 scopes, each of the syntax', () => {
+    const body = Object.fromEntries(operations(doc))['POST /api/v1/access-tokens']!.requestBody.content['application/json'].schema
+    expect(body.properties.scopes).toMatchObject({ type: 'array', maxItems: 64, items: { type: 'string', pattern: '^(?:\\*|[A-Za-z0-9_.:/-]{1,64})$' } })
+  })
+
+  test("verify's 200 documents the identity headers", () => {
+    const ok = Object.fromEntries(operations(doc))['GET /api/v1/auth/verify']!.responses[200]
+    expect(Object.keys(ok.headers)).toEqual(['X-Vai-User-Id', 'X-Vai-User-Email', 'X-Vai-Token-Id', 'X-Vai-Token-Type', 'X-Vai-Scopes', 'Remote-User', 'Remote-Email', 'Cache-Control'])
+    expect(ok.content).toEqual({ 'application/json': { schema: { $ref: '#/components/schemas/Me' } } })
   })
 
   test('expiresInDays is a nullable integer', () => {
@@ -259,6 +305,10 @@ describe('GET /swagger/json', () => {
     for (const key of ['GET /api/v1/access-tokens/{token_id}', 'DELETE /api/v1/access-tokens/{token_id}']) {
       expect(parameters(key)['path token_id']).toMatchObject({ required: true, schema: { type: 'string', format: 'uuid' } })
     }
+    expect(parameters('GET /api/v1/auth/verify')).toEqual({
+      'query scope': expect.objectContaining({ required: false, schema: expect.objectContaining({ type: 'string' }) }),
+      'query writeScope': expect.objectContaining({ required: false, schema: expect.objectContaining({ type: 'string' }) }),
+    })
   })
 
   test('speaks 3.0 only: no type "null", const, examples, $id or $schema in any schema', () => {

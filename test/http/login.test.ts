@@ -40,7 +40,9 @@ describe('POST /api/v1/auth/login', () => {
         createdAt: iso(t.clock.now()),
         expiresAt: iso(t.clock.now() + 30 * DAY_MS),
         lastUsedAt: null,
+        lastUsedIp: null,
         revokedAt: null,
+        scopes: ['*'],
       },
     })
   })

@@ -186,8 +186,8 @@ describe.skipIf(!ADMIN_URL)('several vai instances on one PostgreSQL database', 
       const created = await createToken(a, session, 'made on A')
       const seen = await call(b, 'GET', `/api/v1/access-tokens/${created.token.id}`, { token: created.plaintext })
       expect(seen.status).toBe(200)
-      // Only lastUsedAt moves: B has just used it.
-      expect(seen.body).toEqual({ ...created.token, lastUsedAt: expect.stringMatching(ISO) })
+      // Only the last use moves: B has just seen it, from loopback.
+      expect(seen.body).toEqual({ ...created.token, lastUsedAt: expect.stringMatching(ISO), lastUsedIp: '127.0.0.1' })
     })
 
     test('a revocation on B is refused on A on the very next request', async () => {

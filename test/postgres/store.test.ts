@@ -39,6 +39,24 @@ describe.skipIf(!TEST_POSTGRES)('PostgreSQL store', () => {
     expect(await postgresSchemaVersion(sql)).toBe(POSTGRES_SCHEMA_VERSION)
   })
 
+  test('the scopes migration gives every token that existed before it full access, and no last address', async () => {
+    const { connect } = await freshSchema()
+    const sql = connect()
+    await migratePostgres(sql)
+    // A database as the version before scopes left it: the current schema less the two columns.
+    await sql.unsafe('ALTER TABLE tokens DROP COLUMN scopes, DROP COLUMN last_used_ip')
+    await sql`UPDATE vai_schema SET version = ${POSTGRES_SCHEMA_VERSION - 1}`
+    await sql`INSERT INTO users (id, email, name, password_hash, created_at) VALUES ('u', 'u@example.com', NULL, 'x', 1)`
+    await sql.unsafe(`INSERT INTO tokens (id, user_id, name, token_type, token_prefix, digest, created_at) VALUES
+                      ('s', 'u', 'laptop', 'session', 'vai_x', '\\x01', 1), ('a', 'u', 'ci', 'api', 'vai_y', '\\x02', 2)`)
+    expect(await migratePostgres(sql)).toBe(POSTGRES_SCHEMA_VERSION)
+    const store = createPostgresStore(sql)
+    expect((await store.listTokens('u', { includeRevoked: true, limit: 10 })).map(({ id, scopes, lastUsedIp }) => ({ id, scopes, lastUsedIp }))).toEqual([
+      { id: 'a', scopes: ['*'], lastUsedIp: null },
+      { id: 's', scopes: ['*'], lastUsedIp: null },
+    ])
+  })
+
   test('a database migrated by a newer vai is refused, untouched', async () => {
     const { connect } = await freshSchema()
     const sql = connect()
@@ -55,7 +73,7 @@ describe.skipIf(!TEST_POSTGRES)('PostgreSQL store', () => {
     const store = createPostgresStore(sql)
     const name = 'nul\u0000 tab\t emoji 😀 ß'
     await store.createUser({ id: 'u1', email: 'nul@example.com', name, passwordHash: 'h', createdAt: 1 }, true)
-    await store.insertToken({ id: 't1', userId: 'u1', name, tokenType: 'api', tokenPrefix: 'vai_x', digest: new Uint8Array([0, 1, 255]), createdAt: 2, expiresAt: null })
+    await store.insertToken({ id: 't1', userId: 'u1', name, tokenType: 'api', tokenPrefix: 'vai_x', digest: new Uint8Array([0, 1, 255]), createdAt: 2, expiresAt: null, scopes: ['*'] })
     const found = await store.findTokenByDigest(new Uint8Array([0, 1, 255]))
     expect(found?.token.name).toBe(name)
     expect(found?.user.name).toBe(name)
@@ -80,7 +98,7 @@ describe.skipIf(!TEST_POSTGRES)('PostgreSQL store', () => {
     await migratePostgres(sql)
     const store: Store = createPostgresStore(sql)
     await store.createUser({ id: 'u1', email: 'flush@example.com', name: null, passwordHash: 'h', createdAt: 1 }, true)
-    await store.insertToken({ id: 't1', userId: 'u1', name: 'n', tokenType: 'api', tokenPrefix: 'vai_x', digest: new Uint8Array([7]), createdAt: 2, expiresAt: null })
+    await store.insertToken({ id: 't1', userId: 'u1', name: 'n', tokenType: 'api', tokenPrefix: 'vai_x', digest: new Uint8Array([7]), createdAt: 2, expiresAt: null, scopes: ['*'] })
     store.touchToken('t1', 100)
     // The flush's statement fails while the table is renamed away; the use must survive it.
     await sql`ALTER TABLE tokens RENAME TO tokens_away`

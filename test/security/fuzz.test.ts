@@ -64,7 +64,18 @@ const semiValidBodies = fc.record({
     {
       name: field(fc.oneof(fc.string({ minLength: 1, maxLength: 255 }), fc.constantFrom('ci key', 'x'.repeat(255), '😀'.repeat(255), '😀'.repeat(256)))),
       expiresInDays: field(fc.oneof(fc.integer({ min: -2, max: 3652 }), fc.constantFrom(null, '30', ' 30 ', '30.0', -0, 1.5, '1e3'))),
-      extra: field(oddValue),
+      scopes: fc.oneof(
+        { weight: 3, arbitrary: fc.constant(undefined) },
+        { weight: 2, arbitrary: field(fc.array(fc.constantFrom('*', 'tokens:read', 'tokens:write', 'introspect', 'deploy:staging', 'admin', 'b!d', ''), { maxLength: 4 })) },
+      ),
+      // Mostly absent: a key the body does not define is a 422 (extra_forbidden).
+      extra: fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: oddValue }),
+    },
+  ),
+  introspect: fc.record(
+    {
+      token: field(fc.constantFrom('@plaintext', '@revoked', 'vai_x', '')),
+      token_type_hint: fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: field(fc.constantFrom('access_token', 'refresh_token')) }),
     },
   ),
   signup: fc.record(
@@ -115,7 +126,7 @@ const invalidUtf8 = fc.oneof(
 type BodySpec =
   | { kind: 'none' }
   | { kind: 'json'; value: unknown }
-  | { kind: 'semi'; bodies: { create: unknown; signup: unknown; login: unknown } }
+  | { kind: 'semi'; bodies: { create: unknown; signup: unknown; login: unknown; introspect: unknown } }
   | { kind: 'text'; text: string }
   | { kind: 'bytes'; bytes: Uint8Array }
 
@@ -162,7 +173,7 @@ type PathSpec = { template: string; segments: Segment[]; trailingSlash: boolean 
 
 const ROUTES = [
   '/healthz', '/api/v1/auth/signup', '/api/v1/auth/login', '/api/v1/auth/logout', '/api/v1/auth/me',
-  '/api/v1/access-tokens', '/api/v1/access-tokens/{}',
+  '/api/v1/auth/verify', '/api/v1/auth/introspect', '/api/v1/access-tokens', '/api/v1/access-tokens/{}',
 ]
 const pathSpec: fc.Arbitrary<PathSpec> = fc.record({
   template: fc.oneof(
@@ -174,12 +185,12 @@ const pathSpec: fc.Arbitrary<PathSpec> = fc.record({
   trailingSlash: fc.boolean(),
 })
 
-const QUERY_KEYS = ['limit', 'cursor', 'tokenType', 'includeRevoked', 'exclude_current', 'LIMIT', 'token_id', '__proto__', '']
+const QUERY_KEYS = ['limit', 'cursor', 'tokenType', 'includeRevoked', 'exclude_current', 'scope', 'writeScope', 'LIMIT', 'token_id', '__proto__', '']
 const querySpec = fc.array(
   fc.record({
     key: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...QUERY_KEYS) }, { weight: 1, arbitrary: oddString.filter((s) => s.length < 100) }),
     value: fc.oneof(
-      { weight: 3, arbitrary: fc.constantFrom(...Object.keys(BOOLEAN_WORDS), 'session', 'api', '1', '50', '200', '201', '0', '-0', '1.0', ' 5 ', 'abc', '') },
+      { weight: 3, arbitrary: fc.constantFrom(...Object.keys(BOOLEAN_WORDS), 'session', 'api', '1', '50', '200', '201', '0', '-0', '1.0', ' 5 ', 'abc', '', '*', 'tokens:read', 'deploy:staging grafana:read', 'admin', 'b!d') },
       { weight: 2, arbitrary: oddString.filter((s) => s.length < 100_000) },
       { weight: 1, arbitrary: fc.constant('@cursor') }, // a real cursor, resolved at run time
     ),
@@ -188,8 +199,8 @@ const querySpec = fc.array(
   { maxLength: 4 },
 )
 
-type Via = 'bearer' | 'apiKey' | 'cookie'
-const VIA = fc.constantFrom<Via>('bearer', 'apiKey', 'cookie')
+type Via = 'bearer' | 'apiKey' | 'cookie' | 'basic'
+const VIA = fc.constantFrom<Via>('bearer', 'apiKey', 'cookie', 'basic')
 type Credential =
   | { kind: 'none' }
   | { kind: 'valid'; via: Via; who: 'a' | 'b' }
@@ -213,6 +224,7 @@ const credential: fc.Arbitrary<Credential> = fc.oneof(
 const HEADER_NAMES = [
   'authorization', 'x-api-key', 'cookie', 'x-request-id', 'x-forwarded-proto', 'x-forwarded-for', 'origin', 'sec-fetch-site',
   'accept', 'user-agent', 'content-length', 'transfer-encoding', 'expect', 'x-http-method-override', 'host', 'if-none-match',
+  'x-forwarded-method', 'x-original-method',
 ]
 const headerValue = fc.oneof(
   // Many odd strings are not valid header values (the Request refuses them): ASCII ones more often.
@@ -230,6 +242,8 @@ const ROUTE_METHODS: [RegExp, string[]][] = [
   [/^\/healthz\/?$/, ['GET', 'HEAD']],
   [/^\/api\/v1\/auth\/(signup|login|logout)\/?$/, ['POST']],
   [/^\/api\/v1\/auth\/me\/?$/, ['GET', 'HEAD']],
+  [/^\/api\/v1\/auth\/verify\/?$/, ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']],
+  [/^\/api\/v1\/auth\/introspect\/?$/, ['POST']],
   [/^\/api\/v1\/access-tokens\/?$/, ['GET', 'POST', 'DELETE', 'GET', 'POST', 'DELETE', 'HEAD']],
   [/^\/api\/v1\/access-tokens\/[^/]+\/?$/, ['GET', 'DELETE', 'HEAD']],
 ]
@@ -275,9 +289,9 @@ async function makeWorld(): Promise<World> {
   return { t, a, b, plaintext: { a: a.plaintext, b: b.plaintext }, revokedPlaintext: revoked.plaintext, revokedId: revoked.token.id, cursor: page.body.nextCursor, ownIds: [] }
 }
 
-/** Every row but lastUsedAt, which authenticating a request may legitimately change. */
+/** Every row but lastUsedAt and lastUsedIp, which authenticating a request may legitimately change. */
 async function snapshot(t: TestApp) {
-  const byId = (rows: Row[]) => new Map(rows.map(({ last_used_at: _, ...row }) => [row.id as string, row]))
+  const byId = (rows: Row[]) => new Map(rows.map(({ last_used_at: _, last_used_ip: __, ...row }) => [row.id as string, row]))
   return { users: byId(await t.rows('users')), tokens: byId(await t.rows('tokens')) }
 }
 
@@ -313,6 +327,7 @@ function resolveSegment(world: World, s: Segment): string {
 
 function carrier(headers: Headers, via: Via, value: string) {
   if (via === 'bearer') headers.set('authorization', `Bearer ${value}`)
+  else if (via === 'basic') headers.set('authorization', `Basic ${Buffer.from(`fuzz:${value}`).toString('base64')}`)
   else if (via === 'apiKey') headers.set('x-api-key', value)
   else headers.append('cookie', `vai_token=${value}`)
 }
@@ -361,11 +376,17 @@ function build(world: World, c: Case): { request: Request; callerId: string | nu
   const methodsHere = ROUTE_METHODS.find(([pattern]) => pattern.test(path))?.[1] ?? ['GET', 'POST', 'DELETE']
   const method = 'own' in c.method ? methodsHere[c.method.own % methodsHere.length]! : c.method.any
   let body: string | Uint8Array | undefined
-  const known = (_: string, v: unknown) => (v === '@known' ? world.a.email : v === ' @KNOWN ' ? ` ${world.a.email.toUpperCase()} ` : v)
+  const KNOWN: Record<string, () => string> = {
+    '@known': () => world.a.email,
+    ' @KNOWN ': () => ` ${world.a.email.toUpperCase()} `,
+    '@plaintext': () => world.plaintext.b,
+    '@revoked': () => world.revokedPlaintext,
+  }
+  const known = (_: string, v: unknown) => (typeof v === 'string' && Object.hasOwn(KNOWN, v) ? KNOWN[v]!() : v)
   if (c.body.kind === 'json') body = JSON.stringify(c.body.value, known)
   else if (c.body.kind === 'semi') {
-    const { create, signup, login } = c.body.bodies
-    body = JSON.stringify(path.includes('signup') ? signup : path.includes('login') ? login : create, known)
+    const { create, signup, login, introspect } = c.body.bodies
+    body = JSON.stringify(path.includes('signup') ? signup : path.includes('login') ? login : path.includes('introspect') ? introspect : create, known)
   }
   else if (c.body.kind === 'text') body = c.body.text
   else if (c.body.kind === 'bytes') body = c.body.bytes
@@ -388,9 +409,14 @@ function keysAre(value: unknown, keys: string[]): value is Record<string, unknow
   return typeof value === 'object' && value !== null && !Array.isArray(value) && JSON.stringify(Object.keys(value).sort()) === JSON.stringify([...keys].sort())
 }
 
+const SCOPE = /^(?:\*|[A-Za-z0-9_.:/-]{1,64})$/
+
 function isToken(value: unknown): boolean {
-  if (!keysAre(value, ['id', 'name', 'tokenType', 'tokenPrefix', 'createdAt', 'expiresAt', 'lastUsedAt', 'revokedAt'])) return false
+  if (!keysAre(value, ['id', 'name', 'tokenType', 'tokenPrefix', 'createdAt', 'expiresAt', 'lastUsedAt', 'lastUsedIp', 'revokedAt', 'scopes'])) return false
   return (
+    (value.lastUsedIp === null || typeof value.lastUsedIp === 'string') &&
+    Array.isArray(value.scopes) && value.scopes.every((scope) => typeof scope === 'string' && SCOPE.test(scope)) &&
+    JSON.stringify(value.scopes) === JSON.stringify([...new Set(value.scopes as string[])].sort()) &&
     typeof value.id === 'string' && LOWER_UUID.test(value.id) &&
     typeof value.name === 'string' &&
     (value.tokenType === 'session' || value.tokenType === 'api') &&
@@ -413,8 +439,21 @@ function isUser(value: unknown): boolean {
 const isPlaintextToken = (value: unknown) =>
   keysAre(value, ['plaintext', 'token']) && typeof value.plaintext === 'string' && PLAINTEXT.test(value.plaintext) && isToken(value.token)
 
-/** The contract's error bodies: `{"detail": string}`, or the 422 list with loc from body, query or path. */
-function isErrorBody(status: number, value: unknown): boolean {
+/** Introspection's answer: a live token's facts (exp only when it expires), or exactly {"active":false}. */
+function isIntrospection(value: unknown): boolean {
+  if (keysAre(value, ['active'])) return value.active === false
+  const keys = ['active', 'scope', 'token_type', 'sub', 'username', 'iat', 'jti']
+  return (
+    (keysAre(value, keys) || keysAre(value, [...keys, 'exp'])) && value.active === true && typeof value.scope === 'string' &&
+    (value.token_type === 'api' || value.token_type === 'session') && typeof value.sub === 'string' && LOWER_UUID.test(value.sub) &&
+    typeof value.username === 'string' && Number.isInteger(value.iat) && (value.exp === undefined || Number.isInteger(value.exp)) &&
+    typeof value.jti === 'string' && LOWER_UUID.test(value.jti)
+  )
+}
+
+/** The contract's error bodies: `{"detail": string}`, or the 422 list with loc from body, query or path; introspect's 400 is OAuth's. */
+function isErrorBody(status: number, value: unknown, route: Route | undefined): boolean {
+  if (status === 400 && route === 'introspect') return keysAre(value, ['error', 'error_description']) && value.error === 'invalid_request'
   if (!keysAre(value, ['detail'])) return false
   if (typeof value.detail === 'string') return status !== 422 && value.detail.length > 0
   return (
@@ -429,7 +468,7 @@ function isErrorBody(status: number, value: unknown): boolean {
   )
 }
 
-type Route = 'healthz' | 'signup' | 'login' | 'logout' | 'me' | 'list' | 'create' | 'revokeAll' | 'get' | 'revoke'
+type Route = 'healthz' | 'signup' | 'login' | 'logout' | 'me' | 'verify' | 'introspect' | 'list' | 'create' | 'revokeAll' | 'get' | 'revoke'
 
 /** Which documented operation answered, from the normalised path and method. */
 function routeOf(method: string, pathname: string): Route | undefined {
@@ -441,6 +480,8 @@ function routeOf(method: string, pathname: string): Route | undefined {
     '/api/v1/auth/login': { POST: 'login' },
     '/api/v1/auth/logout': { POST: 'logout' },
     '/api/v1/auth/me': { GET: 'me' },
+    '/api/v1/auth/verify': { GET: 'verify', POST: 'verify', PUT: 'verify', PATCH: 'verify', DELETE: 'verify', OPTIONS: 'verify' },
+    '/api/v1/auth/introspect': { POST: 'introspect' },
     '/api/v1/access-tokens': { GET: 'list', POST: 'create', DELETE: 'revokeAll' },
   }
   if (table[p]) return table[p]![m]
@@ -454,6 +495,8 @@ const SUCCESS: Record<Route, [number, (body: any) => boolean]> = {
   login: [200, isPlaintextToken],
   logout: [204, (body) => body === ''],
   me: [200, (body) => keysAre(body, ['user', 'token']) && isUser(body.user) && isToken(body.token)],
+  verify: [200, (body) => keysAre(body, ['user', 'token']) && isUser(body.user) && isToken(body.token)],
+  introspect: [200, isIntrospection],
   list: [200, (body) => keysAre(body, ['items', 'nextCursor']) && Array.isArray(body.items) && body.items.every(isToken) && (body.nextCursor === null || typeof body.nextCursor === 'string')],
   create: [201, isPlaintextToken],
   revokeAll: [200, (body) => keysAre(body, ['revokedCount']) && Number.isInteger(body.revokedCount) && (body.revokedCount as number) >= 0],
@@ -509,13 +552,13 @@ async function runCase(world: World, c: Case, tally: Tally) {
   tally.routes[route ?? '(none)'] = (tally.routes[route ?? '(none)'] ?? 0) + 1
 
   if (status >= 400) {
-    if (!(head && text === '') && !isErrorBody(status, body)) fail('an error body that is none of the contract shapes')
+    if (!(head && text === '') && !isErrorBody(status, body, route)) fail('an error body that is none of the contract shapes')
     // Bare, or with RFC 6750's invalid_request hint when a token came without the word Bearer.
     if (status === 401 && route !== 'login' && !/^Bearer(?: error="invalid_request", error_description="[^"]*")?$/.test(response.headers.get('www-authenticate') ?? '')) {
       fail('a 401 without WWW-Authenticate: Bearer')
     }
     if (status === 429 && !/^\d+$/.test(response.headers.get('retry-after') ?? '')) fail('a 429 without Retry-After')
-  } else if (request.method.toUpperCase() === 'OPTIONS') {
+  } else if (request.method.toUpperCase() === 'OPTIONS' && route !== 'verify') {
     if (status !== 204 || !response.headers.get('allow')) fail('OPTIONS must be 204 with Allow')
   } else {
     // Pages outside the API (the web console, Swagger UI) are not this contract's; they still must not fail or write.
@@ -531,6 +574,7 @@ async function runCase(world: World, c: Case, tally: Tally) {
     }
   }
 
+  if (route === 'verify' && status === 200 && response.headers.get('x-vai-token-id') === null) fail('a verify that passed without saying who')
   const success = status >= 200 && status < 300 && request.method.toUpperCase() !== 'OPTIONS' && !head
   if (!success || !['signup', 'login', 'logout', 'create', 'revokeAll', 'revoke'].includes(route!)) return expectNoChange('a read or a failure')
 

@@ -32,6 +32,7 @@ const newToken = (id: string, userId: string, changes: Partial<NewToken> = {}): 
   digest: digestOf(id),
   createdAt: NOW,
   expiresAt: null,
+  scopes: ['deploy:staging', 'tokens:read'],
   ...changes,
 })
 
@@ -39,6 +40,7 @@ const newToken = (id: string, userId: string, changes: Partial<NewToken> = {}): 
 const recordOf = ({ digest: _, ...token }: NewToken, changes: Partial<TokenRecord> = {}): TokenRecord => ({
   ...token,
   lastUsedAt: null,
+  lastUsedIp: null,
   revokedAt: null,
   ...changes,
 })
@@ -107,6 +109,19 @@ describe.each(ENABLED)('%s store', (_name, backend: TestBackend) => {
   })
 
   describe('insertToken and findTokenByDigest', () => {
+    test.each([
+      ['several, sorted', ['deploy:staging', 'tokens:read']],
+      ['full access', ['*']],
+      ['none', []],
+      ['the longest and the odd characters', ['a'.repeat(64), 'A-Z_a.z:0/9-']],
+    ])('scopes (%s) are stored and read back as given', async (_name, scopes) => {
+      const { tokens } = await userWith('ada', [['t1', { scopes }]])
+      expect((await store.findTokenByDigest(digestOf('t1')))?.token.scopes).toEqual(scopes)
+      expect((await store.getToken('ada', 't1'))?.scopes).toEqual(scopes)
+      expect((await store.listTokens('ada', { includeRevoked: false, limit: 1 }))[0]?.scopes).toEqual(scopes)
+      expect((await store.exportTokens(null, 1))[0]?.scopes).toEqual(tokens[0]!.scopes)
+    })
+
     test('finds the token by its digest, with its owner', async () => {
       const { user, tokens } = await userWith('ada', [['t1', { tokenType: 'session', name: 'laptop ß 😀', expiresAt: NOW + DAY_MS }]])
       expect(await store.findTokenByDigest(digestOf('t1'))).toEqual({ token: recordOf(tokens[0]!), user })
@@ -254,6 +269,38 @@ describe.each(ENABLED)('%s store', (_name, backend: TestBackend) => {
       expect((await database.rows('tokens'))[0]!.last_used_at).toBe(NOW + 200)
     })
 
+    test('the address of a use shows at once and is written at the flush, beside lastUsedAt', async () => {
+      await userWith('ada', [['t1']])
+      store.touchToken('t1', NOW + 100, '203.0.113.7')
+      expect(await store.getToken('ada', 't1')).toMatchObject({ lastUsedAt: NOW + 100, lastUsedIp: '203.0.113.7' })
+      expect((await store.findTokenByDigest(digestOf('t1')))?.token).toMatchObject({ lastUsedAt: NOW + 100, lastUsedIp: '203.0.113.7' })
+      await store.flushTouches()
+      expect((await database.rows('tokens'))[0]).toMatchObject({ last_used_at: NOW + 100, last_used_ip: '203.0.113.7' })
+    })
+
+    test('a use without an address (an introspection) moves lastUsedAt and keeps the last address, pending or written', async () => {
+      await userWith('ada', [['t1']])
+      store.touchToken('t1', NOW + 100, '2001:db8::1')
+      store.touchToken('t1', NOW + 200)
+      expect(await store.getToken('ada', 't1')).toMatchObject({ lastUsedAt: NOW + 200, lastUsedIp: '2001:db8::1' })
+      await store.flushTouches()
+      store.touchToken('t1', NOW + 300, null)
+      await store.flushTouches()
+      expect((await database.rows('tokens'))[0]).toMatchObject({ last_used_at: NOW + 300, last_used_ip: '2001:db8::1' })
+      store.touchToken('t1', NOW + 400, '198.51.100.2')
+      await store.flushTouches()
+      expect(await store.getToken('ada', 't1')).toMatchObject({ lastUsedAt: NOW + 400, lastUsedIp: '198.51.100.2' })
+    })
+
+    test('a flush never moves lastUsedIp to an older use', async () => {
+      await userWith('ada', [['t1']])
+      store.touchToken('t1', NOW + 200, '203.0.113.2')
+      await store.flushTouches()
+      store.touchToken('t1', NOW + 150, '203.0.113.1')
+      await store.flushTouches()
+      expect((await database.rows('tokens'))[0]).toMatchObject({ last_used_at: NOW + 200, last_used_ip: '203.0.113.2' })
+    })
+
     test('a flush with nothing pending, or for a token since deleted, succeeds', async () => {
       await store.flushTouches()
       await userWith('ada', [['t1']])
@@ -337,7 +384,7 @@ describe.each(ENABLED)('%s store', (_name, backend: TestBackend) => {
       ]
       const tokens: StoredToken[] = Array.from({ length: 3500 }, (_, i) => {
         const [expiresAt, revokedAt] = kinds[i % kinds.length]!
-        return { ...newToken(`t${String(i).padStart(4, '0')}`, 'u', { createdAt: old - DAY_MS, expiresAt }), lastUsedAt: null, revokedAt }
+        return { ...newToken(`t${String(i).padStart(4, '0')}`, 'u', { createdAt: old - DAY_MS, expiresAt }), lastUsedAt: null, lastUsedIp: null, revokedAt }
       })
       await store.importAll([newUser('u')], batches(tokens, 1000), digestOf('secret'))
       const kept = tokens.filter((_, i) => !kinds[i % kinds.length]![2])
@@ -382,9 +429,9 @@ describe.each(ENABLED)('%s store', (_name, backend: TestBackend) => {
   describe('countRows, exportUsers, exportTokens and importAll', () => {
     const users: StoredUser[] = [newUser('u1', { name: 'Ada ß 😀' }), newUser('u2', { createdAt: NOW - 1 })]
     const tokens: StoredToken[] = [
-      { ...newToken('t1', 'u1', { tokenType: 'session', expiresAt: NOW + DAY_MS }), lastUsedAt: NOW - 1, revokedAt: null },
-      { ...newToken('t2', 'u2', { name: 'ci ß 😀' }), lastUsedAt: null, revokedAt: NOW - 2 },
-      { ...newToken('t3', 'u1'), lastUsedAt: null, revokedAt: null },
+      { ...newToken('t1', 'u1', { tokenType: 'session', expiresAt: NOW + DAY_MS, scopes: ['*'] }), lastUsedAt: NOW - 1, lastUsedIp: '2001:db8::7', revokedAt: null },
+      { ...newToken('t2', 'u2', { name: 'ci ß 😀', scopes: [] }), lastUsedAt: null, lastUsedIp: null, revokedAt: NOW - 2 },
+      { ...newToken('t3', 'u1'), lastUsedAt: NOW - 3, lastUsedIp: '203.0.113.7', revokedAt: null },
     ]
     const secret = digestOf('the secret')
 

@@ -19,7 +19,10 @@ export const LOCAL_PEER = '127.0.0.1'
 export const START = Date.parse('2026-11-30T09:14:03.512Z')
 export const PASSWORD = 'correct horse battery'
 
-export type Via = 'bearer' | 'apiKey' | 'cookie'
+export type Via = 'bearer' | 'apiKey' | 'cookie' | 'basic'
+
+/** `Authorization: Basic` with `token` as the password, as curl -u and OAuth client_secret_basic send it. */
+export const basicAuthorization = (token: string, user = 'service') => `Basic ${btoa(`${user}:${token}`)}`
 type Body = NonNullable<RequestInit['body']>
 
 export interface RequestOptions {
@@ -77,6 +80,7 @@ export function makeApp(overrides: MakeAppOptions = {}) {
     if (options.token !== undefined) {
       const via = options.via ?? 'bearer'
       if (via === 'bearer') headers.set('authorization', `Bearer ${options.token}`)
+      else if (via === 'basic') headers.set('authorization', basicAuthorization(options.token))
       else if (via === 'apiKey') headers.set('x-api-key', options.token)
       else headers.append('cookie', `vai_token=${options.token}`)
     }
@@ -157,19 +161,14 @@ export async function seedUser(t: TestApp, options: { email?: string; name?: str
   return { user: result.created, email, password: PASSWORD, ...session }
 }
 
-/** Another token for a user, straight through the store. */
+/** Another token for a user, straight through the store: an API token with full access unless told otherwise. */
 export function seedToken(
   t: TestApp,
   userId: string,
-  options: { name?: string; tokenType?: 'session' | 'api'; expiresAt?: number | null } = {},
+  options: { name?: string; tokenType?: 'session' | 'api'; expiresAt?: number | null; scopes?: string[] } = {},
 ) {
-  return issueToken(t.store, {
-    userId,
-    name: options.name ?? 'seeded',
-    tokenType: options.tokenType ?? 'api',
-    expiresAt: options.expiresAt ?? null,
-    now: t.clock.now(),
-  })
+  const common = { userId, name: options.name ?? 'seeded', expiresAt: options.expiresAt ?? null, now: t.clock.now() }
+  return issueToken(t.store, options.tokenType === 'session' ? { ...common, tokenType: 'session' } : { ...common, tokenType: 'api', scopes: options.scopes ?? ['*'] })
 }
 
 export const iso = (ms: number) => new Date(ms).toISOString()
@@ -201,7 +200,9 @@ export function tokenJson(token: TokenRecord, changes: Partial<Record<keyof Toke
     createdAt: iso(merged.createdAt),
     expiresAt: merged.expiresAt === null ? null : iso(merged.expiresAt),
     lastUsedAt: merged.lastUsedAt === null ? null : iso(merged.lastUsedAt),
+    lastUsedIp: merged.lastUsedIp,
     revokedAt: merged.revokedAt === null ? null : iso(merged.revokedAt),
+    scopes: merged.scopes,
   }
 }
 

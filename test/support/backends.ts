@@ -123,7 +123,7 @@ function deferredStore(ready: Promise<Store>): Store {
   return new Proxy({} as Store, {
     get(_, name: keyof Store) {
       if (name === 'touchToken') {
-        return (id: string, at: number) => (store ? store.touchToken(id, at) : void ready.then((s) => s.touchToken(id, at)))
+        return (id: string, at: number, ip?: string | null) => (store ? store.touchToken(id, at, ip) : void ready.then((s) => s.touchToken(id, at, ip)))
       }
       return async (...args: unknown[]) => ((await ready)[name] as (...a: unknown[]) => unknown)(...args)
     },

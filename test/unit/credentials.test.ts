@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { cookieValues, presentedCredential, tokenWithoutBearer } from '../../src/auth/credentials'
+import { basicPassword, cookieValues, presentedCredential, tokenWithoutBearer } from '../../src/auth/credentials'
 
 describe('cookieValues', () => {
   test.each([
@@ -67,4 +67,34 @@ describe('hardening 11: a token in Authorization without the word Bearer', () =>
   })
 
   test('no Authorization header', () => expect(tokenWithoutBearer(new Headers())).toBe(false))
+})
+
+describe('basicPassword: the token in Authorization: Basic (verify and introspect)', () => {
+  const basic = (pair: string) => `Basic ${btoa(pair)}`
+  test.each([
+    [basic('user:vai_abc'), 'vai_abc'],
+    [basic(':vai_abc'), 'vai_abc'],
+    [basic('a-client-id:vai_abc'), 'vai_abc'],
+    // Only the first colon separates: the password may hold more.
+    [basic('user:vai:abc'), 'vai:abc'],
+    // RFC 6749 §2.3.1: form-urlencoded, so %5F is _ and + a space.
+    [basic('client:vai%5Fabc'), 'vai_abc'],
+    [basic('client:a+b'), 'a b'],
+    [`basic ${btoa('u:vai_abc')}`, 'vai_abc'],
+    [`  BASIC   ${btoa('u:vai_abc')}  `, 'vai_abc'],
+    // A broken percent-escape or base64 is handed on as it came, to be refused as malformed.
+    [basic('client:vai%zz'), 'vai%zz'],
+    ['Basic %%%', '%%%'],
+    // No password: no carrier.
+    [basic('user:'), undefined],
+    [basic('vai_abc'), undefined],
+    ['Basic', undefined],
+    ['Basic ', undefined],
+    [`Bearer ${btoa('u:vai_abc')}`, undefined],
+    ['', undefined],
+  ])('%p → %p', (authorization, token) => {
+    expect(basicPassword(authorization)).toBe(token as string | undefined)
+  })
+
+  test('no header', () => expect(basicPassword(null)).toBeUndefined())
 })

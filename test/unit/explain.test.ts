@@ -1,12 +1,13 @@
 import { describe, expect, test } from 'bun:test'
 import { explain } from '../../src/validation/explain'
-import { CreateTokenBody as createTokenBody, ListTokensQuery, LoginBody, RevokeAllQuery, SignupBody, TokenIdParams } from '../../src/schemas'
+import { CreateTokenBody as createTokenBody, ListTokensQuery, LoginBody, RevokeAllQuery, SignupBody, TokenIdParams, VerifyQuery } from '../../src/schemas'
 
 const CreateTokenBody = createTokenBody(null)
 
 const issue = (loc: (string | number)[], type: string, msg: string) => ({ loc, msg, type })
 
 const NOT_AN_INTEGER = 'Input should be a valid integer, unable to parse string as an integer'
+const SCOPE_SYNTAX = 'A scope is * or 1 to 64 characters of A-Z a-z 0-9 _ . : / -'
 
 describe('explain', () => {
   // One row per Pydantic type name the contract lists (json_invalid is decided before any
@@ -54,6 +55,15 @@ describe('explain', () => {
       [issue(['body', 'expiresInDays'], 'less_than_equal', 'Input should be less than or equal to 90')]],
     ['string_too_long (email)', SignupBody, { email: `${'a'.repeat(243)}@example.com`, password: '12345678' }, ['body'],
       [issue(['body', 'email'], 'string_too_long', 'String should have at most 254 characters')]],
+    ['extra_forbidden', LoginBody, { email: 'a@example.com', password: 'x', colour: 'blue' }, ['body'],
+      [issue(['body', 'colour'], 'extra_forbidden', 'Extra inputs are not permitted')]],
+    ['string_pattern_mismatch (a scope)', CreateTokenBody, { name: 'x', scopes: ['ok', 'not ok'] }, ['body'],
+      [issue(['body', 'scopes', 1], 'string_pattern_mismatch', SCOPE_SYNTAX)]],
+    ['string_pattern_mismatch (a query’s scopes)', VerifyQuery, { scope: ['ok', 'b!d c'] }, ['query'],
+      [issue(['query', 'scope'], 'string_pattern_mismatch', `Not a scope: "b!d". ${SCOPE_SYNTAX}`)]],
+    ['list_type', CreateTokenBody, { name: 'x', scopes: 'tokens:read' }, ['body'], [issue(['body', 'scopes'], 'list_type', 'Input should be a valid list')]],
+    ['too_long', CreateTokenBody, { name: 'x', scopes: Array(65).fill('a') }, ['body'],
+      [issue(['body', 'scopes'], 'too_long', 'List should have at most 64 items after validation, not 65')]],
   ] as const)('%s', (_type, schema, value, loc, expected) => {
     expect(explain(schema as any, value, [...loc])).toEqual(expected as any)
   })
@@ -77,6 +87,8 @@ describe('explain', () => {
     [CreateTokenBody, { name: 'x', expiresInDays: '30' }],
     [ListTokensQuery, { limit: ' 7 ', includeRevoked: 'YES' }],
     [SignupBody, { email: '  Ada@Example.COM ', password: '12345678', name: '' }],
+    [CreateTokenBody, { name: 'x', scopes: ['*', 'deploy:staging', 'deploy:staging'] }],
+    [VerifyQuery, { scope: ['a b', 'c'], writeScope: '', other: 'ignored' }],
   ])('a valid value has nothing to explain: %#', (schema, value) => {
     expect(explain(schema as any, value, ['body'])).toEqual([])
   })

@@ -17,7 +17,7 @@ describe('SQLite store', () => {
     const admin = createSqliteStore(openDatabase(path))
     const digest = new Uint8Array(32).fill(7)
     await server.createUser({ id: 'u', email: 'u@example.com', name: null, passwordHash: 'x', createdAt: NOW }, true)
-    await server.insertToken({ id: 't', userId: 'u', name: 'n', tokenType: 'api', tokenPrefix: 'vai_x', digest, createdAt: NOW, expiresAt: null })
+    await server.insertToken({ id: 't', userId: 'u', name: 'n', tokenType: 'api', tokenPrefix: 'vai_x', digest, createdAt: NOW, expiresAt: null, scopes: ['*'] })
     // Twice: the second answer comes from memory.
     expect((await server.findTokenByDigest(digest))?.token.revokedAt).toBeNull()
     expect((await server.findTokenByDigest(digest))?.token.revokedAt).toBeNull()
@@ -27,6 +27,25 @@ describe('SQLite store', () => {
     await admin.deleteUser('u')
     expect(await server.findTokenByDigest(digest)).toBeNull()
     await Promise.all([server.close(), admin.close()])
+  })
+
+  test('the scopes migration gives every token that existed before it full access, and no last address', async () => {
+    const path = join(dir, 'before-scopes.db')
+    // A file as the version before scopes left it: the current schema less the two columns.
+    const old = openDatabase(path)
+    old.run('ALTER TABLE tokens DROP COLUMN scopes')
+    old.run('ALTER TABLE tokens DROP COLUMN last_used_ip')
+    old.run(`PRAGMA user_version = ${SCHEMA_VERSION - 1}`)
+    old.run("INSERT INTO users (id, email, name, password_hash, created_at) VALUES ('u', 'u@example.com', NULL, 'x', 1)")
+    old.run(`INSERT INTO tokens (id, user_id, name, token_type, token_prefix, digest, created_at) VALUES
+             ('s', 'u', 'laptop', 'session', 'vai_x', x'01', 1), ('a', 'u', 'ci', 'api', 'vai_y', x'02', 2)`)
+    old.close()
+    const store = createSqliteStore(openDatabase(path))
+    expect((await store.listTokens('u', { includeRevoked: true, limit: 10 })).map(({ id, scopes, lastUsedIp }) => ({ id, scopes, lastUsedIp }))).toEqual([
+      { id: 'a', scopes: ['*'], lastUsedIp: null },
+      { id: 's', scopes: ['*'], lastUsedIp: null },
+    ])
+    await store.close()
   })
 
   test('a file migrated by a newer vai is refused, untouched', () => {
