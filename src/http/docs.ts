@@ -126,7 +126,9 @@ async function openApiDocument(app: AnyElysia): Promise<OpenAPIDocument> {
   // possible even where no body is expected. A protected route (`auth`, which lists the
   // carriers as its security) may refuse its caller.
   const routes = app['getGlobalRoutes']().map((route) => {
-    const parsers = (route.hooks.parse ?? []) as { fn: unknown }[]
+    const hooks = (route.hooks.parse ?? []) as { fn: unknown }[]
+    // `parse: 'none'` (verify) reads nothing.
+    const parsers = hooks.some((parser) => parser.fn === 'none') ? [] : hooks
     const readsBody = route.method !== 'GET' && route.method !== 'HEAD' && parsers.length > 0
     const declared = parsers.filter((parser) => typeof parser.fn === 'string')
     const refusals = route.hooks.detail?.security?.length ? refusalResponses(route.method, route.hooks.detail) : {}

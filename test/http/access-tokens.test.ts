@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, test } from 'bun:test'
 import { DAY_MS } from '../../src/auth/tokens'
 import {
   INVALID_TOKEN, iso, makeApp, PLAINTEXT, seedToken, seedUser, tokenJson, UUID, type Seeded, type TestApp,
+  LOCAL_PEER,
 } from '../support/app'
 
 const PATH = '/api/v1/access-tokens'
@@ -282,7 +283,7 @@ describe('POST /api/v1/access-tokens', () => {
     const { body } = await create({ name: 'fresh' })
     const me = await t.get('/api/v1/auth/me', { token: body.plaintext, via: 'apiKey' })
     expect(me.status).toBe(200)
-    expect(me.body.token).toEqual({ ...body.token, lastUsedAt: iso(t.clock.now()) })
+    expect(me.body.token).toEqual({ ...body.token, lastUsedAt: iso(t.clock.now()), lastUsedIp: LOCAL_PEER })
     const one = await t.get(`${PATH}/${body.token.id}`, { token: alice.plaintext })
     expect(JSON.stringify(one.body)).not.toContain(body.plaintext)
     const listed = await t.get(`${PATH}?limit=200`, { token: alice.plaintext })

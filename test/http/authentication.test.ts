@@ -205,7 +205,9 @@ describe('hardening 2: cookie tossing', () => {
 
   // A sibling subdomain plants its own vai_token beside the visitor's: whichever comes first,
   // the request is refused, and nothing is done in either account.
-  test.each(PROTECTED_ROUTES)('%s %s with two vai_token cookies → 401 Invalid or expired token', async (method, path, body) => {
+  // On every route the cookie is a carrier of (introspect never takes it: there a cookie is no credential at all).
+  const cookieRoutes = PROTECTED_ROUTES.filter(([, , vias]) => vias.includes('cookie'))
+  test.each(cookieRoutes)('%s %s with two vai_token cookies → 401 Invalid or expired token', async (method, path, _vias, body) => {
     for (const cookie of [cookieOf(mallory.plaintext, alice.plaintext), cookieOf(alice.plaintext, mallory.plaintext), cookieOf(alice.plaintext, alice.plaintext)]) {
       const reply = await send(method, path.replace(SOME_ID, alice.token.id), { body, headers: { cookie, 'sec-fetch-site': 'same-origin' } })
       expect(reply.status).toBe(401)

@@ -68,7 +68,8 @@ export function makeApp(overrides: MakeAppOptions = {}) {
     },
   }
   const peers = new WeakMap<Request, string | null>()
-  const peerAddress = (request: Request) => (peers.has(request) ? peers.get(request)! : LOCAL_PEER)
+  // Through app.handle, the peer the test names (LOCAL_PEER by default); over a real socket (app.listen), the socket's.
+  const peerAddress = (request: Request) => (peers.has(request) ? peers.get(request)! : (app.server?.requestIP(request)?.address ?? LOCAL_PEER))
   const app = createApp({ config, store, now: clock.now, loginLimiter: createLoginLimiter(store, loginLimits), log, peerAddress })
   const handle = (request: Request, peer?: string | null) => {
     if (peer !== undefined) peers.set(request, peer)
@@ -191,7 +192,9 @@ export const JSON_INVALID = {
 
 /** The contract's token object for a record, as the API must render it. */
 export function tokenJson(token: TokenRecord, changes: Partial<Record<keyof TokenRecord, unknown>> = {}) {
-  const merged = { ...token, ...changes } as TokenRecord
+  // A use made through this harness comes from its default peer, unless the test says otherwise.
+  const used = changes.lastUsedAt != null && !('lastUsedIp' in changes) ? { lastUsedIp: LOCAL_PEER } : {}
+  const merged = { ...token, ...used, ...changes } as TokenRecord
   return {
     id: merged.id,
     name: merged.name,
