@@ -68,12 +68,18 @@ function print(text: string): number {
 async function serve(config: Config): Promise<number> {
   let store
   try {
-    store = await openStore(config.db, { pool: config.dbPool })
+    store = await openStore(config.db, { pool: config.dbPool, verify: true })
   } catch (error) {
     throw new RuntimeError(`cannot open database ${describeDb(config.db)}: ${(error as Error).message}`)
   }
   const stdout = bufferedStdout()
   const app = createApp({ config, store, log: accessLog(config.logFormat, stdout.write) })
+
+  // An outage is expected weather, one line; anything else is a bug, with its stack.
+  const jobFailed = (job: string, error: unknown, then = 'next try at the next run') =>
+    error instanceof StoreUnavailable
+      ? console.error(`vai: ${job} failed: database unavailable (${error.reason}); ${then}`)
+      : console.error(`vai: ${job} failed:`, error)
 
   let stopped: (code: number) => void
   const exit = new Promise<number>((resolve) => (stopped = resolve))
@@ -89,7 +95,8 @@ async function serve(config: Config): Promise<number> {
     // Stops accepting at once; resolves when the requests in flight have been answered.
     await app.server?.stop(false)
     await purging
-    await store.close()
+    // On a full disk the pending lastUsedAt values cannot be written: said in one line, and the stop goes on.
+    await store.close().catch((error) => jobFailed('writing lastUsedAt at stop', error, 'these uses are lost'))
     stdout.flush()
     console.log('vai: stopped')
     stopped(0)
@@ -125,11 +132,6 @@ async function serve(config: Config): Promise<number> {
   const host = server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname
   console.log(`vai ${pkg.version} listening on http://${host}:${server.port} (database ${describeDb(config.db)})`)
 
-  // An outage is expected weather, one line; anything else is a bug, with its stack.
-  const jobFailed = (job: string, error: unknown) =>
-    error instanceof StoreUnavailable
-      ? console.error(`vai: ${job} failed: database unavailable (${error.reason}); next try at the next run`)
-      : console.error(`vai: ${job} failed:`, error)
   const flush = () => void store.flushTouches().catch((error) => jobFailed('flushing lastUsedAt', error))
   const purge = () => (purging = purgeOnce())
   const purgeOnce = async () => {
@@ -164,6 +166,11 @@ main(process.argv.slice(2), process.env).then(
     }
     if (error instanceof RuntimeError || error instanceof CommandError) {
       console.error(`vai: ${redactTokens(error.message)}`)
+      process.exit(1)
+    }
+    // An admin command on a full disk or a damaged file: the operator's weather, not a bug.
+    if (error instanceof StoreUnavailable) {
+      console.error(`vai: database unavailable: ${redactTokens(error.reason)}`)
       process.exit(1)
     }
     console.error('vai: unexpected failure:', error)

@@ -87,6 +87,7 @@ export function makeApp(overrides: MakeAppOptions = {}) {
     /** One persisted row by id, or undefined. */
     row: async (table: Table, id: string) => (await database.rows(table)).find((row) => row.id === id),
     breakDatabase: database.break,
+    fillDisk: database.fillDisk,
     config,
     clock,
     request,
