@@ -9,6 +9,7 @@ import { MAX_BODY_BYTES } from './errors'
 import { TOKEN_PATTERN } from './auth/token-format'
 import { DAY_MS } from './auth/tokens'
 import { accessLog, bufferedStdout } from './http/observe'
+import { createMetrics, GAUGE_REFRESH_MS } from './metrics'
 import { describeDb, openStore } from './store/open'
 import { StoreUnavailable } from './store/store'
 
@@ -73,7 +74,8 @@ async function serve(config: Config): Promise<number> {
     throw new RuntimeError(`cannot open database ${describeDb(config.db)}: ${(error as Error).message}`)
   }
   const stdout = bufferedStdout()
-  const app = createApp({ config, store, log: accessLog(config.logFormat, stdout.write) })
+  const metrics = createMetrics(store, Date.now)
+  const app = createApp({ config, store, metrics, log: accessLog(config.logFormat, stdout.write) })
 
   // An outage is expected weather, one line; anything else is a bug, with its stack.
   const jobFailed = (job: string, error: unknown, then = 'next try at the next run') =>
@@ -86,6 +88,8 @@ async function serve(config: Config): Promise<number> {
   const timers: Timer[] = []
   let stopping = false
   let purging: Promise<void> = Promise.resolve()
+  let refreshing: Promise<void> = Promise.resolve()
+  const refreshGauges = () => (refreshing = metrics.refreshGauges().catch((error) => jobFailed('counting tokens for /metrics', error)))
   const stop = async (signal: string) => {
     if (stopping) return
     stopping = true
@@ -94,13 +98,16 @@ async function serve(config: Config): Promise<number> {
     for (const timer of timers) clearInterval(timer)
     // Stops accepting at once; resolves when the requests in flight have been answered.
     await app.server?.stop(false)
-    await purging
+    await Promise.all([purging, refreshing])
     // On a full disk the pending lastUsedAt values cannot be written: said in one line, and the stop goes on.
     await store.close().catch((error) => jobFailed('writing lastUsedAt at stop', error, 'these uses are lost'))
     stdout.flush()
     console.log('vai: stopped')
     stopped(0)
   }
+  // Before listening, so that the first scrape finds the gauges counted.
+  const servesMetrics = config.metrics || config.metricsToken !== null
+  if (servesMetrics) await refreshGauges()
   // Before listening: a signal that comes the moment vai is up still stops it gracefully.
   process.on('SIGINT', () => void stop('SIGINT'))
   process.on('SIGTERM', () => void stop('SIGTERM'))
@@ -148,6 +155,7 @@ async function serve(config: Config): Promise<number> {
   }
   // The first purge waits a moment: the first requests come first.
   timers.push(setInterval(flush, TOUCH_FLUSH_MS), setInterval(purge, RETENTION_EVERY_MS), setTimeout(purge, 1000))
+  if (servesMetrics) timers.push(setInterval(refreshGauges, GAUGE_REFRESH_MS))
   return exit
 }
 

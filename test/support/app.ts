@@ -10,6 +10,7 @@ import { hashPassword } from '../../src/auth/password'
 import { DAY_MS, issueToken } from '../../src/auth/tokens'
 import { DEFAULT_CONFIG, type Config } from '../../src/config'
 import type { AccessLog } from '../../src/http/observe'
+import { createMetrics } from '../../src/metrics'
 import type { Store, TokenRecord, UserRecord } from '../../src/store/store'
 import { SUITE_BACKEND, TEST_POSTGRES, type Row, type Table } from './backends'
 
@@ -60,7 +61,9 @@ export function makeApp(overrides: MakeAppOptions = {}) {
       time += ms
     },
   }
-  const app = createApp({ config, store, now: clock.now, loginLimiter: createLoginLimiter(store, loginLimits), log })
+  // main.ts refreshes the gauges on a timer; a test asks with metrics.refreshGauges().
+  const metrics = createMetrics(store, clock.now)
+  const app = createApp({ config, store, now: clock.now, loginLimiter: createLoginLimiter(store, loginLimits), metrics, log })
 
   const request = async (method: string, path: string, options: RequestOptions = {}): Promise<Reply> => {
     const headers = new Headers(options.headers)
@@ -86,6 +89,7 @@ export function makeApp(overrides: MakeAppOptions = {}) {
     rows: database.rows,
     /** One persisted row by id, or undefined. */
     row: async (table: Table, id: string) => (await database.rows(table)).find((row) => row.id === id),
+    metrics,
     breakDatabase: database.break,
     fillDisk: database.fillDisk,
     config,
