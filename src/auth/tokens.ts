@@ -1,3 +1,4 @@
+import { tooManyTokens } from '../errors'
 import type { Store, TokenRecord, TokenType, UserRecord } from '../store/store'
 import { tokenState } from '../store/token-state'
 import { generateToken, isWellFormedToken, tokenDigest, tokenPrefix } from './token-format'
@@ -13,6 +14,8 @@ export interface TokenRequest {
   tokenType: TokenType
   expiresAt: number | null
   now: number
+  /** At most this many active tokens of its type for the user: one more is a 409. None for sessions. */
+  limit?: number
 }
 
 export async function issueToken(store: Store, request: TokenRequest): Promise<IssuedToken> {
@@ -29,7 +32,9 @@ export async function issueToken(store: Store, request: TokenRequest): Promise<I
     revokedAt: null,
   }
   const { lastUsedAt: _, revokedAt: __, ...row } = token
-  await store.insertToken({ ...row, digest: tokenDigest(plaintext) })
+  const stored = { ...row, digest: tokenDigest(plaintext) }
+  if (request.limit === undefined) await store.insertToken(stored)
+  else if (!(await store.insertTokenWithinLimit(stored, request.limit))) throw tooManyTokens(request.limit)
   return { plaintext, token }
 }
 

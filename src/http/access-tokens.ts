@@ -22,15 +22,17 @@ export function accessTokenRoutes({ store, config, now, caller }: RouteDeps) {
       // The schema holds the bound; omitted or null means the longest allowed, if any.
       const days = body.expiresInDays ?? config.maxTokenDays
       const at = now()
-      const issued = await issueToken(store, { userId: caller.user.id, name: body.name, tokenType: 'api', expiresAt: days === null ? null : at + days * DAY_MS, now: at })
+      const issued = await issueToken(store, {
+        userId: caller.user.id, name: body.name, tokenType: 'api', expiresAt: days === null ? null : at + days * DAY_MS, now: at, limit: config.maxActiveTokens,
+      })
       set.status = 201
       set.headers['cache-control'] = 'no-store'
       return { plaintext: issued.plaintext, token: presentToken(issued.token) }
     }, {
       auth: true,
       body: CreateTokenBody(config.maxTokenDays),
-      response: { 201: TokenWithPlaintext, ...errorResponses(422, 503) },
-      detail: { operationId: 'createAccessToken', summary: 'Create an API token', description: 'The plaintext is in this response only.' },
+      response: { 201: TokenWithPlaintext, ...errorResponses(409, 422, 503) },
+      detail: { operationId: 'createAccessToken', summary: 'Create an API token', description: 'The plaintext is in this response only. At most `--max-active-tokens` active API tokens per user.' },
     })
     .delete('', async ({ caller, query }) => ({ revokedCount: await store.revokeAllTokens(caller.user.id, now(), query.exclude_current ? caller.token.id : null) }), {
       auth: true,

@@ -394,8 +394,10 @@ export function createPostgresStore(sql: SQL): Store {
   return guardStore(store, {
     unavailable: postgresOutage,
     async probeWrite() {
+      // Random, so that TOAST cannot compress it: 8 KiB that need pages of their own.
+      const value = crypto.getRandomValues(new Uint8Array(8192))
       await sql.begin(async (tx) => {
-        await tx`INSERT INTO meta (key, value) VALUES ('write_probe', ${new Uint8Array(8192)}) ON CONFLICT (key) DO NOTHING`
+        await tx`INSERT INTO meta (key, value) VALUES ('write_probe', ${value}) ON CONFLICT (key) DO NOTHING`
         await tx`DELETE FROM meta WHERE key = 'write_probe'`
       })
     },

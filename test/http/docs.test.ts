@@ -42,7 +42,7 @@ const OPERATIONS: Record<string, { public: boolean; errors: number[] }> = {
   'POST /api/v1/auth/logout': { public: false, errors: [401, 403, 413, 503] },
   'GET /api/v1/auth/me': { public: false, errors: [401, 503] },
   'GET /api/v1/access-tokens': { public: false, errors: [401, 422, 503] },
-  'POST /api/v1/access-tokens': { public: false, errors: [401, 403, 413, 422, 503] },
+  'POST /api/v1/access-tokens': { public: false, errors: [401, 403, 409, 413, 422, 503] },
   'DELETE /api/v1/access-tokens': { public: false, errors: [401, 403, 413, 422, 503] },
   'GET /api/v1/access-tokens/{token_id}': { public: false, errors: [401, 404, 422, 503] },
   'DELETE /api/v1/access-tokens/{token_id}': { public: false, errors: [401, 403, 404, 413, 422, 503] },

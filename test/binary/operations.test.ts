@@ -1,28 +1,22 @@
-// dist/vai on a SQLite file that cannot be written or is damaged: what the operator
-// sees on stderr and what clients and health checks get.
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+// dist/vai as an operator meets it: a SQLite file that cannot be written or is damaged
+// (what stderr says, what clients and health checks get), and /metrics, whose gauges main.ts
+// counts at start and then on a timer, never per scrape.
+import { describe, expect, test } from 'bun:test'
 import { Database } from 'bun:sqlite'
-import { closeSync, openSync, rmSync, writeSync } from 'node:fs'
+import { closeSync, openSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
-import { binaryInEmptyDir, call, killServers, runIn, signUpAndLogIn, startServer, stopServer } from '../support/binary'
+import { binaryFixture, call, runIn, signUpAndLogIn, startServer, stopServer } from '../support/binary'
 
-let dir: string
-let vai: string
+const binary = binaryFixture()
 
-beforeAll(() => ({ dir, vai } = binaryInEmptyDir()), 60_000)
-afterAll(() => {
-  killServers()
-  rmSync(dir, { recursive: true, force: true })
-})
-
-const serveArgs = (db: string) => ['serve', '--port', '0', '--host', '127.0.0.1', '--db', db]
+const serveArgs = (db: string, ...more: string[]) => ['serve', '--port', '0', '--host', '127.0.0.1', '--db', db, ...more]
 const UNAVAILABLE = { detail: 'Database unavailable' }
 
 describe('hardening 7: disk full or damaged', () => {
   test('the disk fills while serving: 503 "Database unavailable", one line on stderr per 10 s and no stack; /healthz 503', async () => {
     // A file-size limit (ulimit -f, in KiB): past it the kernel refuses to grow the WAL,
     // as a full disk does (SQLite reports an I/O error where ENOSPC would be SQLITE_FULL).
-    const server = await startServer(dir, '/bin/bash', ['-c', 'ulimit -f 300; exec "$0" "$@"', vai, ...serveArgs(join(dir, 'full.db'))])
+    const server = await startServer(binary.dir, '/bin/bash', ['-c', 'ulimit -f 300; exec "$0" "$@"', binary.vai, ...serveArgs(join(binary.dir, 'full.db'))])
     const token = await signUpAndLogIn(server, 'full@example.com', 'correct horse battery')
     const statuses: number[] = []
     let failed
@@ -50,8 +44,8 @@ describe('hardening 7: disk full or damaged', () => {
   }, 60_000)
 
   test('a damaged file: serve exits 1 with one line before listening, and vai doctor says so', async () => {
-    const db = join(dir, 'damaged.db')
-    const server = await startServer(dir, vai, serveArgs(db))
+    const db = join(binary.dir, 'damaged.db')
+    const server = await startServer(binary.dir, binary.vai, serveArgs(db))
     await signUpAndLogIn(server, 'damaged@example.com', 'correct horse battery')
     await stopServer(server)
     // Overwrite the page that holds the tokens' digest index, as a failing disk might.
@@ -62,12 +56,32 @@ describe('hardening 7: disk full or damaged', () => {
     writeSync(fd, Buffer.alloc(4096, 0xa5), 0, 4096, (rootpage - 1) * 4096)
     closeSync(fd)
 
-    const refused = runIn(dir, vai, serveArgs(db), { timeoutMs: 10_000 })
+    const refused = runIn(binary.dir, binary.vai, serveArgs(db), { timeoutMs: 10_000 })
     expect(refused.code).toBe(1)
     expect(refused.stdout).toBe('')
     expect(refused.stderr).toMatch(new RegExp(`^vai: cannot open database ${db}: the file is damaged \\(quick_check: [^\\n]+\\); restore it from a backup, or see vai doctor\\n$`))
-    const doctor = runIn(dir, vai, ['doctor', '--db', db])
+    const doctor = runIn(binary.dir, binary.vai, ['doctor', '--db', db])
     expect(doctor.code).toBe(1)
     expect(doctor.stdout).toMatch(/FAIL +integrity_check failed: /)
   }, 60_000)
+})
+
+describe('hardening 9: /metrics', () => {
+  test('the first scrape finds the active tokens counted at start', async () => {
+    const db = join(binary.dir, 'metrics.db')
+    const first = await startServer(binary.dir, binary.vai, serveArgs(db))
+    const session = await signUpAndLogIn(first, 'metrics@example.com', 'correct horse battery')
+    await call(first, 'POST', '/api/v1/access-tokens', { token: session, body: { name: 'ci' } })
+    await stopServer(first)
+
+    const second = await startServer(binary.dir, binary.vai, serveArgs(db, '--metrics'))
+    const scraped = (await call(second, 'GET', '/metrics')).body as string
+    expect(scraped.split('\n').filter((line) => line.startsWith('vai_active_tokens{'))).toEqual([
+      'vai_active_tokens{type="session"} 1',
+      'vai_active_tokens{type="api"} 1',
+    ])
+    expect(scraped).toMatch(/^vai_database_size_bytes [1-9]\d*$/m)
+    await stopServer(second)
+    expect(second.errors()).toBe('')
+  }, 30_000)
 })
