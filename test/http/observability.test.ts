@@ -100,7 +100,10 @@ describe('GET /metrics', () => {
     let counts = 0
     const t = makeApp({
       metrics: true,
-      wrapStore: (store) => ({ ...store, countActiveTokens: (now) => (counts++, store.countActiveTokens(now)) }),
+      wrapStore: (store) =>
+        new Proxy(store, {
+          get: (target, name) => (name === 'countActiveTokens' ? (now: number) => (counts++, target.countActiveTokens(now)) : Reflect.get(target, name)),
+        }),
     })
     const ada = await seedUser(t)
     await seedToken(t, ada.user.id)
