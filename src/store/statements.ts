@@ -120,8 +120,8 @@ export interface RevokeBatches {
 /**
  * Revoke-all, REVOKE_BATCH tokens at a time down the owner index, each batch its own short
  * statement, yielding between them: one UPDATE of 400,000 rows held SQLite (and so every
- * request) for 0.85 s in process, 2.5 s in dist/vai with its commit (scripts/bench/revoke-all.ts);
- * a batch takes about 5 ms. Each batch reads only its own rows (a keyset, not a rescan of
+ * request) for 0.85 s in process, 2.2-3.6 s in dist/vai with its commit
+ * (scripts/bench/revoke-all.ts); a batch takes about 5 ms. Each batch reads only its own rows (a keyset, not a rescan of
  * what the batches before revoked), and counts only what it changed, so concurrent
  * revoke-alls still add up exactly. A failure midway leaves the batches before it revoked;
  * repeating the request finishes the job.

@@ -43,19 +43,24 @@ describe('hardening 7: disk full or damaged', () => {
     ].join('\n'))
   }, 60_000)
 
-  test('a damaged file: serve exits 1 with one line before listening, and vai doctor says so', async () => {
-    const db = join(binary.dir, 'damaged.db')
+  /** A database with one user and their session, made by dist/vai, whose page holding `what` is then overwritten, as a failing disk might. */
+  async function damaged(name: string, what: string): Promise<string> {
+    const db = join(binary.dir, name)
     const server = await startServer(binary.dir, binary.vai, serveArgs(db))
-    await signUpAndLogIn(server, 'damaged@example.com', 'correct horse battery')
+    await signUpAndLogIn(server, `${name}@example.com`, 'correct horse battery')
     await stopServer(server)
-    // Overwrite the page that holds the tokens' digest index, as a failing disk might.
     const file = new Database(db, { readonly: true })
-    const { rootpage } = file.query<{ rootpage: number }, []>("SELECT rootpage FROM sqlite_schema WHERE tbl_name = 'tokens' AND name LIKE 'sqlite_autoindex_tokens_%' ORDER BY name DESC").get()!
+    const { rootpage } = file.query<{ rootpage: number }, [string]>('SELECT rootpage FROM sqlite_schema WHERE name = ?').get(what)!
     file.close()
     const fd = openSync(db, 'r+')
     writeSync(fd, Buffer.alloc(4096, 0xa5), 0, 4096, (rootpage - 1) * 4096)
     closeSync(fd)
+    return db
+  }
 
+  test('a damaged file: serve exits 1 with one line before listening, and vai doctor says so', async () => {
+    // The tokens' digest index: the tables read fine, quick_check finds the damage.
+    const db = await damaged('damaged-index', 'sqlite_autoindex_tokens_2')
     const refused = runIn(binary.dir, binary.vai, serveArgs(db), { timeoutMs: 10_000 })
     expect(refused.code).toBe(1)
     expect(refused.stdout).toBe('')
@@ -63,6 +68,16 @@ describe('hardening 7: disk full or damaged', () => {
     const doctor = runIn(binary.dir, binary.vai, ['doctor', '--db', db])
     expect(doctor.code).toBe(1)
     expect(doctor.stdout).toMatch(/FAIL +integrity_check failed: /)
+  }, 60_000)
+
+  test('an admin command that meets the damage says so in one line, exit 1, no stack', async () => {
+    const db = await damaged('damaged-table', 'tokens')
+    const listed = runIn(binary.dir, binary.vai, ['tokens', 'list', '--email', 'damaged-table@example.com', '--db', db])
+    expect(listed).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'vai: database unavailable: database disk image is malformed (SQLITE_CORRUPT): the database file is damaged; stop vai and restore it from a backup (vai doctor checks a file)\n',
+    })
   }, 60_000)
 })
 
