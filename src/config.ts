@@ -67,6 +67,12 @@ const SETTINGS = {
     help: 'longest API token lifetime allowed ({env}, {default})',
     invalid: 'expected a whole number of days from {range}',
   }),
+  maxActiveTokens: setting({
+    flag: 'max-active-tokens', env: 'VAI_MAX_ACTIVE_TOKENS', kind: 'integer', schema: t.Integer({ minimum: 1, maximum: 1_000_000 }),
+    default: 10_000, value: 'N',
+    help: 'most API tokens one user may have active, {range} ({env}, {default})',
+    invalid: 'expected a whole number of tokens from {range}',
+  }),
   cookieSecure: setting({
     flag: 'cookie-secure', env: 'VAI_COOKIE_SECURE', kind: 'string', schema: t.Union([t.Literal('auto'), t.Literal('true'), t.Literal('false')]),
     default: 'auto',

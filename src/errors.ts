@@ -67,6 +67,12 @@ export const ERRORS = {
   notFound: { status: 404, detail: 'Not Found' },
   methodNotAllowed: { status: 405, detail: 'Method Not Allowed', headers: { allow: null } },
   emailTaken: { status: 409, detail: 'Email already registered', description: 'Email already registered' },
+  // Raised with the limit appended, " (at most N)": see tooManyTokens().
+  tooManyTokens: {
+    status: 409,
+    detail: 'Too many active tokens: revoke some first',
+    description: 'The caller has as many active API tokens as the server allows (`--max-active-tokens`, 10000 by default)',
+  },
   tooLarge: {
     status: 413,
     detail: `Request body is larger than ${MAX_BODY_BYTES} bytes (1 MiB)`,
@@ -143,4 +149,10 @@ export function scopeError(name: 'lacksScope' | 'cannotGrant', scopes: readonly 
 export function httpError(name: ErrorName, given: Partial<Record<ErrorHeader, string>> = {}): HttpError {
   const { status, detail }: ContractError = ERRORS[name]
   return new HttpError(status, detail, { ...fixedHeaders(name), ...given })
+}
+
+/** The 409 of a create past the cap on active API tokens, saying what the cap is. */
+export function tooManyTokens(limit: number): HttpError {
+  const { status, detail } = ERRORS.tooManyTokens
+  return new HttpError(status, `${detail} (at most ${limit})`)
 }

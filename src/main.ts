@@ -8,6 +8,7 @@ import { loadConfig, SERVE_USAGE, UsageError, type Config } from './config'
 import { TOKEN_PATTERN } from './auth/token-format'
 import { DAY_MS } from './auth/tokens'
 import { accessLog, bufferedStdout } from './http/observe'
+import { createMetrics, GAUGE_REFRESH_MS } from './metrics'
 import { describeDb, openStore } from './store/open'
 import { StoreUnavailable } from './store/store'
 
@@ -67,18 +68,27 @@ function print(text: string): number {
 async function serve(config: Config): Promise<number> {
   let store
   try {
-    store = await openStore(config.db, { pool: config.dbPool })
+    store = await openStore(config.db, { pool: config.dbPool, verify: true })
   } catch (error) {
     throw new RuntimeError(`cannot open database ${describeDb(config.db)}: ${(error as Error).message}`)
   }
   const stdout = bufferedStdout()
-  const app = createApp({ config, store, log: accessLog(config.logFormat, stdout.write) })
+  const metrics = createMetrics(store, Date.now)
+  const app = createApp({ config, store, metrics, log: accessLog(config.logFormat, stdout.write) })
+
+  // An outage is expected weather, one line; anything else is a bug, with its stack.
+  const jobFailed = (job: string, error: unknown, then = 'next try at the next run') =>
+    error instanceof StoreUnavailable
+      ? console.error(`vai: ${job} failed: database unavailable (${error.reason}); ${then}`)
+      : console.error(`vai: ${job} failed:`, error)
 
   let stopped: (code: number) => void
   const exit = new Promise<number>((resolve) => (stopped = resolve))
   const timers: Timer[] = []
   let stopping = false
   let purging: Promise<void> = Promise.resolve()
+  let refreshing: Promise<void> = Promise.resolve()
+  const refreshGauges = () => (refreshing = metrics.refreshGauges().catch((error) => jobFailed('counting tokens for /metrics', error)))
   const stop = async (signal: string) => {
     if (stopping) return
     stopping = true
@@ -87,12 +97,16 @@ async function serve(config: Config): Promise<number> {
     for (const timer of timers) clearInterval(timer)
     // Stops accepting at once; resolves when the requests in flight have been answered.
     await app.server?.stop(false)
-    await purging
-    await store.close()
+    await Promise.all([purging, refreshing])
+    // On a full disk the pending lastUsedAt values cannot be written: said in one line, and the stop goes on.
+    await store.close().catch((error) => jobFailed('writing lastUsedAt at stop', error, 'these uses are lost'))
     stdout.flush()
     console.log('vai: stopped')
     stopped(0)
   }
+  // Before listening, so that the first scrape finds the gauges counted.
+  const servesMetrics = config.metrics || config.metricsToken !== null
+  if (servesMetrics) await refreshGauges()
   // Before listening: a signal that comes the moment vai is up still stops it gracefully.
   process.on('SIGINT', () => void stop('SIGINT'))
   process.on('SIGTERM', () => void stop('SIGTERM'))
@@ -126,11 +140,6 @@ async function serve(config: Config): Promise<number> {
   const host = server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname
   console.log(`vai ${pkg.version} listening on http://${host}:${server.port} (database ${describeDb(config.db)})`)
 
-  // An outage is expected weather, one line; anything else is a bug, with its stack.
-  const jobFailed = (job: string, error: unknown) =>
-    error instanceof StoreUnavailable
-      ? console.error(`vai: ${job} failed: database unavailable (${error.reason}); next try at the next run`)
-      : console.error(`vai: ${job} failed:`, error)
   const flush = () => void store.flushTouches().catch((error) => jobFailed('flushing lastUsedAt', error))
   const purge = () => (purging = purgeOnce())
   const purgeOnce = async () => {
@@ -147,6 +156,7 @@ async function serve(config: Config): Promise<number> {
   }
   // The first purge waits a moment: the first requests come first.
   timers.push(setInterval(flush, TOUCH_FLUSH_MS), setInterval(purge, RETENTION_EVERY_MS), setTimeout(purge, 1000))
+  if (servesMetrics) timers.push(setInterval(refreshGauges, GAUGE_REFRESH_MS))
   return exit
 }
 
@@ -165,6 +175,11 @@ main(process.argv.slice(2), process.env).then(
     }
     if (error instanceof RuntimeError || error instanceof CommandError) {
       console.error(`vai: ${redactTokens(error.message)}`)
+      process.exit(1)
+    }
+    // An admin command on a full disk or a damaged file: the operator's weather, not a bug.
+    if (error instanceof StoreUnavailable) {
+      console.error(`vai: database unavailable: ${redactTokens(error.reason)}`)
       process.exit(1)
     }
     console.error('vai: unexpected failure:', error)

@@ -46,8 +46,7 @@ async function stop(server: Running) {
 
 const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
 
-async function account(url: string): Promise<string> {
-  const email = 'victim@example.com'
+async function account(url: string, email = 'victim@example.com'): Promise<string> {
   const signup = await fetch(`${url}/api/v1/auth/signup`, json({ email, password: PASSWORD }))
   if (signup.status !== 201) throw new Error(`signup: ${signup.status} ${await signup.text()}`)
   const login = await fetch(`${url}/api/v1/auth/login`, json({ email, password: PASSWORD }))
@@ -136,11 +135,18 @@ async function signupFlood(vai: string): Promise<Row> {
 }
 
 async function metricsScrape(vai: string, tokens: number): Promise<Row> {
-  const server = await start(vai, ['--metrics'])
+  const server = await start(vai, ['--metrics', '--signup', 'open'])
   const token = await account(server.url)
-  // Many tokens, made through the API's own create route in parallel batches.
-  const create = () => fetch(`${server.url}/api/v1/access-tokens`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"name":"bulk"}' })
-  const made = await seedTokens(tokens, create)
+  // Many tokens, made through the API's own create route in parallel batches, PER_OWNER to a
+  // user: under the cap on active API tokens per user (hardening 10).
+  const create = (owner: string) => () =>
+    fetch(`${server.url}/api/v1/access-tokens`, { method: 'POST', headers: { authorization: `Bearer ${owner}`, 'content-type': 'application/json' }, body: '{"name":"bulk"}' })
+  let made = 0
+  let owners = 0
+  for (; made < tokens; owners++) {
+    const owner = owners === 0 ? token : await account(server.url, `owner-${owners}@example.com`)
+    made += await seedTokens(Math.min(PER_OWNER, tokens - made), create(owner))
+  }
   const me = () => fetch(`${server.url}/api/v1/auth/me`, { headers: { authorization: `Bearer ${token}` } })
   const scrape0 = performance.now()
   await (await fetch(`${server.url}/metrics`)).text()
@@ -150,7 +156,7 @@ async function metricsScrape(vai: string, tokens: number): Promise<Row> {
   const flooded = await victim(me, SECONDS)
   const statuses = await stopAttack()
   await stop(server)
-  return { binary: vai, scenario: `(9) 4 scrapers on /metrics, ${made} tokens (one scrape: ${scrapeMs} ms); victim GET /auth/me`, quiet: `p90 ${quiet.p90} p99 ${quiet.p99} ms`, flooded: `p90 ${flooded.p90} p99 ${flooded.p99} ms`, attack: JSON.stringify(statuses) }
+  return { binary: vai, scenario: `(9) 4 scrapers on /metrics, ${made} tokens of ${owners} users (one scrape: ${scrapeMs} ms); victim GET /auth/me`, quiet: `p90 ${quiet.p90} p99 ${quiet.p99} ms`, flooded: `p90 ${flooded.p90} p99 ${flooded.p99} ms`, attack: JSON.stringify(statuses) }
 }
 
 async function seedTokens(n: number, create: () => Promise<Response>): Promise<number> {
@@ -164,6 +170,7 @@ async function seedTokens(n: number, create: () => Promise<Response>): Promise<n
 }
 
 const METRIC_TOKENS = Number(process.env.VAI_FLOOD_TOKENS ?? 20_000)
+const PER_OWNER = 5000
 const SCENARIOS: Record<string, (vai: string) => Promise<Row>> = {
   body: bodyFlood,
   signup: signupFlood,

@@ -1,3 +1,4 @@
+import { tooManyTokens } from '../errors'
 import type { Store, TokenRecord, UserRecord } from '../store/store'
 import { tokenState } from '../store/token-state'
 import { FULL_ACCESS, normaliseScopes } from '../tokens/scopes'
@@ -14,6 +15,8 @@ export type TokenRequest = {
   name: string
   expiresAt: number | null
   now: number
+  /** At most this many active tokens of its type for the user: one more is a 409. None for sessions. */
+  limit?: number
 } & ({ tokenType: 'session' } | { tokenType: 'api'; scopes: readonly string[] })
 
 export async function issueToken(store: Store, request: TokenRequest): Promise<IssuedToken> {
@@ -32,7 +35,9 @@ export async function issueToken(store: Store, request: TokenRequest): Promise<I
     scopes: request.tokenType === 'session' ? [FULL_ACCESS] : normaliseScopes(request.scopes),
   }
   const { lastUsedAt: _, lastUsedIp: __, revokedAt: ___, ...row } = token
-  await store.insertToken({ ...row, digest: tokenDigest(plaintext) })
+  const stored = { ...row, digest: tokenDigest(plaintext) }
+  if (request.limit === undefined) await store.insertToken(stored)
+  else if (!(await store.insertTokenWithinLimit(stored, request.limit))) throw tooManyTokens(request.limit)
   return { plaintext, token }
 }
 

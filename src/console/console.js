@@ -79,7 +79,7 @@ function plainWords(error, action) {
       ? 'Sign-up is closed on this server. Ask its administrator to create an account for you.'
       : `Not allowed: ${detail || 'the server refused this request'}.`
     case 404: return 'That token no longer exists.'
-    case 409: return 'An account with this email already exists. Sign in instead.'
+    case 409: return action === 'create' ? `${detail}.` : 'An account with this email already exists. Sign in instead.'
     case 413: return 'That is too much text to send.'
     case 422: return 'Please correct the fields marked below.'
     case 429: return `Too many failed sign-in attempts. Wait ${waitWords(error.retryAfter)} and try again.`

@@ -22,19 +22,19 @@ export function accessTokenRoutes({ store, config, now, caller }: RouteDeps) {
     .post('', async ({ caller, body, set }) => {
       const at = now()
       const terms = newTokenTerms(caller.token, body, config.maxTokenDays, at)
-      const issued = await issueToken(store, { userId: caller.user.id, name: body.name, tokenType: 'api', ...terms, now: at })
+      const issued = await issueToken(store, { userId: caller.user.id, name: body.name, tokenType: 'api', ...terms, now: at, limit: config.maxActiveTokens })
       set.status = 201
       set.headers['cache-control'] = 'no-store'
       return { plaintext: issued.plaintext, token: presentToken(issued.token) }
     }, {
       auth: { scope: 'tokens:write' },
       body: CreateTokenBody(config.maxTokenDays),
-      response: { 201: TokenWithPlaintext, ...errorResponses(422, 503) },
+      response: { 201: TokenWithPlaintext, ...errorResponses(409, 422, 503) },
       detail: {
         operationId: 'createAccessToken',
         summary: 'Create an API token',
         description:
-          'The plaintext is in this response only. The new token may hold only scopes the caller holds (omitted: the caller’s own), and a token made by an API token never outlives it (omitted `expiresInDays`: until the caller expires).',
+          'The plaintext is in this response only. The new token may hold only scopes the caller holds (omitted: the caller’s own), and a token made by an API token never outlives it (omitted `expiresInDays`: until the caller expires). At most `--max-active-tokens` active API tokens per user.',
       },
     })
     .delete('', async ({ caller, query }) => ({ revokedCount: await store.revokeAllTokens(caller.user.id, now(), query.exclude_current ? caller.token.id : null) }), {

@@ -1,4 +1,5 @@
 import { Elysia } from 'elysia'
+import { presentedCredential } from '../auth/credentials'
 import { sameSecret } from '../auth/same-secret'
 import type { Config } from '../config'
 import { httpError } from '../errors'
@@ -6,7 +7,8 @@ import type { Metrics } from '../metrics'
 
 /**
  * GET /metrics in Prometheus' text format. Off unless asked for, since it must
- * not reach the internet by accident; with a metrics token, only for its bearer.
+ * not reach the internet by accident; with a metrics token, only for its bearer,
+ * read from Authorization as the API reads a token (the scheme word in any case).
  */
 export function metricsRoutes(config: Config, metrics: Metrics) {
   const app = new Elysia()
@@ -15,7 +17,10 @@ export function metricsRoutes(config: Config, metrics: Metrics) {
   return app.get(
     '/metrics',
     async ({ request }) => {
-      if (token !== null && !sameSecret(request.headers.get('authorization') ?? '', `Bearer ${token}`)) throw httpError('notAuthenticated')
+      if (token !== null) {
+        const presented = presentedCredential(request.headers)
+        if (!sameSecret(presented?.via === 'bearer' ? presented.token : '', token)) throw httpError('notAuthenticated')
+      }
       return new Response(await metrics.registry.metrics(), { headers: { 'content-type': metrics.registry.contentType } })
     },
     { detail: { hide: true } },

@@ -8,6 +8,11 @@ export interface OpenStoreOptions {
   pool?: number
   /** SQLite: false refuses a missing file instead of creating an empty database. */
   create?: boolean
+  /**
+   * SQLite: refuse a damaged file (PRAGMA quick_check) rather than serve from it. `serve`
+   * asks, once at start; the admin commands do not (`vai doctor` runs the full check).
+   */
+  verify?: boolean
 }
 
 export interface SchemaStatus {

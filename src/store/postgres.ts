@@ -4,8 +4,12 @@
 import { SQL } from 'bun'
 import { rememberedSecret } from './cursor-secret'
 import { NEW_TOKEN_COLUMNS, rowMapping, scopesText, TOKEN_COLUMNS, TOKEN_TABLE, USER_COLUMNS, USER_TABLE, type CallerRow, type Column, type Decode, type TokenRow, type UserRow } from './rows'
-import { insertSql, LIST_SHAPES, listParams, listShapeKey, listShapeOf, listTokensSql, purgeBatchSql, purgeInBatches, type ListParam, type ListShape } from './statements'
-import { StoreUnavailable, type CreateUserResult, type NewToken, type Store, type StoredToken, type TokenType } from './store'
+import { guardStore } from './guard'
+import {
+  activeOfTypeSql, insertSql, LIST_SHAPES, listParams, listShapeKey, listShapeOf, listTokensSql, purgeBatchSql, purgeInBatches,
+  revokeBatchEndSql, revokeBatchSql, revokeInBatches, type ListParam, type ListShape, type OwnerParam,
+} from './statements'
+import { DatabaseDamaged, StoreUnavailable, type CreateUserResult, type NewToken, type PageStart, type Store, type StoredToken, type TokenType } from './store'
 import { activeTokenSql } from './token-state'
 import { createTouches } from './touches'
 
@@ -129,8 +133,12 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
 
 // Errors that say the database cannot serve us now, not that the query is wrong: refused
 // or lost connections, the server's own "shutting down"/"starting up", too many clients,
-// and a read-only server (a primary demoted in a failover, before the URL follows the new one).
-const UNREACHABLE_SQLSTATE = /^(08|57P0[1-3]|53300|25006)/
+// a read-only server (a primary demoted in a failover, before the URL follows the new
+// one), a full disk (53100) and an I/O error (58030) on the server.
+const UNREACHABLE_SQLSTATE = /^(08|57P0[1-3]|53300|25006|53100|58030)/
+// Damaged data or index pages (data_corrupted, index_corrupted): an outage that does not
+// mend itself.
+const DAMAGED_SQLSTATE = /^XX00[12]$/
 // A server whose certificate fails the URL's sslmode (a rotation to a certificate the
 // sslrootcert does not sign, a name it does not cover, an expired one) cannot be reached
 // safely either: OpenSSL's verification codes, and Node's for a name that does not match.
@@ -140,6 +148,16 @@ function isUnreachable(error: unknown): boolean {
   const { code, errno } = error as { code?: string; errno?: string }
   return (typeof code === 'string' && (/^ERR_POSTGRES_(CONNECTION|IDLE|LIFETIME|TLS)/.test(code) || UNTRUSTED_CERTIFICATE.test(code)))
     || (typeof errno === 'string' && UNREACHABLE_SQLSTATE.test(errno))
+}
+
+/** The outage a Bun.SQL error stands for, or undefined when it is a bug. */
+function postgresOutage(error: unknown): StoreUnavailable | undefined {
+  if (isUnreachable(error)) return new StoreUnavailable(error, describePostgresError(error))
+  const { errno } = error as { errno?: unknown }
+  if (typeof errno === 'string' && DAMAGED_SQLSTATE.test(errno)) {
+    return new DatabaseDamaged(error, `${describePostgresError(error)}: PostgreSQL reports damaged data; see its log, and restore or REINDEX`)
+  }
+  return undefined
 }
 
 /** A one-line description for the command line; never the URL (it may hold a password). */
@@ -191,15 +209,25 @@ const IMPORT_TOKENS = `
 const tokensJson = (tokens: StoredToken[]) =>
   JSON.stringify(tokens.map((token) => Object.fromEntries(TOKEN_TABLE.map((c) => [c.column, asJson(c, token[c.field])]))))
 
-/** A listing's text with $1, $2… in the order of `params`, which says what to bind to each. */
-function listStatement(shape: ListShape): { text: string; params: ListParam[] } {
-  const params: ListParam[] = []
-  const text = listTokensSql(shape, (param) => {
+/** A statement's text with $1, $2… in the order of `params`, which says what to bind to each. */
+function numbered<Param extends string>(build: (placeholder: (param: Param) => string) => string): { text: string; params: Param[] } {
+  const params: Param[] = []
+  const text = build((param) => {
     const at = params.indexOf(param)
     return `$${(at === -1 ? params.push(param) : at + 1)}`
   })
   return { text, params }
 }
+const listStatement = (shape: ListShape) => numbered<ListParam>((placeholder) => listTokensSql(shape, placeholder))
+const ACTIVE_OF_TYPE = numbered<OwnerParam>(activeOfTypeSql)
+const REVOKE_BATCH_END = numbered<OwnerParam>(revokeBatchEndSql)
+const REVOKE_BATCH = numbered<OwnerParam>(revokeBatchSql)
+
+/** A numbered statement run with its parameters taken by name from `bound`. */
+const run = <Row>(sql: SQL, { text, params }: { text: string; params: string[] }, bound: Record<string, unknown>): Promise<Row[]> =>
+  sql.unsafe(text, params.map((param) => bound[param]))
+
+const keyset = (prefix: 'after' | 'end', at: PageStart) => ({ [`${prefix}CreatedAt`]: at.createdAt, [`${prefix}Id`]: at.id })
 
 export function createPostgresStore(sql: SQL): Store {
   const touches = createTouches()
@@ -238,6 +266,18 @@ export function createPostgresStore(sql: SQL): Store {
     async insertToken(token: NewToken) {
       await sql.unsafe(INSERT_TOKEN, values(NEW_TOKEN_COLUMNS, token))
     },
+    async insertTokenWithinLimit(token, limit) {
+      return sql.begin(async (tx) => {
+        // The owner's row, locked to the end of the transaction, lines up concurrent creates
+        // (on every instance) one at a time, each counting after the one before committed.
+        // NO KEY UPDATE: logins inserting sessions (whose foreign key takes KEY SHARE) need not wait.
+        await tx`SELECT 1 FROM users WHERE id = ${token.userId} FOR NO KEY UPDATE`
+        const [row] = await run<{ n: string }>(tx, ACTIVE_OF_TYPE, { userId: token.userId, tokenType: token.tokenType, now: token.createdAt, limit })
+        if (Number(row!.n) >= limit) return false
+        await tx.unsafe(INSERT_TOKEN, values(NEW_TOKEN_COLUMNS, token))
+        return true
+      })
+    },
     async findTokenByDigest(digest) {
       const [row] = await sql<PgCallerRow[]>`
         SELECT ${sql.unsafe(TOKEN_COLUMNS)}, u.email AS u_email, u.name AS u_name, u.created_at AS u_created_at
@@ -250,9 +290,7 @@ export function createPostgresStore(sql: SQL): Store {
       return row ? toToken(row) : null
     },
     async listTokens(userId, options) {
-      const { text, params } = listStatements.get(listShapeKey(listShapeOf(options)))!
-      const bound = listParams(userId, options)
-      const rows: PgTokenRow[] = await sql.unsafe(text, params.map((param) => bound[param]))
+      const rows = await run<PgTokenRow>(sql, listStatements.get(listShapeKey(listShapeOf(options)))!, listParams(userId, options))
       return rows.map(toToken)
     },
     async revokeToken(userId, tokenId, at) {
@@ -264,10 +302,14 @@ export function createPostgresStore(sql: SQL): Store {
     async revokeAllTokens(userId, at, exceptTokenId) {
       // Under READ COMMITTED a row another revoke-all has just revoked is re-checked
       // after its lock is released and skipped: concurrent counts add up exactly.
-      const result = await sql`
-        UPDATE tokens SET revoked_at = ${at}
-        WHERE user_id = ${userId} AND revoked_at IS NULL AND id IS DISTINCT FROM ${exceptTokenId}`
-      return result.count
+      return revokeInBatches({
+        end: async (after) => {
+          const [row] = await run<{ created_at: string; id: string }>(sql, REVOKE_BATCH_END, { userId, ...keyset('after', after) })
+          return row ? { createdAt: Number(row.created_at), id: row.id } : null
+        },
+        revoke: async (after, end) =>
+          ((await run(sql, REVOKE_BATCH, { userId, at, exceptId: exceptTokenId, ...keyset('after', after), ...keyset('end', end) })) as unknown as { count: number }).count,
+      })
     },
     touchToken(tokenId, at, ip) {
       touches.touch(tokenId, at, ip)
@@ -359,41 +401,21 @@ export function createPostgresStore(sql: SQL): Store {
       await sql.close()
     },
   }
-  return guarded(store)
+  return guardStore(store, {
+    unavailable: postgresOutage,
+    async probeWrite() {
+      // Random, so that TOAST cannot compress it: 8 KiB that need pages of their own.
+      const value = crypto.getRandomValues(new Uint8Array(8192))
+      await sql.begin(async (tx) => {
+        await tx`INSERT INTO meta (key, value) VALUES ('write_probe', ${value}) ON CONFLICT (key) DO NOTHING`
+        await tx`DELETE FROM meta WHERE key = 'write_probe'`
+      })
+    },
+    answerWithinMs: ANSWER_WITHIN_MS,
+  })
 }
 
 // A database that stops answering without closing the connection (a partition, a frozen
 // host) would leave a request waiting as long as TCP does. Past this deadline the request
 // gets its 503; the query itself is left to finish or fail on its own.
 const ANSWER_WITHIN_MS = 5000
-// Long by nature, and never on a request's path.
-const NO_DEADLINE = new Set<string>(['purgeTokens', 'importAll', 'exportTokens', 'close'])
-
-/**
- * Every async method answers StoreUnavailable when the database cannot be reached, or
- * does not answer within ANSWER_WITHIN_MS.
- */
-function guarded(store: Store): Store {
-  const wrapped = { ...store }
-  for (const [name, method] of Object.entries(store)) {
-    if (name === 'touchToken') continue
-    const bounded = !NO_DEADLINE.has(name)
-    ;(wrapped as Record<string, unknown>)[name] = async (...args: unknown[]) => {
-      let timer: Timer | undefined
-      try {
-        const call = (method as (...a: unknown[]) => Promise<unknown>).apply(store, args)
-        if (!bounded) return await call
-        const silence = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new StoreUnavailable(new Error(`no answer within ${ANSWER_WITHIN_MS} ms`))), ANSWER_WITHIN_MS)
-        })
-        return await Promise.race([call, silence])
-      } catch (error) {
-        if (error instanceof StoreUnavailable) throw error
-        throw isUnreachable(error) ? new StoreUnavailable(error, describePostgresError(error)) : error
-      } finally {
-        clearTimeout(timer)
-      }
-    }
-  }
-  return wrapped
-}

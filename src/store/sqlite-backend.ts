@@ -4,7 +4,7 @@ import { Database } from 'bun:sqlite'
 import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { CannotOpen, schemaFinding, type Backend, type Finding } from './backend'
-import { createSqliteStore, openDatabase, SCHEMA_VERSION, schemaVersion } from './sqlite'
+import { createSqliteStore, migrate, openDatabase, quickCheck, SCHEMA_VERSION, schemaVersion } from './sqlite'
 
 export const sqlitePath = (db: string) => db.replace(/^sqlite:(\/\/)?/i, '')
 
@@ -72,8 +72,20 @@ export const sqliteBackend: Backend = {
     return path === ':memory:' ? path : resolve(path)
   },
   label: sqlitePath,
-  async open(db, { create } = {}) {
-    return createSqliteStore(openDatabase(sqlitePath(db), { create }))
+  async open(db, { create, verify } = {}) {
+    // Checked before migrating: a damaged file is not written to.
+    const opened = openDatabase(sqlitePath(db), { create, migrate: !verify })
+    try {
+      if (verify) {
+        const damage = quickCheck(opened)
+        if (damage !== null) throw new Error(`the file is damaged (quick_check: ${damage}); restore it from a backup, or see vai doctor`)
+        migrate(opened)
+      }
+    } catch (error) {
+      opened.close()
+      throw error
+    }
+    return createSqliteStore(opened)
   },
   async migrate(db) {
     // Opening migrates (and, as serve would, creates a missing file).

@@ -59,8 +59,9 @@ export interface ListTokensOptions {
 }
 
 /**
- * The database cannot be reached (down, restarting, out of connections). Requests get
- * 503 rather than 500: nothing is wrong with them, and the backend recovers by itself.
+ * The database cannot serve now: it cannot be reached (down, restarting, out of
+ * connections) or cannot write (a full disk, a read-only file). Requests get 503 rather
+ * than 500: nothing is wrong with them, and they succeed again once the database does.
  */
 export class StoreUnavailable extends Error {
   /** Why, in a line an operator can read: never a URL or a secret. */
@@ -72,6 +73,13 @@ export class StoreUnavailable extends Error {
   }
 }
 
+/**
+ * The database file is damaged (a page that does not read back as SQLite wrote it): a 503
+ * like any outage, but one that does not mend itself, so the health check keeps failing
+ * until the file is restored and vai restarted.
+ */
+export class DatabaseDamaged extends StoreUnavailable {}
+
 export type CreateUserResult = { created: UserRecord } | { refused: 'email_taken' | 'signup_closed' }
 
 export interface Store {
@@ -81,13 +89,23 @@ export interface Store {
   /** Whether any account exists: the web console invites the first visitor to claim a fresh install. */
   hasUsers(): Promise<boolean>
   insertToken(token: NewToken): Promise<void>
+  /**
+   * Inserts the token unless its owner has `limit` active tokens of its type already (active
+   * at its createdAt); false then, and nothing is written. Exact under concurrency, across
+   * processes and instances too.
+   */
+  insertTokenWithinLimit(token: NewToken, limit: number): Promise<boolean>
   /** The hot path: one indexed lookup by digest, with the owner. */
   findTokenByDigest(digest: Uint8Array): Promise<{ token: TokenRecord; user: UserRecord } | null>
   getToken(userId: string, tokenId: string): Promise<TokenRecord | null>
   listTokens(userId: string, options: ListTokensOptions): Promise<TokenRecord[]>
   /** false when the token is not the user's. An already revoked token keeps its first revokedAt. */
   revokeToken(userId: string, tokenId: string, at: number): Promise<boolean>
-  /** How many of the user's tokens went from not revoked to revoked (expired ones too). */
+  /**
+   * How many of the user's tokens went from not revoked to revoked (expired ones too). In
+   * batches that let other requests run between them; one that fails leaves the batches
+   * before it revoked.
+   */
   revokeAllTokens(userId: string, at: number, exceptTokenId: string | null): Promise<number>
   /**
    * Records a use from the client address `ip`; written later, at most once per token per
@@ -97,7 +115,8 @@ export interface Store {
   touchToken(tokenId: string, at: number, ip?: string | null): void
   /** Writes the pending lastUsedAt and lastUsedIp values. */
   flushTouches(): Promise<void>
-  // Metrics: read on each scrape.
+  // Metrics: read when the gauges are refreshed (every 15 s), never per scrape.
+  /** Not one snapshot: tokens created or revoked while it counts may or may not be counted. */
   countActiveTokens(now: number): Promise<Record<TokenType, number>>
   sizeBytes(): Promise<number>
   // Administration (the CLI): rare, never on a request's path.
@@ -126,6 +145,12 @@ export interface Store {
   importAll(users: StoredUser[], tokens: AsyncIterable<StoredToken[]>, cursorSecret: Uint8Array): Promise<void>
   /** A secret that lives with the data, for signing pagination cursors. */
   cursorSecret(): Promise<Uint8Array>
+  /**
+   * Resolves while the database can serve. A trivial read while all is well; after an
+   * outage the store remembers, a small write that needs new space (a full disk or a
+   * read-only file still answers reads), until one succeeds. A damaged file fails until
+   * restart.
+   */
   ping(): Promise<void>
   close(): Promise<void>
 }

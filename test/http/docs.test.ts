@@ -47,7 +47,7 @@ const OPERATIONS: Record<string, { security: Security; scope?: string; errors: n
   'POST /api/v1/auth/logout': { security: ANY_CARRIER, errors: [401, 403, 413, 503] },
   'GET /api/v1/auth/me': { security: ANY_CARRIER, errors: [401, 503] },
   'GET /api/v1/access-tokens': { security: ANY_CARRIER, scope: 'tokens:read', errors: [401, 403, 422, 503] },
-  'POST /api/v1/access-tokens': { security: ANY_CARRIER, scope: 'tokens:write', errors: [401, 403, 413, 422, 503] },
+  'POST /api/v1/access-tokens': { security: ANY_CARRIER, scope: 'tokens:write', errors: [401, 403, 409, 413, 422, 503] },
   'DELETE /api/v1/access-tokens': { security: ANY_CARRIER, scope: 'tokens:write', errors: [401, 403, 413, 422, 503] },
   'GET /api/v1/access-tokens/{token_id}': { security: ANY_CARRIER, scope: 'tokens:read', errors: [401, 403, 404, 422, 503] },
   'DELETE /api/v1/access-tokens/{token_id}': { security: ANY_CARRIER, scope: 'tokens:write', errors: [401, 403, 404, 413, 422, 503] },

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, setSystemTime, spyOn, test } from 'bun:test'
 import { StoreUnavailable } from '../../src/store/store'
-import { makeApp, PASSWORD, seedUser } from '../support/app'
+import { BACKEND, makeApp, PASSWORD, seedUser, signup, type Reply, type Row, type Seeded, type TestApp } from '../support/app'
 
 describe('GET /healthz', () => {
   test('200 {"status":"ok"} with no credential', async () => {
@@ -98,5 +98,58 @@ describe('while the database is unreachable', () => {
       ['vai: database unavailable, answering 503: connection refused'],
       ['vai: database unavailable, answering 503: connection refused (6 more 503s since the last such line)'],
     ])
+  })
+})
+
+describe('hardening 7: disk full or damaged', () => {
+  // A name as long as one may be (255 emoji, 1020 bytes): a few of them fill what room is
+  // left inside the pages once the disk is full.
+  const LONG_NAME = '😀'.repeat(255)
+  const WRITES: [string, (t: TestApp, ada: Seeded) => Promise<Reply>, number][] = [
+    ['creating a token', (t, ada) => t.post('/api/v1/access-tokens', { token: ada.plaintext, body: { name: LONG_NAME } }), 201],
+    ['logging in', (t, ada) => t.post('/api/v1/auth/login', { body: { email: ada.email, password: PASSWORD, name: LONG_NAME } }), 200],
+    ['signing up', (t) => signup(t, { name: LONG_NAME }), 201],
+  ]
+  const tables = async (t: TestApp) => [await t.rows('users'), await t.rows('tokens')]
+  let logged: ReturnType<typeof spyOn>
+  beforeEach(() => void (logged = spyOn(console, 'error').mockImplementation(() => {})))
+  afterEach(() => logged.mockRestore())
+
+  test.each(WRITES)(
+    '%s on a full disk: 503 "Database unavailable" with Retry-After: 1, nothing written, one line on stderr; /healthz 503 until room is made',
+    async (_name, write, success) => {
+      const t = makeApp()
+      const ada = await seedUser(t)
+      expect((await t.get('/healthz')).status).toBe(200)
+      const disk = await t.fillDisk()
+      // Whatever room is left inside pages takes a few writes; then none fits.
+      let reply: Reply | undefined
+      let before: Row[][] = []
+      for (let i = 0; i < 20; i++) {
+        before = await tables(t)
+        reply = await write(t, ada)
+        if (reply.status !== success) break
+      }
+      expect([reply!.status, reply!.body, reply!.headers.get('retry-after')]).toEqual([503, { detail: 'Database unavailable' }, '1'])
+      expect(await tables(t)).toEqual(before)
+      const health = await t.get('/healthz')
+      expect([health.status, health.body, health.headers.get('retry-after')]).toEqual([503, { detail: 'Database unavailable' }, '1'])
+      // One line, the reason in it, no stack: the second 503 within 10 s is only counted.
+      expect(logged.mock.calls).toEqual([[expect.stringMatching(BACKEND === 'sqlite'
+        ? /^vai: database unavailable, answering 503: database or disk is full \(SQLITE_FULL\)$/
+        : /^vai: database unavailable, answering 503: could not extend file: No space left on device$/)]])
+
+      await disk.free()
+      expect(await t.get('/healthz')).toMatchObject({ status: 200, body: { status: 'ok' } })
+      expect((await write(t, ada)).status).toBe(success)
+    },
+  )
+
+  test('while healthy, /healthz writes nothing: a full disk is found by the write that fails, not by the health check', async () => {
+    const t = makeApp()
+    await seedUser(t)
+    await t.fillDisk()
+    expect((await t.get('/healthz')).status).toBe(200)
+    expect(logged.mock.calls).toEqual([])
   })
 })

@@ -96,6 +96,34 @@ describe('GET /metrics', () => {
     expect((await makeApp().get('/metrics')).status).toBe(404)
   })
 
+  test('hardening 9: a scrape shows the gauges as last refreshed and never counts tokens itself', async () => {
+    let counts = 0
+    const t = makeApp({
+      metrics: true,
+      wrapStore: (store) =>
+        new Proxy(store, {
+          get: (target, name) => (name === 'countActiveTokens' ? (now: number) => (counts++, target.countActiveTokens(now)) : Reflect.get(target, name)),
+        }),
+    })
+    const ada = await seedUser(t)
+    await seedToken(t, ada.user.id)
+    const active = async () => (await t.get('/metrics')).body.split('\n').filter((line: string) => line.startsWith('vai_active_tokens{'))
+    for (let i = 0; i < 4; i++) expect(await active()).toEqual([])
+    expect(counts).toBe(0)
+    await t.metrics.refreshGauges()
+    await seedToken(t, ada.user.id)
+    for (let i = 0; i < 4; i++) expect(await active()).toEqual(['vai_active_tokens{type="session"} 1', 'vai_active_tokens{type="api"} 1'])
+    expect(counts).toBe(1)
+    await t.metrics.refreshGauges()
+    expect(await active()).toEqual(['vai_active_tokens{type="session"} 1', 'vai_active_tokens{type="api"} 2'])
+  })
+
+  test.each(['Bearer', 'bearer', 'BEARER', 'bEaReR'])('hardening 9: the metrics token is accepted after "%s", the scheme word in any case as the API reads it', async (scheme) => {
+    const t = makeApp({ metricsToken: 'scrape-secret-0123456789' })
+    expect((await t.get('/metrics', { headers: { authorization: `${scheme} scrape-secret-0123456789` } })).status).toBe(200)
+    expect((await t.get('/metrics', { headers: { authorization: `${scheme} scrape-secret-012345678` } })).status).toBe(401)
+  })
+
   test('with a metrics token, only its bearer may scrape', async () => {
     const t = makeApp({ metricsToken: 'scrape-secret-0123456789' })
     expect(await t.get('/metrics')).toMatchObject({ status: 401, body: NOT_AUTHENTICATED })
@@ -121,6 +149,7 @@ describe('GET /metrics', () => {
     await t.post('/api/v1/auth/login', { body: { email: seeded.email, password: 'wrong password' } })
     await t.post('/api/v1/auth/login', { body: { email: seeded.email, password: 'wrong password' } })
 
+    await t.metrics.refreshGauges()
     const scraped = await t.get('/metrics')
     expect(scraped.status).toBe(200)
     const text = scraped.body as string

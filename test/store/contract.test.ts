@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { DAY_MS } from '../../src/auth/tokens'
 import { backendFor } from '../../src/store/open'
-import type { NewToken, NewUser, Store, StoredToken, StoredUser, TokenRecord } from '../../src/store/store'
+import { StoreUnavailable, type NewToken, type NewUser, type Store, type StoredToken, type StoredUser, type TokenRecord } from '../../src/store/store'
 import { TEST_BACKENDS, type TestBackend, type TestDatabase } from '../support/backends'
 
 const NOW = Date.parse('2026-11-30T09:00:00.000Z')
@@ -246,6 +246,48 @@ describe.each(ENABLED)('%s store', (_name, backend: TestBackend) => {
       expect((await store.getToken('bob', 'b1'))?.revokedAt).toBeNull()
       expect(await store.revokeAllTokens('ada', NOW + 1, except)).toBe(0)
     })
+
+    test('hardening 10: in batches, each reading only its own rows: 2,500 tokens in every state, counted exactly', async () => {
+      // Newest first in the owner index: every third revoked already, every fifth expired, the current one in the middle.
+      const many: StoredToken[] = Array.from({ length: 2500 }, (_, i) => ({
+        ...newToken(`t${String(i).padStart(4, '0')}`, 'ada', { createdAt: NOW - i, expiresAt: i % 5 === 0 ? NOW - 1 : null }),
+        lastUsedAt: null,
+        lastUsedIp: null,
+        revokedAt: i % 3 === 0 ? NOW - 7 : null,
+      }))
+      const bobs = { ...newToken('b1', 'bob'), lastUsedAt: null, lastUsedIp: null, revokedAt: null }
+      await store.importAll([newUser('ada'), newUser('bob')], batches([...many, bobs], 1000), digestOf('secret'))
+      const notRevoked = many.filter((token) => token.revokedAt === null && token.id !== 't1250').length
+      expect(await store.revokeAllTokens('ada', NOW, 't1250')).toBe(notRevoked)
+      const after = await store.exportTokens(null, 3000)
+      expect(after.filter((token) => token.userId === 'ada' && token.revokedAt === null).map((token) => token.id)).toEqual(['t1250'])
+      expect(after.filter((token) => token.revokedAt === NOW - 7).length).toBe(Math.ceil(2500 / 3))
+      expect(after.find((token) => token.id === 'b1')?.revokedAt).toBeNull()
+    })
+  })
+
+  describe('insertTokenWithinLimit', () => {
+    test('hardening 10: inserts below the limit, refuses at it; revoked and expired tokens, the other type and other users do not count', async () => {
+      await userWith('ada', [['r1'], ['e1', { expiresAt: NOW }], ['s1', { tokenType: 'session' }], ['s2', { tokenType: 'session' }], ['a1']])
+      await userWith('bob', [['b1'], ['b2']])
+      await store.revokeToken('ada', 'r1', NOW - 1)
+      expect(await store.insertTokenWithinLimit(newToken('a2', 'ada'), 2)).toBe(true)
+      expect(await store.insertTokenWithinLimit(newToken('a3', 'ada'), 2)).toBe(false)
+      expect(await store.getToken('ada', 'a3')).toBeNull()
+      expect(await store.insertTokenWithinLimit(newToken('s3', 'ada', { tokenType: 'session' }), 3)).toBe(true)
+      expect(await store.insertTokenWithinLimit(newToken('b3', 'bob'), 3)).toBe(true)
+      // A token that expires later is active until then: revoking one makes room.
+      await store.revokeToken('ada', 'a1', NOW)
+      expect(await store.insertTokenWithinLimit(newToken('a4', 'ada', { createdAt: NOW + 1 }), 2)).toBe(true)
+      expect((await store.listTokens('ada', { tokenType: 'api', includeRevoked: false, limit: 10 })).map((t) => t.id).sort()).toEqual(['a2', 'a4', 'e1'])
+    })
+
+    test('hardening 10: concurrent inserts never pass the limit together', async () => {
+      await userWith('ada')
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.insertTokenWithinLimit(newToken(`c${i}`, 'ada'), 5)))
+      expect(results.filter(Boolean).length).toBe(5)
+      expect((await store.listTokens('ada', { includeRevoked: true, limit: 50 })).length).toBe(5)
+    })
   })
 
   describe('touchToken and flushTouches', () => {
@@ -481,6 +523,21 @@ describe.each(ENABLED)('%s store', (_name, backend: TestBackend) => {
 
     test('sizeBytes is a positive number of bytes; ping answers', async () => {
       expect(await store.sizeBytes()).toBeGreaterThan(0)
+      expect(await store.ping()).toBeUndefined()
+    })
+
+    test('hardening 7: after a write failed for want of room, ping fails (StoreUnavailable) until room is made', async () => {
+      await userWith('ada')
+      const disk = await database.fillDisk()
+      // A read still answers, and a healthy store's ping is a read.
+      expect(await store.ping()).toBeUndefined()
+      let failed: unknown
+      for (let i = 0; i < 20 && !failed; i++) {
+        failed = await store.insertToken(newToken(`f${i}`, 'ada', { name: '😀'.repeat(255) })).then(() => undefined, (error) => error)
+      }
+      expect(failed).toBeInstanceOf(StoreUnavailable)
+      await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailable)
+      await disk.free()
       expect(await store.ping()).toBeUndefined()
     })
   })

@@ -10,6 +10,7 @@ import { hashPassword } from '../../src/auth/password'
 import { DAY_MS, issueToken } from '../../src/auth/tokens'
 import { DEFAULT_CONFIG, type Config } from '../../src/config'
 import type { AccessLog } from '../../src/http/observe'
+import { createMetrics } from '../../src/metrics'
 import type { Store, TokenRecord, UserRecord } from '../../src/store/store'
 import { SUITE_BACKEND, TEST_POSTGRES, type Row, type Table } from './backends'
 
@@ -70,7 +71,9 @@ export function makeApp(overrides: MakeAppOptions = {}) {
   const peers = new WeakMap<Request, string | null>()
   // Through app.handle, the peer the test names (LOCAL_PEER by default); over a real socket (app.listen), the socket's.
   const peerAddress = (request: Request) => (peers.has(request) ? peers.get(request)! : (app.server?.requestIP(request)?.address ?? LOCAL_PEER))
-  const app = createApp({ config, store, now: clock.now, loginLimiter: createLoginLimiter(store, loginLimits), log, peerAddress })
+  // main.ts refreshes the gauges on a timer; a test asks with metrics.refreshGauges().
+  const metrics = createMetrics(store, clock.now)
+  const app = createApp({ config, store, now: clock.now, loginLimiter: createLoginLimiter(store, loginLimits), metrics, log, peerAddress })
   const handle = (request: Request, peer?: string | null) => {
     if (peer !== undefined) peers.set(request, peer)
     return app.handle(request)
@@ -101,7 +104,9 @@ export function makeApp(overrides: MakeAppOptions = {}) {
     rows: database.rows,
     /** One persisted row by id, or undefined. */
     row: async (table: Table, id: string) => (await database.rows(table)).find((row) => row.id === id),
+    metrics,
     breakDatabase: database.break,
+    fillDisk: database.fillDisk,
     config,
     clock,
     request,

@@ -27,6 +27,12 @@ export interface TestDatabase {
   rows(table: Table): Promise<Row[]>
   /** Makes every later query fail the way a bug would (not as an outage would). */
   break(): Promise<void>
+  /**
+   * Fills the disk: from now on a write that needs new space fails as it does on a full
+   * disk (SQLite: SQLITE_FULL, the database held to its current pages by max_page_count;
+   * PostgreSQL: disk_full, raised by triggers), until `free` makes room again.
+   */
+  fillDisk(): Promise<{ free(): Promise<void> }>
 }
 
 export interface TestBackend {
@@ -54,6 +60,18 @@ const sqlite: TestBackend = {
       },
       async break() {
         db.close()
+      },
+      async fillDisk() {
+        // The free pages go to a filler first, so that only room left inside pages remains.
+        db.run('CREATE TABLE IF NOT EXISTS filler (x BLOB)')
+        const pages = db.query<{ page_count: number }, []>('PRAGMA page_count').get()!.page_count
+        db.run(`PRAGMA max_page_count = ${pages}`)
+        try {
+          for (;;) db.run('INSERT INTO filler VALUES (zeroblob(1000))')
+        } catch (error) {
+          if ((error as { code?: string }).code !== 'SQLITE_FULL') throw error
+        }
+        return { free: async () => void db.run('PRAGMA max_page_count = 1073741823') }
       },
     }
   },
@@ -95,6 +113,15 @@ const postgres: TestBackend = {
       async break() {
         await ready
         await sql.unsafe('DROP TABLE tokens, users CASCADE')
+      },
+      async fillDisk() {
+        await ready
+        const tables = ['users', 'tokens', 'login_failures', 'meta']
+        await sql.unsafe(`
+          CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = 'disk_full'; END $$;
+          ${tables.map((table) => `CREATE TRIGGER disk_full BEFORE INSERT OR UPDATE OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION disk_full();`).join('\n')}`)
+        return { free: async () => void (await sql.unsafe('DROP FUNCTION disk_full() CASCADE')) }
       },
     }
   },

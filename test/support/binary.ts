@@ -1,5 +1,6 @@
 // Builds dist/vai once per test run and hands out copies in empty folders.
-import { copyFileSync, mkdtempSync } from 'node:fs'
+import { afterAll, beforeAll } from 'bun:test'
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -22,6 +23,20 @@ export function binaryInEmptyDir(): { dir: string; vai: string } {
   copyFileSync(build(), vai)
   Bun.spawnSync(['chmod', '+x', vai])
   return { dir, vai }
+}
+
+/**
+ * For a test file: a copy of the binary in an empty folder before its tests (`dir` and `vai`
+ * are set then), and after them the servers it left running killed and the folder removed.
+ */
+export function binaryFixture(): { dir: string; vai: string } {
+  const fixture = { dir: '', vai: '' }
+  beforeAll(() => void Object.assign(fixture, binaryInEmptyDir()), 60_000)
+  afterAll(() => {
+    killServers()
+    rmSync(fixture.dir, { recursive: true, force: true })
+  })
+  return fixture
 }
 
 export interface Ran {
