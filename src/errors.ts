@@ -31,6 +31,11 @@ export const ERRORS = {
   },
   wrongPassword: { status: 401, detail: 'Invalid email or password', description: 'at login, a wrong email or password' },
   signupClosed: { status: 403, detail: 'Signup is closed', description: 'Signup is closed' },
+  notClaimed: {
+    status: 403,
+    detail: 'This server is not claimed yet: use the setup code printed at start',
+    description: 'at signup, the first account of a fresh install without its setup code (needed unless the client is on the server itself)',
+  },
   crossSite: {
     status: 403,
     detail: 'Cross-site request refused',
@@ -60,6 +65,13 @@ export const ERRORS = {
     detail: 'Database unavailable',
     headers: { 'retry-after': '1' },
     description: 'The database does not answer; the instance reconnects by itself',
+  },
+  // Not a failure either: more password hashes are waiting than the cores can work off soon.
+  serverBusy: {
+    status: 503,
+    detail: 'Server busy',
+    headers: { 'retry-after': '1' },
+    description: 'at signup and login, too many password hashes are waiting already',
   },
 } satisfies Record<string, ContractError>
 

@@ -9,13 +9,14 @@
 // client process; the attackers only wait on I/O, so the victim's timings are the server's.
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 
 const { values } = parseArgs({
   options: { vai: { type: 'string', multiple: true }, out: { type: 'string' }, seconds: { type: 'string' }, only: { type: 'string' } },
 })
-const binaries = values.vai ?? ['dist/vai']
+// Absolute: each server runs in a temporary folder of its own, where `dist/vai` names nothing.
+const binaries = (values.vai ?? ['dist/vai']).map((path) => resolve(path))
 const SECONDS = Number(values.seconds ?? 4)
 const PASSWORD = 'flood-password-1'
 

@@ -37,7 +37,7 @@ const ANY_CARRIER = [{ bearer: [] }, { apiKey: [] }, { cookie: [] }]
 // (every one reads the database, so every one can answer 503 while it is down).
 const OPERATIONS: Record<string, { public: boolean; errors: number[] }> = {
   'GET /healthz': { public: true, errors: [503] },
-  'POST /api/v1/auth/signup': { public: true, errors: [403, 409, 413, 422, 503] },
+  'POST /api/v1/auth/signup': { public: true, errors: [403, 409, 413, 422, 429, 503] },
   'POST /api/v1/auth/login': { public: true, errors: [401, 403, 413, 422, 429, 503] },
   'POST /api/v1/auth/logout': { public: false, errors: [401, 403, 413, 503] },
   'GET /api/v1/auth/me': { public: false, errors: [401, 503] },
@@ -228,7 +228,7 @@ describe('GET /swagger/json', () => {
   })
 
   test.each([
-    ['POST /api/v1/auth/signup', ['email', 'password'], ['email', 'password', 'name']],
+    ['POST /api/v1/auth/signup', ['email', 'password'], ['email', 'password', 'name', 'setupCode']],
     ['POST /api/v1/auth/login', ['email', 'password'], ['email', 'password', 'name']],
     ['POST /api/v1/access-tokens', ['name'], ['name', 'expiresInDays']],
   ])('%s body requires %p of %p', (key, required, keys) => {

@@ -4,6 +4,7 @@
 // The database is SQLite ':memory:', or, when VAI_TEST_POSTGRES holds a URL, a fresh
 // schema of its own in that PostgreSQL database: the same tests for both backends.
 import { afterAll, beforeAll, spyOn } from 'bun:test'
+import type { Server } from 'bun'
 import { createApp } from '../../src/app'
 import { createLoginLimiter, DEFAULT_LOGIN_LIMITS, type LoginLimits } from '../../src/auth/login-limiter'
 import { hashPassword } from '../../src/auth/password'
@@ -29,7 +30,12 @@ export interface RequestOptions {
   via?: Via
   /** Overrides BASE, e.g. 'https://localhost'. */
   origin?: string
+  /** The address the request comes from, as the server's requestIP says: PEER (this machine) unless given. */
+  peer?: string
 }
+
+/** Where in-process requests come from unless a test says otherwise: the server's own machine. */
+export const PEER = '127.0.0.1'
 
 export interface Reply {
   status: number
@@ -61,6 +67,10 @@ export function makeApp(overrides: MakeAppOptions = {}) {
     },
   }
   const app = createApp({ config, store, now: clock.now, loginLimiter: createLoginLimiter(store, loginLimits), log })
+  // app.handle() has no socket, so no server to ask for the peer's address: this one answers
+  // what the request was built with. app.listen() replaces it with the real one.
+  const peers = new WeakMap<Request, string>()
+  app.server = { requestIP: (request: Request) => ({ address: peers.get(request) ?? PEER, family: 'IPv4', port: 0 }) } as unknown as Server<unknown>
 
   const request = async (method: string, path: string, options: RequestOptions = {}): Promise<Reply> => {
     const headers = new Headers(options.headers)
@@ -75,8 +85,9 @@ export function makeApp(overrides: MakeAppOptions = {}) {
       body = JSON.stringify(options.body)
       if (!headers.has('content-type')) headers.set('content-type', 'application/json')
     }
-    const response = await app.handle(new Request(`${options.origin ?? BASE}${path}`, { method, headers, body }))
-    return read(response)
+    const sent = new Request(`${options.origin ?? BASE}${path}`, { method, headers, body })
+    if (options.peer !== undefined) peers.set(sent, options.peer)
+    return read(await app.handle(sent))
   }
 
   return {
@@ -110,8 +121,8 @@ let counter = 0
 export const uniqueEmail = (label = 'user') => `${label}-${++counter}@example.com`
 
 /** POST /auth/signup; the reply's body is the User. */
-export function signup(t: TestApp, body: { email?: string; password?: string; name?: string } = {}) {
-  return t.post('/api/v1/auth/signup', { body: { email: uniqueEmail(), password: PASSWORD, ...body } })
+export function signup(t: TestApp, body: { email?: string; password?: string; name?: string; setupCode?: string } = {}, options: RequestOptions = {}) {
+  return t.post('/api/v1/auth/signup', { ...options, body: { email: uniqueEmail(), password: PASSWORD, ...body } })
 }
 
 /** POST /auth/login and insist that it worked. */
