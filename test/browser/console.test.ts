@@ -379,7 +379,7 @@ describe.skipIf(!existsSync(CHROMIUM) || !LAN_ADDRESS)('hardening 6: claiming a 
   let code: string
   let origin: string
   const problems: string[] = []
-  const databases = testDatabases('console-claim')
+  const databases = testDatabases('claim')
 
   beforeAll(async () => {
     let vai: string
