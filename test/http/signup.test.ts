@@ -169,6 +169,18 @@ describe('hardening 3: argon2 for anyone', () => {
     expect((await t.post('/api/v1/auth/login', { body: { email: 'owner@example.com', password: PASSWORD } })).status).toBe(200)
   })
 
+  test("signups another site's page sends are refused as cross-site first and not counted: it cannot lock a visitor's address out", async () => {
+    const t = makeApp({ signup: 'open' })
+    await seedUser(t, { email: 'owner@example.com' })
+    const crossSite = { origin: 'https://elsewhere.example', 'sec-fetch-site': 'cross-site' }
+    for (let i = 0; i < 25; i++) {
+      const refused = await t.post(PATH, { body: { email: 'x' }, headers: crossSite })
+      expect(refused.status).toBe(403)
+      expect(refused.body).toEqual({ detail: 'Cross-site request refused' })
+    }
+    expect((await t.post('/api/v1/auth/login', { body: { email: 'owner@example.com', password: PASSWORD } })).status).toBe(200)
+  })
+
   test('a successful signup is not counted', async () => {
     const t = makeApp({ signup: 'open', loginLimits: { perAccount: 5, perClient: 2, windowMs: 60_000 } })
     for (let i = 0; i < 3; i++) expect((await signup(t)).status).toBe(201)
