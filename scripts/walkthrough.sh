@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs the README's curl walkthrough against a fresh dist/vai and prints it as
 # Markdown, so the README shows real output: bash scripts/walkthrough.sh > /tmp/w.md
+# (test/binary/readme.test.ts runs it and checks the README against it; VAI_README_PORT
+# moves the server off 3917, the commands still read as port 3000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x dist/vai ] || bun run build >/dev/null
 work=$(mktemp -d)
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
-port=3917
+trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+port=${VAI_README_PORT:-3917}
 vai=$PWD/dist/vai
 cd "$work"
 "$vai" serve --port $port --db "$work/vai.db" >/dev/null &

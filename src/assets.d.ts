@@ -16,3 +16,7 @@ declare module '*/console/console.js' {
   const path: string
   export default path
 }
+declare module '*/console/forms.js' {
+  const path: string
+  export default path
+}

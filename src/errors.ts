@@ -58,6 +58,11 @@ export const ERRORS = {
     detail: 'A token cannot outlive the token that creates it',
     description: 'an API token asked for a token that would expire after it does',
   },
+  notClaimed: {
+    status: 403,
+    detail: 'This server is not claimed yet: use the setup code printed at start',
+    description: 'at signup, the first account of a fresh install without its setup code (needed unless the client is on the server itself)',
+  },
   crossSite: {
     status: 403,
     detail: 'Cross-site request refused',
@@ -100,6 +105,13 @@ export const ERRORS = {
     detail: 'Database unavailable',
     headers: { 'retry-after': '1' },
     description: 'The database does not answer; the instance reconnects by itself',
+  },
+  // Not a failure either: more password hashes are waiting than the cores can work off soon.
+  serverBusy: {
+    status: 503,
+    detail: 'Server busy',
+    headers: { 'retry-after': '1' },
+    description: 'at signup and login, too many password hashes are waiting already',
   },
 } satisfies Record<string, ContractError>
 

@@ -9,7 +9,8 @@ import { TOKEN_PATTERN } from './auth/token-format'
 import { DAY_MS } from './auth/tokens'
 import { accessLog, bufferedStdout } from './http/observe'
 import { createMetrics, GAUGE_REFRESH_MS } from './metrics'
-import { describeDb, openStore } from './store/open'
+import { newSetupCode } from './auth/setup-code'
+import { backendFor, describeDb, openStore } from './store/open'
 import { StoreUnavailable } from './store/store'
 
 const USAGE = `vai ${pkg.version}: self-hosted access tokens
@@ -67,8 +68,11 @@ function print(text: string): number {
 
 async function serve(config: Config): Promise<number> {
   let store
+  let setupCode
   try {
     store = await openStore(config.db, { pool: config.dbPool, verify: true })
+    // Until the first account exists, the first signup from another machine needs this code.
+    setupCode = await store.createSetupCode(newSetupCode())
   } catch (error) {
     throw new RuntimeError(`cannot open database ${describeDb(config.db)}: ${(error as Error).message}`)
   }
@@ -139,6 +143,8 @@ async function serve(config: Config): Promise<number> {
   const server = app.server!
   const host = server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname
   console.log(`vai ${pkg.version} listening on http://${host}:${server.port} (database ${describeDb(config.db)})`)
+  for (const warning of backendFor(config.db).startWarnings?.(config.db) ?? []) console.error(`vai: warning: ${warning}`)
+  if (setupCode !== null) console.log(`vai: no account yet — open http://${host}:${server.port}/?setup=${setupCode} to create the first one`)
 
   const flush = () => void store.flushTouches().catch((error) => jobFailed('flushing lastUsedAt', error))
   const purge = () => (purging = purgeOnce())

@@ -138,6 +138,13 @@ export const SignupBody = Body({
   email: Email(),
   password: Text({ minLength: 8, maxLength: 256 }),
   name: t.Optional(Text({ maxLength: 255 })),
+  setupCode: t.Optional(
+    Text({
+      maxLength: 64,
+      description: 'The one-time code `vai serve` prints at start while the server has no account: the first signup needs it unless it comes from the server\'s own machine (loopback). Ignored once an account exists.',
+      examples: ['3f9c0e1a7b2d4c5e8f60718293a4b5c6'],
+    }),
+  ),
 })
 
 export const LoginBody = Body({

@@ -1,7 +1,8 @@
 // Failed-login counting, per account and per client address, in a sliding window.
 // The failures live in the database, so every instance on it counts every attempt.
 // Attempts are checked before the password is hashed: a blocked caller costs no
-// argon2 work.
+// argon2 work. Refused signups count too, against the client alone (account null):
+// otherwise signup's 409 would test which emails have an account without limit.
 import type { Store } from '../store/store'
 import { limitedAs } from './client-address'
 
@@ -14,9 +15,10 @@ export interface LoginLimits {
 export const DEFAULT_LOGIN_LIMITS: LoginLimits = { perAccount: 5, perClient: 20, windowMs: 5 * 60_000 }
 
 export interface LoginLimiter {
-  /** Milliseconds until an attempt is allowed, or 0 when it is allowed now. */
-  blockedFor(account: string, client: string, now: number): Promise<number>
-  recordFailure(account: string, client: string, now: number): Promise<void>
+  /** Milliseconds until an attempt is allowed, or 0 when it is allowed now; account null: the client's limit alone. */
+  blockedFor(account: string | null, client: string, now: number): Promise<number>
+  /** A failure of the client's, and of the account's unless it is null. */
+  recordFailure(account: string | null, client: string, now: number): Promise<void>
   recordSuccess(account: string): Promise<void>
 }
 
@@ -36,13 +38,14 @@ export function createLoginLimiter(store: Store, limits: LoginLimits = DEFAULT_L
   return {
     async blockedFor(account, client, now) {
       const [byAccount, byClient] = await Promise.all([
-        waitFor(keyOf('account', account), limits.perAccount, now),
+        account === null ? 0 : waitFor(keyOf('account', account), limits.perAccount, now),
         waitFor(clientKey(client), limits.perClient, now),
       ])
       return Math.max(byAccount, byClient)
     },
     async recordFailure(account, client, now) {
-      await store.recordLoginFailure([keyOf('account', account), clientKey(client)], now, now - limits.windowMs)
+      const keys = account === null ? [clientKey(client)] : [keyOf('account', account), clientKey(client)]
+      await store.recordLoginFailure(keys, now, now - limits.windowMs)
     },
     async recordSuccess(account) {
       await store.clearLoginFailures(keyOf('account', account))

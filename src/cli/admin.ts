@@ -13,6 +13,15 @@ const COMMANDS: Record<string, Command> = { ...USER_COMMANDS, ...TOKEN_COMMANDS,
 /** The first words of `user add`, `db copy`…: alone, they ask for a subcommand. */
 const GROUPS = new Set(Object.keys(COMMANDS).flatMap((key) => (key.includes(' ') ? [key.split(' ')[0]!] : [])))
 
+const wantsHelp = (args: string[]) => args.includes('-h') || args.includes('--help')
+
+/** `vai user --help`: the group's commands, each with its summary. */
+function groupUsage(group: string, names: string[]): string {
+  const width = Math.max(...names.map((name) => name.length))
+  const lines = names.map((name) => `  ${name.padEnd(width)}  ${COMMANDS[name]!.summary}`)
+  return `Usage: vai ${group} <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nEach command takes --help: vai ${names[0]} --help`
+}
+
 /** Runs `vai <group> <sub> …` or `vai <command> …`; undefined when argv names no admin command. */
 export async function runAdmin(argv: string[], env: Env): Promise<number | undefined> {
   const [first, second] = argv
@@ -21,12 +30,16 @@ export async function runAdmin(argv: string[], env: Env): Promise<number | undef
   if (!command) {
     if (first !== undefined && GROUPS.has(first)) {
       const subs = Object.keys(COMMANDS).filter((key) => key.startsWith(`${first} `))
+      if (wantsHelp(argv.slice(1))) {
+        console.log(groupUsage(first, subs))
+        return 0
+      }
       throw new UsageError(`${first} needs one of: ${subs.map((key) => key.split(' ')[1]).join(', ')}`)
     }
     return undefined
   }
   const args = argv.slice(name!.split(' ').length)
-  if (args.includes('-h') || args.includes('--help')) {
+  if (wantsHelp(args)) {
     console.log(command.usage)
     return 0
   }

@@ -13,6 +13,8 @@ export type Env = Record<string, string | undefined>
 export type Values = Record<string, string | boolean | undefined>
 
 export interface Command {
+  /** One line, for the list of its group's commands (`vai user --help`). */
+  summary: string
   usage: string
   options: NonNullable<ParseArgsConfig['options']>
   positionals?: number

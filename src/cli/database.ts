@@ -26,8 +26,36 @@ function configFinding(env: Record<string, string | undefined>): Finding {
   }
 }
 
+/**
+ * A fresh install's setup code, while it has no account: whoever runs doctor can read the
+ * database anyway. Read only from a database at the current schema (opening migrates, and
+ * doctor changes nothing); one that cannot be read has its findings above already.
+ */
+async function claimFindings(db: string): Promise<Finding[]> {
+  const backend = backendFor(db)
+  try {
+    const { version, current } = await backend.schemaStatus(db)
+    if (version !== current) return []
+    const store = await backend.open(db, { create: false, pool: 1 })
+    try {
+      if (await store.hasUsers()) return []
+      const code = await store.setupCode()
+      return [
+        code === null
+          ? ['warn', 'no account yet, and no setup code: vai serve makes one at start (or create the first account with vai user add)']
+          : ['warn', `no account yet: the first signup from another machine needs the setup code ${code} (open /?setup=${code} on the server), or create it with vai user add`],
+      ]
+    } finally {
+      await store.close()
+    }
+  } catch {
+    return []
+  }
+}
+
 export const DATABASE_COMMANDS: Record<string, Command> = {
   backup: {
+    summary: 'write a checked copy of the live database (SQLite)',
     usage: `Usage: vai backup FILE [--db PATH]\n\nWrites a consistent copy of the live database to FILE (which must not exist),\nchecks that it opens and passes integrity_check, and prints its size.\n\n${DB_HELP}`,
     options: DB_OPTION,
     positionals: 1,
@@ -47,6 +75,7 @@ export const DATABASE_COMMANDS: Record<string, Command> = {
     },
   },
   migrate: {
+    summary: 'apply pending schema migrations',
     usage: `Usage: vai migrate [--db PATH]\n\nApplies pending schema migrations (serve does this at start too) and prints the schema version.\n\n${DB_HELP}`,
     options: DB_OPTION,
     async run(values, _, env) {
@@ -63,6 +92,7 @@ export const DATABASE_COMMANDS: Record<string, Command> = {
     },
   },
   'db copy': {
+    summary: 'copy users and tokens to another database (SQLite → PostgreSQL, say)',
     usage: `Usage: vai db copy --from DB --to DB
 
 Copies every user and token (password hashes and token digests, as stored) and the
@@ -108,11 +138,12 @@ stop the servers on the source first, or uses and revocations made meanwhile sta
     },
   },
   doctor: {
+    summary: "check the database and configuration (and show a fresh install's setup code)",
     usage: `Usage: vai doctor [--db PATH]\n\nChecks the database file (permissions, integrity, WAL mode, schema version), or the\nPostgreSQL server (reachable, TLS and what it verifies, schema version), and the\nconfiguration in the environment, and says in plain words what is wrong (FAIL: exit 1)\nor worth a look (warn).\n\n${DB_HELP}`,
     options: DB_OPTION,
     async run(values, _, env) {
       const db = dbPath(values, env)
-      const findings = [configFinding(env), ...(await backendFor(db).doctor(db))]
+      const findings = [configFinding(env), ...(await backendFor(db).doctor(db)), ...(await claimFindings(db))]
       for (const [level, text] of findings) console.log(`${level.padEnd(4)}  ${text}`)
       // A warning is advice: only a failure makes doctor exit 1.
       return findings.some(([level]) => level === 'FAIL') ? 1 : 0

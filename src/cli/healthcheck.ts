@@ -5,6 +5,7 @@ import { CommandError } from './io'
 
 export const HEALTHCHECK_COMMANDS: Record<string, Command> = {
   healthcheck: {
+    summary: 'exit 0 when the server answers on /healthz (for containers)',
     usage: `Usage: vai healthcheck [--url URL]\n\nExits 0 when the server answers 200 on /healthz, 1 otherwise: for container HEALTHCHECKs,\nwhere no curl is at hand.\n\n  --url URL        what to ask (default http://127.0.0.1:$PORT/healthz, PORT defaulting to 3000)`,
     options: { url: { type: 'string' } },
     async run(values, _, env) {

@@ -6,6 +6,7 @@ import type { Store, TokenRecord } from '../store/store'
 import { tokenState } from '../store/token-state'
 import { date, DB_HELP, DB_OPTION, EMAIL_OPTION, JSON_OPTION, withStore, withUser, type Command } from './command'
 import { printTable } from './io'
+import { plural } from '../validation/explain'
 
 async function allTokens(store: Store, userId: string): Promise<TokenRecord[]> {
   const tokens: TokenRecord[] = []
@@ -19,6 +20,7 @@ async function allTokens(store: Store, userId: string): Promise<TokenRecord[]> {
 
 export const TOKEN_COMMANDS: Record<string, Command> = {
   'tokens list': {
+    summary: "list a user's tokens",
     usage: `Usage: vai tokens list --email EMAIL [--json] [--db PATH]\n\nEvery token of the user, revoked ones too, newest first, with its scopes and the address it was last used from.\n\n  --json           one JSON array instead of a table\n${DB_HELP}`,
     options: { ...DB_OPTION, ...EMAIL_OPTION, ...JSON_OPTION },
     async run(values, _, env) {
@@ -53,18 +55,20 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
     },
   },
   'tokens revoke-all': {
-    usage: `Usage: vai tokens revoke-all --email EMAIL [--db PATH]\n\nRevokes every session and API token of the user and prints how many.\n\n${DB_HELP}`,
+    summary: "revoke all of a user's tokens",
+    usage: `Usage: vai tokens revoke-all --email EMAIL [--db PATH]\n\nRevokes every session and API token of the user and says how many.\n\n${DB_HELP}`,
     options: { ...DB_OPTION, ...EMAIL_OPTION },
     async run(values, _, env) {
-      return withUser(values, env, async (store, user) => {
+      return withUser(values, env, async (store, user, email) => {
         const count = await store.revokeAllTokens(user.id, Date.now(), null)
-        console.log(count)
+        console.log(`revoked ${plural(count, 'token')} of ${email}`)
         return 0
       })
     },
   },
   'tokens purge': {
-    usage: `Usage: vai tokens purge [--retention-days N] [--db PATH]\n\nDeletes tokens revoked or expired more than N days ago (default ${DEFAULT_CONFIG.retentionDays}) and prints how many.\n\n  --retention-days N  (VAI_RETENTION_DAYS)\n${DB_HELP}`,
+    summary: 'delete tokens revoked or expired long ago',
+    usage: `Usage: vai tokens purge [--retention-days N] [--db PATH]\n\nDeletes tokens revoked or expired more than N days ago (default ${DEFAULT_CONFIG.retentionDays}) and says how many.\n\n  --retention-days N  (VAI_RETENTION_DAYS)\n${DB_HELP}`,
     options: { ...DB_OPTION, 'retention-days': { type: 'string' } },
     async run(values, _, env) {
       const raw = (values['retention-days'] as string | undefined) ?? env.VAI_RETENTION_DAYS
@@ -73,7 +77,8 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
       }
       const days = raw === undefined || raw === '' ? DEFAULT_CONFIG.retentionDays : Number(raw)
       return withStore(values, env, async (store) => {
-        console.log(await store.purgeTokens(Date.now() - days * DAY_MS))
+        const purged = await store.purgeTokens(Date.now() - days * DAY_MS)
+        console.log(`purged ${plural(purged, 'token')} revoked or expired more than ${plural(days, 'day')} ago`)
         return 0
       })
     },

@@ -4,11 +4,14 @@ import { hashPassword } from '../auth/password'
 import { UsageError } from '../config'
 import { presentUser } from '../http/present'
 import { SignupBody } from '../schemas'
+import { plural } from '../validation/explain'
 import { date, DB_HELP, DB_OPTION, EMAIL_OPTION, JSON_OPTION, requireEmail, withStore, withUser, type Command } from './command'
 import { CommandError, confirm, printTable, readSecret } from './io'
 
 async function newPassword(): Promise<string> {
   const password = await readSecret('New password: ')
+  // An empty stdin, or Enter at the prompt, is a password forgotten, not a short one.
+  if (password === '') throw new CommandError('no password given: type it at the prompt, or pipe it as the first line of stdin')
   if (!Value.Check(SignupBody.properties.password, password)) {
     throw new CommandError('the password must be 8 to 256 characters')
   }
@@ -20,6 +23,7 @@ async function newPassword(): Promise<string> {
 
 export const USER_COMMANDS: Record<string, Command> = {
   'user add': {
+    summary: 'create a user (password from the terminal or stdin)',
     usage: `Usage: vai user add --email EMAIL [--name NAME] [--db PATH]
 
 Creates a user, even while signup is closed. The password is read from the
@@ -44,6 +48,7 @@ ${DB_HELP}`,
     },
   },
   'user list': {
+    summary: 'list users',
     usage: `Usage: vai user list [--json] [--db PATH]\n\n  --json           one JSON array instead of a table\n${DB_HELP}`,
     options: { ...DB_OPTION, ...JSON_OPTION },
     async run(values, _, env) {
@@ -59,24 +64,27 @@ ${DB_HELP}`,
     },
   },
   'user passwd': {
-    usage: `Usage: vai user passwd --email EMAIL [--db PATH]\n\nSets a new password, read like \`user add\` reads it. Existing tokens stay valid.\n\n${DB_HELP}`,
+    summary: "set a user's password and sign them out of every session",
+    usage: `Usage: vai user passwd --email EMAIL [--db PATH]\n\nSets a new password, read like \`user add\` reads it, and signs the user out of every\nsession (whoever knew the old password is signed out too). API tokens stay valid.\n\n${DB_HELP}`,
     options: { ...DB_OPTION, ...EMAIL_OPTION },
     async run(values, _, env) {
       return withUser(values, env, async (store, user, email) => {
-        await store.setPasswordHash(user.id, await hashPassword(await newPassword()))
-        console.log(`password changed for ${email}`)
+        const passwordHash = await hashPassword(await newPassword())
+        const sessions = await store.changePassword(user.id, passwordHash, Date.now(), null)
+        console.log(`password changed for ${email}; revoked ${plural(sessions, 'session')} (API tokens stay valid)`)
         return 0
       })
     },
   },
   'user delete': {
+    summary: 'delete a user and their tokens',
     usage: `Usage: vai user delete --email EMAIL [--yes] [--db PATH]\n\nDeletes the user and all their tokens. Asks first unless --yes.\n\n  --yes            do not ask\n${DB_HELP}`,
     options: { ...DB_OPTION, ...EMAIL_OPTION, yes: { type: 'boolean' } },
     async run(values, _, env) {
       return withUser(values, env, async (store, user, email) => {
         if (!values.yes && !(await confirm(`Delete ${email} and all their tokens?`))) throw new CommandError('not deleted')
         const tokens = await store.deleteUser(user.id)
-        console.log(`deleted user ${email} and ${tokens} token${tokens === 1 ? '' : 's'}`)
+        console.log(`deleted user ${email} and ${plural(tokens, 'token')}`)
         return 0
       })
     },

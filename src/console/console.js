@@ -1,16 +1,21 @@
 // The vai web console: plain DOM code over the public API (/api/v1). The session token
 // lives in the HttpOnly `vai_token` cookie, which this script can never read; it only
 // ever sees the plaintext of an API token it has just created, to show it once.
-'use strict'
+// A module: forms.js holds the messages and the forms' error handling.
+import { $, busy, clearErrors, fieldError, NOT_CLAIMED, plainWords, showFormError, showNotice, showStatus } from './forms.js'
 
 const PAGE_SIZE = 10
-const $ = (id) => document.getElementById(id)
 const root = document.documentElement
 // Rendered into the page by the server: whether anyone may sign up ('open' or 'closed'), and
 // whether the server has no account yet (then the first signup is accepted all the same).
 const signupOpen = root.dataset.signup === 'open'
 let firstRun = root.dataset.firstRun === 'true'
 const maxTokenDays = Number(root.dataset.maxTokenDays) || null
+// The setup code that claims a fresh install comes in the link `vai serve` printed
+// (/?setup=<code>). It is taken out of the address at once, so that it stays in neither
+// the history nor a bookmark, and sent with the first signup.
+const setupFromLink = new URLSearchParams(location.search).get('setup')
+if (setupFromLink !== null) history.replaceState(null, '', location.pathname + location.hash)
 
 /** A refused or failed request; `handled` once the page has already dealt with it (a 401). */
 class ApiError extends Error {
@@ -45,112 +50,6 @@ async function api(method, path, { body, open = false } = {}) {
     signedOut('Your session has ended: it expired, or it was signed out from elsewhere. Please sign in again.')
   }
   throw error
-}
-
-// ---- Messages -------------------------------------------------------------------------
-
-function showNotice(text) {
-  const notice = $('notice')
-  notice.textContent = text
-  notice.hidden = !text
-  if (text) $('status').textContent = ''
-}
-
-function showStatus(text) {
-  $('status').textContent = text
-  if (text) showNotice('')
-}
-
-function waitWords(seconds) {
-  const s = Number(seconds)
-  if (!Number.isFinite(s) || s <= 0) return 'a moment'
-  if (s < 60) return `${s} second${s === 1 ? '' : 's'}`
-  const m = Math.ceil(s / 60)
-  return `${m} minute${m === 1 ? '' : 's'}`
-}
-
-/** What went wrong, as a sentence a person can act on. */
-function plainWords(error, action) {
-  const detail = typeof error.body?.detail === 'string' ? error.body.detail : ''
-  switch (error.status) {
-    case 0: return 'Could not reach the vai server. Check your connection and try again.'
-    case 401: return action === 'signin' ? 'Wrong email or password.' : 'You are not signed in.'
-    case 403: return detail === 'Signup is closed'
-      ? 'Sign-up is closed on this server. Ask its administrator to create an account for you.'
-      : `Not allowed: ${detail || 'the server refused this request'}.`
-    case 404: return 'That token no longer exists.'
-    case 409: return action === 'create' ? `${detail}.` : 'An account with this email already exists. Sign in instead.'
-    case 413: return 'That is too much text to send.'
-    case 422: return 'Please correct the fields marked below.'
-    case 429: return `Too many failed sign-in attempts. Wait ${waitWords(error.retryAfter)} and try again.`
-    default: return error.status >= 500
-      ? `The server had a problem (error ${error.status}). Try again in a moment.`
-      : detail || `The server refused this request (error ${error.status}).`
-  }
-}
-
-// ---- Forms and their errors -----------------------------------------------------------
-
-function clearErrors(form) {
-  for (const p of form.querySelectorAll('.field-error, .form-error')) {
-    p.textContent = ''
-    p.hidden = true
-  }
-  for (const input of form.querySelectorAll('[aria-invalid]')) {
-    input.removeAttribute('aria-invalid')
-    const described = (input.getAttribute('aria-describedby') || '').split(' ').filter((id) => !id.endsWith('-error'))
-    if (described.length) input.setAttribute('aria-describedby', described.join(' '))
-    else input.removeAttribute('aria-describedby')
-  }
-}
-
-function fieldError(input, text) {
-  const p = $(`${input.id}-error`)
-  p.textContent = text
-  p.hidden = false
-  input.setAttribute('aria-invalid', 'true')
-  const described = (input.getAttribute('aria-describedby') || '').split(' ').filter(Boolean)
-  if (!described.includes(p.id)) input.setAttribute('aria-describedby', [...described, p.id].join(' '))
-}
-
-function formError(form, text) {
-  const p = $(`${form.id}-error`)
-  p.textContent = text
-  p.hidden = false
-}
-
-/** Puts each 422 entry next to its field (loc ["body", name]); the rest, and other errors, at the top of the form. */
-function showFormError(form, error, action, fieldFor = (name) => form.elements.namedItem(name)) {
-  if (error.handled) return
-  clearErrors(form)
-  const detail = error.status === 422 && Array.isArray(error.body?.detail) ? error.body.detail : null
-  if (!detail) {
-    formError(form, plainWords(error, action))
-    form.querySelector('input')?.focus()
-    return
-  }
-  const unplaced = []
-  let first
-  for (const { loc, msg } of detail) {
-    const input = loc?.[0] === 'body' && typeof loc[1] === 'string' ? fieldFor(loc[1]) : null
-    if (input instanceof HTMLElement && $(`${input.id}-error`)?.hidden) {
-      fieldError(input, msg)
-      first ??= input
-    } else if (!input) unplaced.push(msg)
-  }
-  if (unplaced.length || !first) formError(form, unplaced.join(' ') || plainWords(error, action))
-  ;(first ?? form.querySelector('input'))?.focus()
-}
-
-/** Disables a form's submit button while its request runs, so a double click sends one request. */
-async function busy(form, work) {
-  const button = form.querySelector('button[type=submit]')
-  button.disabled = true
-  try {
-    await work()
-  } finally {
-    button.disabled = false
-  }
 }
 
 // ---- Views ----------------------------------------------------------------------------
@@ -462,12 +361,18 @@ $('signup-form').addEventListener('submit', (event) => {
     const body = credentials(form)
     const name = form.elements.namedItem('name').value.trim()
     if (name) body.name = name
+    const setupCode = $('signup-setup').value.trim()
+    if (firstRun && setupCode) body.setupCode = setupCode
     try {
       await api('POST', '/auth/signup', { body, open: true })
       firstRun = false
       setUpSignup()
     } catch (error) {
-      return showFormError(form, error, 'signup')
+      if (error.body?.detail !== NOT_CLAIMED) return showFormError(form, error, 'signup')
+      // A link without the code, or a stale one: ask for the code beside its field.
+      $('signup-setup-field').hidden = false
+      fieldError($('signup-setup'), plainWords(error, 'signup'))
+      return $('signup-setup').focus()
     }
     try {
       await api('POST', '/auth/login', { body: { email: body.email, password: body.password }, open: true })
@@ -506,9 +411,9 @@ $('sign-out').addEventListener('click', async () => {
 
 $('revoke-others').addEventListener('click', async () => {
   const ok = await confirmed({
-    title: 'Sign out everywhere else?',
+    title: 'Sign out everywhere else and revoke all API tokens?',
     text: 'Every other session is signed out and every API token is revoked: scripts and services using them stop working at once. This browser stays signed in.',
-    ok: 'Sign out everywhere else',
+    ok: 'Sign out everywhere else and revoke all API tokens',
   })
   if (!ok) return
   try {
@@ -538,6 +443,9 @@ function setUpSignup() {
   $('signup-closed').hidden = signupOpen || firstRun
   $('first-run').hidden = !firstRun
   $('signup-title').textContent = firstRun ? 'Create the first account' : 'Create an account'
+  // The code from the link is sent as is; the field shows only on a first run without one.
+  $('signup-setup').value = firstRun ? setupFromLink ?? '' : ''
+  $('signup-setup-field').hidden = !firstRun || setupFromLink !== null
 }
 
 async function start() {

@@ -1,7 +1,9 @@
 import { Elysia, t } from 'elysia'
 import { logIn } from '../accounts/login'
-import { signUp } from '../accounts/signup'
+import { Value } from '@sinclair/typebox/value'
+import { countRefusal, refuseBlockedClient, signUp } from '../accounts/signup'
 import { SESSION_COOKIE, sessionCookie } from '../auth/credentials'
+import { isLoopback } from '../auth/setup-code'
 import { LoginBody, Me, SignupBody, TokenWithPlaintext, User } from '../schemas'
 import { entryBody } from './body'
 import type { RouteDeps } from './deps'
@@ -10,7 +12,15 @@ import { PUBLIC, errorResponses } from './openapi'
 import { presentToken, presentUser } from './present'
 import { isHttps, sameOriginEntry } from './security'
 
+/**
+ * Whether the client is on the server's own machine. A loopback peer that forwards for
+ * someone else (a reverse proxy beside vai) is not: the stranger behind it still needs
+ * the setup code.
+ */
+const onThisMachine = (request: Request, client: string | null) => isLoopback(client) && !request.headers.has('x-forwarded-for')
+
 export function authRoutes({ store, config, now, loginLimiter, metrics, caller }: RouteDeps) {
+  const signupDeps = { store, loginLimiter }
   const sessionSeconds = config.sessionDays * 24 * 60 * 60
   const secureCookie = (request: Request) => config.cookieSecure === 'true' || (config.cookieSecure === 'auto' && isHttps(request))
 
@@ -19,15 +29,35 @@ export function authRoutes({ store, config, now, loginLimiter, metrics, caller }
     .use(entryBody)
     .post(
       '/signup',
-      async ({ body, set }) => {
-        const user = await signUp(store, { ...body, open: config.signup === 'open', now: now() })
+      async ({ body, request, set }) => {
+        const { address } = clientOf(request)
+        const user = await signUp(signupDeps, {
+          ...body,
+          open: config.signup === 'open',
+          client: address ?? 'unknown',
+          fromLoopback: onThisMachine(request, address),
+          now: now(),
+        })
         set.status = 201
         return presentUser(user)
       },
       {
+        // Before validation: a blocked client is refused whatever it sent, and a body that
+        // validation will refuse (its 422 follows) is counted like any other refused signup.
+        async transform({ body, request }) {
+          const client = clientOf(request).address ?? 'unknown'
+          await refuseBlockedClient(signupDeps, client, now())
+          if (!Value.Check(SignupBody, body)) await countRefusal(signupDeps, client, now())
+        },
         body: SignupBody,
-        response: { 201: User, ...errorResponses(403, 409, 413, 422, 503) },
-        detail: { operationId: 'signup', summary: 'Create an account', description: 'Open while the server has no user, then only with `--signup open`.', ...PUBLIC },
+        response: { 201: User, ...errorResponses(403, 409, 413, 422, 429, 503) },
+        detail: {
+          operationId: 'signup',
+          summary: 'Create an account',
+          description:
+            'Open while the server has no user, then only with `--signup open`. The first account of a fresh install needs the `setupCode` printed at start, unless it is created from the server itself. Refused signups count against the client\'s login limit.',
+          ...PUBLIC,
+        },
       },
     )
     .post(

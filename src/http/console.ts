@@ -2,6 +2,7 @@ import { Elysia } from 'elysia'
 // Embedded in the binary by `bun build --compile`: the console needs no network and nothing beside the binary.
 import pageFile from '../console/index.html' with { type: 'file' }
 import scriptPath from '../console/console.js' with { type: 'file' }
+import formsPath from '../console/forms.js' with { type: 'file' }
 import stylePath from '../console/console.css' with { type: 'file' }
 import iconPath from '../console/icon.svg' with { type: 'file' }
 import type { RouteDeps } from './deps'
@@ -37,6 +38,7 @@ export function consoleRoutes({ config, store }: Pick<RouteDeps, 'config' | 'sto
       hidden,
     )
     .get('/console/console.js', embeddedFile(scriptPath, 'text/javascript; charset=utf-8', ASSET_CACHE), hidden)
+    .get('/console/forms.js', embeddedFile(formsPath, 'text/javascript; charset=utf-8', ASSET_CACHE), hidden)
     .get('/console/console.css', embeddedFile(stylePath, 'text/css; charset=utf-8', ASSET_CACHE), hidden)
     .get('/console/icon.svg', embeddedFile(iconPath, 'image/svg+xml', ASSET_CACHE), hidden)
 }

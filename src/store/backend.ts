@@ -44,6 +44,8 @@ interface BackendBase {
   schemaStatus(db: string): Promise<SchemaStatus>
   /** What `vai doctor` finds about the database (never throws: a failure is a finding). */
   doctor(db: string): Promise<Finding[]>
+  /** What `vai serve` warns of once at start, on a database it has opened: one line each. */
+  startWarnings?(db: string): string[]
 }
 
 export type Backend = BackendBase &

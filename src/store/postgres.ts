@@ -251,12 +251,24 @@ export function createPostgresStore(sql: SQL): Store {
         }
         const inserted = await tx.unsafe(`${INSERT_USER} ON CONFLICT (email) DO NOTHING`, values(USER_TABLE, user))
         if (inserted.count === 0) return { refused: 'email_taken' as const }
+        await tx`DELETE FROM meta WHERE key = 'setup_code'`
         return { created: { id: user.id, email: user.email, name: user.name, createdAt: user.createdAt } }
       })
     },
     async hasUsers() {
       const rows = await sql`SELECT 1 FROM users LIMIT 1`
       return rows.length > 0
+    },
+    async createSetupCode(candidate) {
+      await sql`
+        INSERT INTO meta (key, value) SELECT 'setup_code', ${utf8.encode(candidate)} WHERE NOT EXISTS (SELECT 1 FROM users)
+        ON CONFLICT (key) DO NOTHING`
+      // A statement of its own: it sees the code another instance starting at the same time kept.
+      return store.setupCode()
+    },
+    async setupCode() {
+      const [row] = await sql`SELECT value FROM meta WHERE key = 'setup_code' AND NOT EXISTS (SELECT 1 FROM users)`
+      return row ? fromUtf8.decode(row.value) : null
     },
     async findUserByEmail(email) {
       const [row] = await sql<(PgUserRow & { password_hash: string })[]>`
@@ -338,8 +350,14 @@ export function createPostgresStore(sql: SQL): Store {
       const rows: (PgUserRow & { active_tokens: string })[] = await sql.unsafe(USERS_WITH_ACTIVE_TOKENS, [now])
       return rows.map((row) => ({ ...toUser(row), activeTokens: Number(row.active_tokens) }))
     },
-    async setPasswordHash(userId, passwordHash) {
-      await sql`UPDATE users SET password_hash = ${passwordHash} WHERE id = ${userId}`
+    async changePassword(userId, passwordHash, at, keepSessionId) {
+      return sql.begin(async (tx) => {
+        await tx`UPDATE users SET password_hash = ${passwordHash} WHERE id = ${userId}`
+        const revoked = await tx`
+          UPDATE tokens SET revoked_at = ${at}
+          WHERE user_id = ${userId} AND token_type = 'session' AND revoked_at IS NULL AND id IS DISTINCT FROM ${keepSessionId}`
+        return revoked.count
+      })
     },
     async deleteUser(userId) {
       return sql.begin(async (tx) => {
@@ -387,6 +405,7 @@ export function createPostgresStore(sql: SQL): Store {
         // One statement per batch: a million tokens in a thousand round trips, not a million.
         for await (const batch of tokens) await tx.unsafe(IMPORT_TOKENS, [tokensJson(batch)])
         await tx`UPDATE meta SET value = ${cursorSecret} WHERE key = 'cursor_secret'`
+        if (users.length > 0) await tx`DELETE FROM meta WHERE key = 'setup_code'`
       })
       cursorKey.forget()
     },

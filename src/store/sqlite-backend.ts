@@ -40,16 +40,20 @@ function backupDatabase(db: Database, target: string): number {
   return statSync(target).size
 }
 
+const modeOf = (path: string) => statSync(path).mode & 0o777
+
+/** What is wrong with the file's mode, or null when only its owner may read it. */
+function exposure(path: string, mode = modeOf(path)): string | null {
+  return (mode & 0o077) === 0 ? null : `${path} has mode ${mode.toString(8)}: others can read password hashes and token digests; run chmod 600 ${path}`
+}
+
 /** The file's mode, integrity, journal mode and schema version. */
 function checkFile(path: string): Finding[] {
   const findings: Finding[] = []
   try {
-    const mode = statSync(path).mode & 0o777
-    findings.push(
-      (mode & 0o077) === 0
-        ? ['ok', `${path} is private (mode ${mode.toString(8)})`]
-        : ['FAIL', `${path} has mode ${mode.toString(8)}: others can read password hashes and token digests; run chmod 600 ${path}`],
-    )
+    const mode = modeOf(path)
+    const exposed = exposure(path, mode)
+    findings.push(exposed === null ? ['ok', `${path} is private (mode ${mode.toString(8)})`] : ['FAIL', exposed])
     inspect(path, (db) => {
       const integrity = db.query<{ integrity_check: string }, []>('PRAGMA integrity_check').get()?.integrity_check
       findings.push(integrity === 'ok' ? ['ok', 'integrity_check: ok'] : ['FAIL', `integrity_check failed: ${integrity}; restore from a backup`])
@@ -101,6 +105,12 @@ export const sqliteBackend: Backend = {
   },
   async doctor(db) {
     return checkFile(sqlitePath(db))
+  },
+  startWarnings(db) {
+    const path = sqlitePath(db)
+    if (path === ':memory:') return []
+    const exposed = exposure(path)
+    return exposed === null ? [] : [exposed]
   },
   async backup(db, target) {
     let opened: Database

@@ -163,6 +163,10 @@ const SQLITE_VALUES: Decode<string, number> = { name: (value) => value, time: (v
 
 const MAX_REMEMBERED = 10_000
 
+// meta holds bytes (it is STRICT); the setup code is text, kept as its UTF-8.
+const utf8 = new TextEncoder()
+const fromUtf8 = new TextDecoder()
+
 /**
  * The hot path's lookup, remembered: a token checked a thousand times a second is read
  * from the database once. Revocation stays immediate: `PRAGMA data_version` (one cheap
@@ -218,6 +222,9 @@ export function createSqliteStore(db: Database): Store {
       'UPDATE tokens SET last_used_at = ?, last_used_ip = coalesce(?, last_used_ip) WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)',
     ),
     secret: db.query<{ value: Uint8Array }, []>("SELECT value FROM meta WHERE key = 'cursor_secret'"),
+    keepSetupCode: db.query("INSERT INTO meta (key, value) VALUES ('setup_code', ?) ON CONFLICT (key) DO NOTHING"),
+    setupCode: db.query<{ value: Uint8Array }, []>("SELECT value FROM meta WHERE key = 'setup_code' AND NOT EXISTS (SELECT 1 FROM users)"),
+    endSetupCode: db.query("DELETE FROM meta WHERE key = 'setup_code'"),
     ping: db.query('SELECT 1'),
     dataVersion: db.query<{ data_version: number }, []>('PRAGMA data_version'),
     users: db.query<UserRow & { active_tokens: number }, [number]>(
@@ -232,6 +239,7 @@ export function createSqliteStore(db: Database): Store {
     ),
     size: db.query<{ bytes: number }, []>('SELECT page_count * page_size AS bytes FROM pragma_page_count(), pragma_page_size()'),
     setPassword: db.query('UPDATE users SET password_hash = ? WHERE id = ?'),
+    revokeSessions: db.query("UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND token_type = 'session' AND revoked_at IS NULL AND id IS NOT ?"),
     deleteTokensOf: db.query('DELETE FROM tokens WHERE user_id = ?'),
     deleteUser: db.query('DELETE FROM users WHERE id = ?'),
     nthFailure: db.query<{ at: number }, [Uint8Array, number, number]>(
@@ -261,7 +269,23 @@ export function createSqliteStore(db: Database): Store {
     if (!signupOpen && q.anyUser.get()) return { refused: 'signup_closed' }
     const { changes } = q.insertUser.run({ ...user })
     if (changes === 0) return { refused: 'email_taken' }
+    q.endSetupCode.run()
     return { created: { id: user.id, email: user.email, name: user.name, createdAt: user.createdAt } }
+  })
+
+  const readSetupCode = () => {
+    const row = q.setupCode.get()
+    return row ? fromUtf8.decode(row.value) : null
+  }
+  const createSetupCode = db.transaction((candidate: string): string | null => {
+    if (q.anyUser.get()) return null
+    q.keepSetupCode.run(utf8.encode(candidate))
+    return readSetupCode()
+  })
+
+  const changePassword = db.transaction((userId: string, passwordHash: string, at: number, keepSessionId: string | null) => {
+    q.setPassword.run(passwordHash, userId)
+    return q.revokeSessions.run(at, userId, keepSessionId).changes
   })
 
   const deleteUser = db.transaction((userId: string) => {
@@ -301,6 +325,12 @@ export function createSqliteStore(db: Database): Store {
     },
     async hasUsers() {
       return q.anyUser.get() !== null
+    },
+    async createSetupCode(candidate) {
+      return createSetupCode.immediate(candidate)
+    },
+    async setupCode() {
+      return readSetupCode()
     },
     async findUserByEmail(email) {
       const row = q.userByEmail.get(email)
@@ -364,8 +394,9 @@ export function createSqliteStore(db: Database): Store {
     async listUsers(now) {
       return q.users.all(now).map((row) => ({ ...toUser(row), activeTokens: row.active_tokens }))
     },
-    async setPasswordHash(userId, passwordHash) {
-      q.setPassword.run(passwordHash, userId)
+    async changePassword(userId, passwordHash, at, keepSessionId) {
+      remembered.forget()
+      return changePassword.immediate(userId, passwordHash, at, keepSessionId)
     },
     async deleteUser(userId) {
       remembered.forget()
@@ -404,6 +435,7 @@ export function createSqliteStore(db: Database): Store {
         for (const user of users) q.insertUser.run({ ...user })
         for await (const batch of tokens) for (const token of batch) q.importToken.run(bound(token))
         q.setSecret.run(cursorSecret)
+        if (users.length > 0) q.endSetupCode.run()
         db.run('COMMIT')
       } catch (error) {
         db.run('ROLLBACK')

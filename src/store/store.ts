@@ -83,11 +83,22 @@ export class DatabaseDamaged extends StoreUnavailable {}
 export type CreateUserResult = { created: UserRecord } | { refused: 'email_taken' | 'signup_closed' }
 
 export interface Store {
-  /** Inserts the user unless the email is taken, or signup is closed and a user exists already. */
+  /**
+   * Inserts the user unless the email is taken, or signup is closed and a user exists already.
+   * The first user ends the setup code: a claimed install has none.
+   */
   createUser(user: NewUser, signupOpen: boolean): Promise<CreateUserResult>
   findUserByEmail(email: string): Promise<(UserRecord & { passwordHash: string }) | null>
   /** Whether any account exists: the web console invites the first visitor to claim a fresh install. */
   hasUsers(): Promise<boolean>
+  /**
+   * Keeps `candidate` as the setup code that claims a fresh install, unless one is kept
+   * already, and returns the one kept: every instance on the database prints the same. Null,
+   * and nothing kept, once any account exists.
+   */
+  createSetupCode(candidate: string): Promise<string | null>
+  /** The setup code while no account exists and one was made; null otherwise. */
+  setupCode(): Promise<string | null>
   insertToken(token: NewToken): Promise<void>
   /**
    * Inserts the token unless its owner has `limit` active tokens of its type already (active
@@ -121,7 +132,12 @@ export interface Store {
   sizeBytes(): Promise<number>
   // Administration (the CLI): rare, never on a request's path.
   listUsers(now: number): Promise<(UserRecord & { activeTokens: number })[]>
-  setPasswordHash(userId: string, passwordHash: string): Promise<void>
+  /**
+   * Sets the user's password hash and, in the same transaction, revokes their sessions (all
+   * but `keepSessionId`): whoever knew the old password is signed out. API tokens stay.
+   * Returns how many sessions it revoked.
+   */
+  changePassword(userId: string, passwordHash: string, at: number, keepSessionId: string | null): Promise<number>
   /** Removes the user and, with them, all their tokens; returns how many tokens went. */
   deleteUser(userId: string): Promise<number>
   /** Deletes tokens revoked or expired before `before`; returns how many. */

@@ -70,8 +70,16 @@ describe('vai user', () => {
     expect(json).toEqual([{ id: expect.any(String), email: 'ada@example.com', name: 'Ada', createdAt: expect.stringMatching(/Z$/), activeTokens: 2 }])
   })
 
-  test('passwd replaces the password', async () => {
-    expect(vaiCli(['user', 'passwd', '--email', 'ada@example.com'], 'another long one\n')).toEqual({ code: 0, stdout: 'password changed for ada@example.com\n', stderr: '' })
+  test('hardening 11: passwd replaces the password and signs the user out of every session, saying so', async () => {
+    const { plaintext } = await login('ada@example.com', 'correct horse battery')
+    // Used once, so the server has it at hand when another process revokes it.
+    expect((await fetch(`${url}/api/v1/auth/me`, { headers: { authorization: `Bearer ${plaintext}` } })).status).toBe(200)
+    expect(vaiCli(['user', 'passwd', '--email', 'ada@example.com'], 'another long one\n')).toEqual({
+      code: 0,
+      stdout: 'password changed for ada@example.com; revoked 3 sessions (API tokens stay valid)\n',
+      stderr: '',
+    })
+    expect((await fetch(`${url}/api/v1/auth/me`, { headers: { authorization: `Bearer ${plaintext}` } })).status).toBe(401)
     expect((await login('ada@example.com', 'correct horse battery')).status).toBe(401)
     expect((await login('ada@example.com', 'another long one')).status).toBe(200)
   })
@@ -89,13 +97,14 @@ describe('vai user', () => {
 })
 
 describe('vai tokens', () => {
-  test('list shows every token, revoke-all prints the count and the server refuses them', async () => {
+  test('list shows every token, revoke-all says how many it revoked and the server refuses them', async () => {
     const { plaintext } = await login('ada@example.com', 'another long one')
-    const listed = JSON.parse(vaiCli(['tokens', 'list', '--email', 'ada@example.com', '--json']).stdout) as { tokenType: string; revokedAt: null; scopes: string[] }[]
-    // One session per successful login above.
-    expect(listed.length).toBe(4)
-    expect(listed.every((token) => token.tokenType === 'session' && token.revokedAt === null)).toBe(true)
-    expect(listed.map((token) => token.scopes)).toEqual([['*'], ['*'], ['*'], ['*']])
+    const listed = JSON.parse(vaiCli(['tokens', 'list', '--email', 'ada@example.com', '--json']).stdout) as { tokenType: string; revokedAt: string | null; scopes: string[] }[]
+    // One session per successful login above; passwd revoked the three before it.
+    expect(listed.length).toBe(5)
+    expect(listed.every((token) => token.tokenType === 'session')).toBe(true)
+    expect(listed.filter((token) => token.revokedAt === null).length).toBe(2)
+    expect(listed.map((token) => token.scopes)).toEqual([['*'], ['*'], ['*'], ['*'], ['*']])
     const table = vaiCli(['tokens', 'list', '--email', 'ada@example.com']).stdout.split('\n')
     expect(table[0]).toMatch(/^PREFIX\s+TYPE\s+NAME\s+CREATED\s+EXPIRES\s+LAST USED\s+LAST IP\s+SCOPES\s+STATUS\s+ID$/)
     expect(table[1]).toMatch(/^vai_\w{8}\s+session\s+Bun\s+.*\s+-\s+\*\s+active\s+[0-9a-f-]{36}$/)
@@ -114,14 +123,16 @@ describe('vai tokens', () => {
 
     // Used once, so the server has it at hand when another process revokes it.
     expect((await fetch(`${url}/api/v1/auth/me`, { headers: { 'x-api-key': plaintext! } })).status).toBe(200)
-    expect(vaiCli(['tokens', 'revoke-all', '--email', 'ada@example.com'])).toEqual({ code: 0, stdout: '5\n', stderr: '' })
+    // hardening 11: what it did, in words, not a bare number.
+    expect(vaiCli(['tokens', 'revoke-all', '--email', 'ada@example.com'])).toEqual({ code: 0, stdout: 'revoked 2 tokens of ada@example.com\n', stderr: '' })
     expect((await fetch(`${url}/api/v1/auth/me`, { headers: { 'x-api-key': plaintext! } })).status).toBe(401)
-    expect(vaiCli(['tokens', 'revoke-all', '--email', 'ada@example.com']).stdout).toBe('0\n')
+    expect(vaiCli(['tokens', 'revoke-all', '--email', 'ada@example.com']).stdout).toBe('revoked 0 tokens of ada@example.com\n')
   })
 
-  test('purge deletes what was revoked longer ago than the retention', () => {
-    expect(vaiCli(['tokens', 'purge']).stdout).toBe('0\n')
-    expect(vaiCli(['tokens', 'purge', '--retention-days', '0'])).toEqual({ code: 0, stdout: '5\n', stderr: '' })
+  test('hardening 11: purge deletes what was revoked longer ago than the retention, and says so', () => {
+    expect(vaiCli(['tokens', 'purge']).stdout).toBe('purged 0 tokens revoked or expired more than 90 days ago\n')
+    expect(vaiCli(['tokens', 'purge', '--retention-days', '0'])).toEqual({ code: 0, stdout: 'purged 5 tokens revoked or expired more than 0 days ago\n', stderr: '' })
+    expect(vaiCli(['tokens', 'purge', '--retention-days', '1']).stdout).toBe('purged 0 tokens revoked or expired more than 1 day ago\n')
     expect(vaiCli(['tokens', 'purge', '--retention-days', 'soon']).code).toBe(2)
   })
 })
@@ -172,6 +183,47 @@ describe('vai backup, migrate, doctor', () => {
     expect(result.code).toBe(0)
     expect(result.stdout).toStartWith(`Usage: vai ${command}`)
   })
+})
+
+describe('hardening 11: the smaller ones', () => {
+  test.each([
+    ['user', ['add', 'list', 'passwd', 'delete']],
+    ['tokens', ['list', 'revoke-all', 'purge']],
+    ['db', ['copy']],
+  ])('vai %s --help (and -h) lists the group\'s commands and exits 0', (group, subs) => {
+    for (const flag of ['--help', '-h']) {
+      const result = runIn(dir, vai, [group, flag])
+      expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' })
+      const lines = result.stdout.split('\n')
+      expect(lines[0]).toBe(`Usage: vai ${group} <command> [options]`)
+      for (const sub of subs) expect(lines.some((line) => line.startsWith(`  ${group} ${sub}  `))).toBe(true)
+      expect(result.stdout).toContain(`Each command takes --help: vai ${group} ${subs[0]} --help`)
+    }
+  })
+
+  test.each([
+    [['user', 'add', '--email', 'new@example.com'], ''],
+    [['user', 'add', '--email', 'new@example.com'], '\n'],
+    [['user', 'passwd', '--email', 'ada@example.com'], ''],
+  ])('%j with %j on stdin: no password given, not a short one', (args, stdin) => {
+    expect(vaiCli(args, stdin)).toEqual({ code: 1, stdout: '', stderr: 'vai: no password given: type it at the prompt, or pipe it as the first line of stdin\n' })
+  })
+
+  test('serve on a database others may read warns once on stderr: the path, the mode and the chmod to run', async () => {
+    const loose = join(dir, 'loose.db')
+    expect(runIn(dir, vai, ['migrate', '--db', loose]).code).toBe(0)
+    chmodSync(loose, 0o644)
+    const started = await startServer(dir, vai, ['serve', '--port', '0', '--host', '127.0.0.1', '--db', loose])
+    await Bun.sleep(200)
+    started.proc.kill('SIGTERM')
+    await started.drained()
+    expect(started.errors()).toBe(`vai: warning: ${loose} has mode 644: others can read password hashes and token digests; run chmod 600 ${loose}\n`)
+    const tight = join(dir, 'tight.db')
+    const quiet = await startServer(dir, vai, ['serve', '--port', '0', '--host', '127.0.0.1', '--db', tight])
+    quiet.proc.kill('SIGTERM')
+    await quiet.drained()
+    expect(quiet.errors()).toBe('')
+  }, 20_000)
 })
 
 describe.skipIf(!Bun.which('script'))('vai user add at a terminal', () => {

@@ -8,10 +8,10 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { CHROMIUM, CHROMIUM_ARGS } from '../support/browser'
 import { TEST_POSTGRES } from '../support/app'
-import { binaryInEmptyDir, killServers, startServer, type Server } from '../support/binary'
+import { binaryInEmptyDir, killServers, LAN_ADDRESS, setupCodeOf, startServer, type Server } from '../support/binary'
 import { testDatabases } from '../support/postgres'
 
 const SCREENSHOTS = process.env.VAI_SCREENSHOTS === '1' ? join(import.meta.dir, '../../docs/screenshots') : null
@@ -155,21 +155,28 @@ describe.skipIf(!existsSync(CHROMIUM))('web console', () => {
     if (dir) rmSync(dir, { recursive: true, force: true })
   })
 
-  test('a fresh server invites the first account; a 422 shows next to its field; signing up signs in', async () => {
+  test('a fresh server invites the first account; a 422 shows next to its field, in plain words (hardening 11); signing up signs in', async () => {
     await page.goto(server.url)
     await heading('Create the first account').waitFor()
     expect(await page.locator('#first-run').isVisible()).toBe(true)
     await atEveryWidth('signup')
 
+    // Asked for (the page cannot tell where it is opened from), but from this machine it may stay empty.
+    expect(await page.locator('#signup-setup').isVisible()).toBe(true)
+
     await page.fill('#signup-name', 'Ada')
-    await page.fill('#signup-email', EMAIL)
+    await page.fill('#signup-email', 'ada.example.com')
     await page.fill('#signup-password', 'short')
     await page.click('#signup-form button[type=submit]')
     const passwordError = page.locator('#signup-password-error')
     await passwordError.waitFor()
     expect(await passwordError.textContent()).toMatch(/8 characters/)
     expect(await page.getAttribute('#signup-password', 'aria-invalid')).toBe('true')
+    // hardening 11: each field's error is a sentence of the page's, not the API's words.
+    expect(await page.textContent('#signup-email-error')).toBe('Enter an email address, like name@example.com.')
+    expect(await passwordError.textContent()).toBe('Use at least 8 characters.')
 
+    await page.fill('#signup-email', EMAIL)
     await page.fill('#signup-password', PASSWORD)
     await page.click('#signup-form button[type=submit]')
     await page.locator('#view-tokens').waitFor()
@@ -279,13 +286,30 @@ describe.skipIf(!existsSync(CHROMIUM))('web console', () => {
     await page.locator('#session-list .badge.revoked').waitFor({ state: 'detached' })
   }, 20_000)
 
-  test('sign out everywhere else: says how many went, and the other session is refused', async () => {
+  test('hardening 11: the actions column is a table cell like the others, with a Revoke button or without (this browser\'s row): no row staggers', async () => {
+    await hasCount('#session-list tbody tr', 2)
+    const staggered: string[] = await page.evaluate(() => {
+      const { document, getComputedStyle } = globalThis as any
+      return [...document.querySelectorAll('#api-list tbody tr, #session-list tbody tr')].flatMap((row: any) => {
+        const box = row.getBoundingClientRect()
+        return [...row.cells]
+          .filter((cell: any) => getComputedStyle(cell).display !== 'table-cell' || cell.getBoundingClientRect().top !== box.top || cell.getBoundingClientRect().bottom !== box.bottom)
+          .map((cell: any) => `${row.cells[0].textContent}: ${cell.className || cell.dataset.label}`)
+      })
+    })
+    expect(staggered).toEqual([])
+  })
+
+  test('sign out everywhere else (hardening 11: it says that API tokens go too): says how many went, and the other session is refused', async () => {
     const phone = await loginElsewhere('Phone')
     await page.reload()
     await page.locator('#session-list tbody tr').nth(2).waitFor()
+    // The button, the question and its answer all say that API tokens go too.
+    expect(await page.textContent('#revoke-others')).toBe('Sign out everywhere else and revoke all API tokens')
     await page.click('#revoke-others')
     await page.locator('#confirm[open]').waitFor()
-    expect(await page.textContent('#confirm-ok')).toBe('Sign out everywhere else')
+    expect(await page.textContent('#confirm-title')).toBe('Sign out everywhere else and revoke all API tokens?')
+    expect(await page.textContent('#confirm-ok')).toBe('Sign out everywhere else and revoke all API tokens')
     await page.click('#confirm-ok')
     // 12 API tokens and the Laptop and Phone sessions.
     await shows('#status', 'Signed out everywhere else: revoked 14 sessions and tokens.')
@@ -341,6 +365,73 @@ describe.skipIf(!existsSync(CHROMIUM))('web console', () => {
     await page.reload()
     await page.locator('#view-signin').waitFor()
     expect(refused).toEqual([])
+    expect(problems).toEqual([])
+  }, 15_000)
+})
+
+// The setup code over a real socket needs a client that is not on loopback: this machine's own
+// address on another interface, where it has one.
+describe.skipIf(!existsSync(CHROMIUM) || !LAN_ADDRESS)('hardening 6: claiming a fresh install from another machine in the console', () => {
+  let dir: string
+  let server: Server
+  let browser: Browser
+  let page: Page
+  let code: string
+  let origin: string
+  const problems: string[] = []
+  const databases = testDatabases('claim')
+
+  beforeAll(async () => {
+    let vai: string
+    ;({ dir, vai } = binaryInEmptyDir())
+    const db = TEST_POSTGRES ? await databases.create() : join(dir, 'vai.db')
+    server = await startServer(dir, vai, ['serve', '--port', '0', '--host', '0.0.0.0', '--db', db])
+    code = await setupCodeOf(server)
+    origin = `http://${LAN_ADDRESS}:${new URL(server.url).port}`
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS })
+    const context = await browser.newContext({ viewport: WIDTHS.desktop })
+    context.setDefaultTimeout(5_000)
+    await context.route('**/*', (route) => (new URL(route.request().url()).origin === origin ? route.continue() : route.abort()))
+    page = await context.newPage()
+    page.on('pageerror', (error) => problems.push(`page error: ${error}`))
+  }, 60_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    killServers()
+    if (TEST_POSTGRES) await databases.dropAll()
+    if (dir) rmSync(dir, { recursive: true, force: true })
+  })
+
+  const submit = async (setupCode?: string) => {
+    await page.fill('#signup-email', EMAIL)
+    await page.fill('#signup-password', PASSWORD)
+    if (setupCode !== undefined) await page.fill('#signup-setup', setupCode)
+    await page.click('#signup-form button[type=submit]')
+  }
+  const REFUSED = 'This server has no account yet, and only the person who started it can create the first one: enter the setup code vai printed when it started.'
+
+  test('without the code the page asks for it beside its field; a wrong one is refused the same way', async () => {
+    await page.goto(origin)
+    await page.getByRole('heading', { level: 1, name: 'Create the first account' }).waitFor()
+    expect(await page.locator('#signup-setup').isVisible()).toBe(true)
+    await submit()
+    await page.locator('#signup-setup-error').waitFor()
+    expect(await page.textContent('#signup-setup-error')).toBe(REFUSED)
+    expect(await page.getAttribute('#signup-setup', 'aria-invalid')).toBe('true')
+    await submit('0'.repeat(32))
+    await page.locator('#signup-setup-error', { hasText: REFUSED }).waitFor()
+    expect((await (await fetch(`${server.url}/`)).text()).includes(code)).toBe(false)
+  }, 15_000)
+
+  test('the link vai printed claims it: the code leaves the address bar, no field is shown, and the first account is signed in', async () => {
+    await page.goto(`${origin}/?setup=${code}`)
+    await page.getByRole('heading', { level: 1, name: 'Create the first account' }).waitFor()
+    expect(page.url()).toBe(`${origin}/`)
+    expect(await page.locator('#signup-setup').isVisible()).toBe(false)
+    await submit()
+    await page.locator('#view-tokens').waitFor()
+    expect(await page.textContent('#whoami')).toBe(EMAIL)
     expect(problems).toEqual([])
   }, 15_000)
 })

@@ -28,7 +28,8 @@ describe('GET /', () => {
 
 describe('console assets', () => {
   test.each([
-    ['/console/console.js', 'text/javascript; charset=utf-8', "'use strict'"],
+    ['/console/console.js', 'text/javascript; charset=utf-8', "from './forms.js'"],
+    ['/console/forms.js', 'text/javascript; charset=utf-8', 'export function showFormError'],
     ['/console/console.css', 'text/css; charset=utf-8', 'prefers-color-scheme: dark'],
     ['/console/icon.svg', 'image/svg+xml', '<svg'],
   ])('%s is served as %s', async (path, type, content) => {

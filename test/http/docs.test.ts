@@ -42,7 +42,7 @@ const SERVICE: Security = [{ bearer: [] }, { basic: [] }, { apiKey: [] }]
 // every one can answer 503 while it is down).
 const OPERATIONS: Record<string, { security: Security; scope?: string; errors: number[] }> = {
   'GET /healthz': { security: [], errors: [503] },
-  'POST /api/v1/auth/signup': { security: [], errors: [403, 409, 413, 422, 503] },
+  'POST /api/v1/auth/signup': { security: [], errors: [403, 409, 413, 422, 429, 503] },
   'POST /api/v1/auth/login': { security: [], errors: [401, 403, 413, 422, 429, 503] },
   'POST /api/v1/auth/logout': { security: ANY_CARRIER, errors: [401, 403, 413, 503] },
   'GET /api/v1/auth/me': { security: ANY_CARRIER, errors: [401, 503] },
@@ -263,7 +263,7 @@ describe('GET /swagger/json', () => {
   })
 
   test.each([
-    ['POST /api/v1/auth/signup', ['email', 'password'], ['email', 'password', 'name']],
+    ['POST /api/v1/auth/signup', ['email', 'password'], ['email', 'password', 'name', 'setupCode']],
     ['POST /api/v1/auth/login', ['email', 'password'], ['email', 'password', 'name']],
     ['POST /api/v1/access-tokens', ['name'], ['name', 'expiresInDays', 'scopes']],
     ['POST /api/v1/auth/introspect', ['token'], ['token', 'token_type_hint']],

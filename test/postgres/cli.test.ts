@@ -110,10 +110,10 @@ describe.skipIf(!TEST_POSTGRES)('vai on PostgreSQL, from the command line', () =
     expect(cli(['migrate'])).toEqual({ code: 0, stdout: `schema version ${POSTGRES_SCHEMA_VERSION}\n`, stderr: '' })
     const doctor = cli(['doctor'])
     expect(doctor.code).toBe(0)
-    expect(doctor.stdout).toMatch(new RegExp(`^ok    configuration in the environment is valid\nok    connected to PostgreSQL [0-9.]+.*, database vai_cli_\\d+_\\d+\nok    connection not encrypted, to 127\\.0\\.0\\.1 on this machine\nok    schema version ${POSTGRES_SCHEMA_VERSION} \\(current\\)\n$`))
+    expect(doctor.stdout).toMatch(new RegExp(`^ok    configuration in the environment is valid\nok    connected to PostgreSQL [0-9.]+.*, database vai_cli_\\d+_\\d+\nok    connection not encrypted, to 127\\.0\\.0\\.1 on this machine\nok    schema version ${POSTGRES_SCHEMA_VERSION} \\(current\\)\nwarn  no account yet, and no setup code: vai serve makes one at start \\(or create the first account with vai user add\\)\n$`))
     expect(cli(['user', 'add', '--email', 'bob@example.com'], `${PASSWORD}\n`).stdout).toMatch(/^created user bob@example\.com \([0-9a-f-]{36}\)\n$/)
     expect(JSON.parse(cli(['user', 'list', '--json']).stdout)).toMatchObject([{ email: 'bob@example.com', activeTokens: 0 }])
-    expect(cli(['tokens', 'revoke-all', '--email', 'bob@example.com'])).toEqual({ code: 0, stdout: '0\n', stderr: '' })
+    expect(cli(['tokens', 'revoke-all', '--email', 'bob@example.com'])).toEqual({ code: 0, stdout: 'revoked 0 tokens of bob@example.com\n', stderr: '' })
     expect(cli(['backup', join(dir, 'pg.bak')])).toEqual({
       code: 1,
       stdout: '',

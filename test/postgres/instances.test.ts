@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { SQL, type Socket, type TCPSocketListener } from 'bun'
 import { rmSync } from 'node:fs'
 import { POSTGRES_SCHEMA_VERSION } from '../../src/store/postgres'
-import { binaryInEmptyDir, call, killServers, signUpAndLogIn, startServer, type Reply, type Server } from '../support/binary'
+import { binaryInEmptyDir, call, killServers, setupCodeOf, signUpAndLogIn, startServer, type Reply, type Server } from '../support/binary'
 import { testDatabases } from '../support/postgres'
 
 const ADMIN_URL = process.env.VAI_TEST_POSTGRES
@@ -338,7 +338,10 @@ describe.skipIf(!ADMIN_URL)('several vai instances on one PostgreSQL database', 
       }
       expect(await db`SELECT version FROM vai_schema`).toEqual([{ version: POSTGRES_SCHEMA_VERSION }])
       // A second run of the first migration would have drawn a second cursor secret.
-      expect(await db`SELECT key FROM meta`).toEqual([{ key: 'cursor_secret' }])
+      expect(await db`SELECT key FROM meta ORDER BY key`).toEqual([{ key: 'cursor_secret' }, { key: 'setup_code' }])
+      // hardening 6: starting together on a database without accounts, both print one setup code.
+      const [first, second] = await Promise.all(servers.map(setupCodeOf))
+      expect(second).toBe(first)
       for (const server of servers) server.proc.kill('SIGTERM')
       expect(await Promise.all(servers.map((server) => server.proc.exited))).toEqual([0, 0])
     } finally {

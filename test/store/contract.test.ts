@@ -385,13 +385,43 @@ describe.each(ENABLED)('%s store', (_name, backend: TestBackend) => {
     })
   })
 
-  describe('setPasswordHash', () => {
-    test("replaces the user's hash, no one else's", async () => {
-      await userWith('ada')
-      await userWith('bob')
-      await store.setPasswordHash('ada', 'new hash')
+  describe('changePassword', () => {
+    test("replaces the user's hash and revokes their sessions but the one kept; API tokens and other users' tokens stay", async () => {
+      await userWith('ada', [['s1', { tokenType: 'session' }], ['s2', { tokenType: 'session' }], ['s3', { tokenType: 'session' }], ['a1']])
+      await userWith('bob', [['b1', { tokenType: 'session' }]])
+      await store.revokeToken('ada', 's3', NOW - 5)
+      expect(await store.findTokenByDigest(digestOf('s1'))).not.toBeNull() // remembered by a lookup, then revoked
+      expect(await store.changePassword('ada', 'new hash', NOW, 's2')).toBe(1)
       expect((await store.findUserByEmail('ada@example.com'))?.passwordHash).toBe('new hash')
       expect((await store.findUserByEmail('bob@example.com'))?.passwordHash).toBe('hash of bob')
+      const revokedAt = Object.fromEntries((await store.listTokens('ada', { includeRevoked: true, limit: 10 })).map((t) => [t.id, t.revokedAt]))
+      expect(revokedAt).toEqual({ s1: NOW, s2: null, s3: NOW - 5, a1: null })
+      expect((await store.findTokenByDigest(digestOf('s1')))?.token.revokedAt).toBe(NOW)
+      expect((await store.getToken('bob', 'b1'))?.revokedAt).toBeNull()
+      expect(await store.changePassword('ada', 'newer hash', NOW + 1, null)).toBe(1)
+    })
+  })
+
+  describe('the setup code', () => {
+    test('createSetupCode keeps the first candidate and answers it ever after; setupCode reads it', async () => {
+      expect(await store.setupCode()).toBeNull()
+      expect(await store.createSetupCode('first code')).toBe('first code')
+      expect(await store.createSetupCode('second code')).toBe('first code')
+      expect(await store.setupCode()).toBe('first code')
+    })
+
+    test('the first account ends it: both answer null, and none is made any more', async () => {
+      await store.createSetupCode('the code')
+      await userWith('ada')
+      expect(await store.setupCode()).toBeNull()
+      expect(await store.createSetupCode('another')).toBeNull()
+      expect(await store.setupCode()).toBeNull()
+    })
+
+    test('an import of users ends it too', async () => {
+      await store.createSetupCode('the code')
+      await store.importAll([newUser('u1')], batches([], 1), digestOf('secret'))
+      expect(await store.setupCode()).toBeNull()
     })
   })
 

@@ -39,6 +39,7 @@ export interface RequestOptions {
   peer?: string | null
 }
 
+
 export interface Reply {
   status: number
   headers: Headers
@@ -130,8 +131,8 @@ let counter = 0
 export const uniqueEmail = (label = 'user') => `${label}-${++counter}@example.com`
 
 /** POST /auth/signup; the reply's body is the User. */
-export function signup(t: TestApp, body: { email?: string; password?: string; name?: string } = {}) {
-  return t.post('/api/v1/auth/signup', { body: { email: uniqueEmail(), password: PASSWORD, ...body } })
+export function signup(t: TestApp, body: { email?: string; password?: string; name?: string; setupCode?: string } = {}, options: RequestOptions = {}) {
+  return t.post('/api/v1/auth/signup', { ...options, body: { email: uniqueEmail(), password: PASSWORD, ...body } })
 }
 
 /** POST /auth/login and insist that it worked. */

@@ -1,7 +1,7 @@
 // Builds dist/vai once per test run and hands out copies in empty folders.
 import { afterAll, beforeAll } from 'bun:test'
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { networkInterfaces, tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 const root = join(import.meta.dir, '../..')
@@ -152,3 +152,19 @@ export async function signUpAndLogIn(server: Server, email: string, password: st
   if (loggedIn.status !== 200) throw new Error(`login: ${loggedIn.status} ${JSON.stringify(loggedIn.body)}`)
   return loggedIn.body.plaintext
 }
+
+/** The setup code a server on a database without accounts printed after its start line. */
+export async function setupCodeOf(server: Server): Promise<string> {
+  const printed = /^vai: no account yet — open http:\/\/\S+\/\?setup=([0-9a-f]{32}) to create the first one$/m
+  for (const deadline = Date.now() + 5_000; Date.now() < deadline; await Bun.sleep(10)) {
+    const code = printed.exec(server.output())?.[1]
+    if (code) return code
+  }
+  throw new Error(`no setup code in: ${server.output()}`)
+}
+
+/**
+ * An address of this machine's that is not loopback (its LAN interface), or undefined where it
+ * has none: a request to a server there comes from it, as from another machine.
+ */
+export const LAN_ADDRESS = Object.values(networkInterfaces()).flat().find((entry) => entry && entry.family === 'IPv4' && !entry.internal)?.address
