@@ -124,14 +124,14 @@ describe('vai tokens', () => {
     // Used once, so the server has it at hand when another process revokes it.
     expect((await fetch(`${url}/api/v1/auth/me`, { headers: { 'x-api-key': plaintext! } })).status).toBe(200)
     // hardening 11: what it did, in words, not a bare number.
-    expect(vaiCli(['tokens', 'revoke-all', '--email', 'ada@example.com'])).toEqual({ code: 0, stdout: 'revoked 2 tokens of ada@example.com\n', stderr: '' })
+    expect(vaiCli(['tokens', 'revoke-all', '--email', 'ada@example.com'])).toEqual({ code: 0, stdout: 'revoked 3 tokens of ada@example.com\n', stderr: '' })
     expect((await fetch(`${url}/api/v1/auth/me`, { headers: { 'x-api-key': plaintext! } })).status).toBe(401)
     expect(vaiCli(['tokens', 'revoke-all', '--email', 'ada@example.com']).stdout).toBe('revoked 0 tokens of ada@example.com\n')
   })
 
   test('hardening 11: purge deletes what was revoked longer ago than the retention, and says so', () => {
     expect(vaiCli(['tokens', 'purge']).stdout).toBe('purged 0 tokens revoked or expired more than 90 days ago\n')
-    expect(vaiCli(['tokens', 'purge', '--retention-days', '0'])).toEqual({ code: 0, stdout: 'purged 5 tokens revoked or expired more than 0 days ago\n', stderr: '' })
+    expect(vaiCli(['tokens', 'purge', '--retention-days', '0'])).toEqual({ code: 0, stdout: 'purged 6 tokens revoked or expired more than 0 days ago\n', stderr: '' })
     expect(vaiCli(['tokens', 'purge', '--retention-days', '1']).stdout).toBe('purged 0 tokens revoked or expired more than 1 day ago\n')
     expect(vaiCli(['tokens', 'purge', '--retention-days', 'soon']).code).toBe(2)
   })
