@@ -1,24 +1,17 @@
 // The compiled executable over a real port: build, flags, embedded assets, signals.
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { rmSync, statSync } from 'node:fs'
+import { describe, expect, test } from 'bun:test'
+import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import { Database } from 'bun:sqlite'
 import pkg from '../../package.json'
 import { generateToken } from '../../src/auth/token-format'
-import { binaryInEmptyDir, killServers, runIn, startServer } from '../support/binary'
+import { binaryFixture, runIn, startServer } from '../support/binary'
 
-let dir: string
-let vai: string
+const bin = binaryFixture()
 
-beforeAll(() => ({ dir, vai } = binaryInEmptyDir()), 60_000)
-afterAll(() => {
-  killServers()
-  rmSync(dir, { recursive: true, force: true })
-})
+const run = (args: string[], env: Record<string, string> = {}) => runIn(bin.dir, bin.vai, args, { env })
 
-const run = (args: string[], env: Record<string, string> = {}) => runIn(dir, vai, args, { env })
-
-const start = (args: string[], env: Record<string, string> = {}) => startServer(dir, vai, args, env)
+const start = (args: string[], env: Record<string, string> = {}) => startServer(bin.dir, bin.vai, args, env)
 
 describe('dist/vai', () => {
   test('--version prints the version', () => {
@@ -65,7 +58,7 @@ describe('dist/vai', () => {
   })
 
   test('serves the contract end to end, then stops cleanly on SIGTERM', async () => {
-    const db = join(dir, 'e2e.db')
+    const db = join(bin.dir, 'e2e.db')
     // The flag wins over its twin: PORT says 1, --port 0 picks a free port.
     const server = await start(['--port', '0', '--host', '127.0.0.1', '--db', db], { PORT: '1', VAI_SIGNUP: 'closed' })
     expect(server.firstLine).toMatch(new RegExp(`^vai ${pkg.version} listening on http://127\\.0\\.0\\.1:\\d+ \\(database ${db}\\)$`))
@@ -110,10 +103,10 @@ describe('dist/vai', () => {
   // Hardening 1: Elysia listens with SO_REUSEPORT unless told not to, so a second serve on the
   // same port used to start and take half the requests to another (empty, claimable) database.
   test('serve refuses a port that is already taken: exit 1, one line naming the port', async () => {
-    const first = await start(['--port', '0', '--host', '127.0.0.1', '--db', join(dir, 'first.db')])
+    const first = await start(['--port', '0', '--host', '127.0.0.1', '--db', join(bin.dir, 'first.db')])
     const port = new URL(first.url).port
     try {
-      const second = runIn(dir, vai, ['serve', '--port', port, '--host', '127.0.0.1', '--db', join(dir, 'second.db')], { timeoutMs: 5000 })
+      const second = runIn(bin.dir, bin.vai, ['serve', '--port', port, '--host', '127.0.0.1', '--db', join(bin.dir, 'second.db')], { timeoutMs: 5000 })
       expect(second).toEqual({
         code: 1,
         stdout: '',
@@ -130,7 +123,7 @@ describe('dist/vai', () => {
   // The peer address comes from the runtime (in process there is none): the flag, its twin and the access log, for real.
   test('hardening 11: --trusted-proxies decides whose X-Forwarded-For the access log believes', async () => {
     const clientsLogged = async (args: string[], env: Record<string, string>) => {
-      const server = await start(['--port', '0', '--host', '127.0.0.1', '--db', join(dir, `proxies-${args.length}.db`), ...args], env)
+      const server = await start(['--port', '0', '--host', '127.0.0.1', '--db', join(bin.dir, `proxies-${args.length}.db`), ...args], env)
       try {
         for (const headers of [{}, { 'x-forwarded-for': '6.6.6.6, 198.51.100.1' }] as Record<string, string>[]) {
           expect((await fetch(`${server.url}/healthz`, { headers })).status).toBe(200)
@@ -149,7 +142,7 @@ describe('dist/vai', () => {
   }, 30_000)
 
   test('SIGTERM lets the requests in flight finish', async () => {
-    const server = await start(['--port', '0', '--host', '127.0.0.1', '--db', join(dir, 'inflight.db')])
+    const server = await start(['--port', '0', '--host', '127.0.0.1', '--db', join(bin.dir, 'inflight.db')])
     const json = { 'content-type': 'application/json' }
     const credentials = JSON.stringify({ email: 'grace@example.com', password: 'correct horse' })
     expect((await fetch(`${server.url}/api/v1/auth/signup`, { method: 'POST', headers: json, body: credentials })).status).toBe(201)
@@ -163,13 +156,13 @@ describe('dist/vai', () => {
     const statuses = await Promise.all(logins.map(async (login) => (await login).status))
     expect(statuses).toEqual([200, 200, 200, 200])
     expect(await server.proc.exited).toBe(0)
-    const check = new Database(join(dir, 'inflight.db'), { readonly: true })
+    const check = new Database(join(bin.dir, 'inflight.db'), { readonly: true })
     expect(check.query("SELECT count(*) AS n FROM tokens WHERE token_type = 'session'").get()).toEqual({ n: 4 })
     check.close()
   }, 30_000)
 
   test('serves Swagger UI with its assets from inside the binary', async () => {
-    const server = await start(['--port', '0', '--host', '127.0.0.1', '--db', join(dir, 'docs.db')])
+    const server = await start(['--port', '0', '--host', '127.0.0.1', '--db', join(bin.dir, 'docs.db')])
     try {
       const page = await (await fetch(`${server.url}/swagger`)).text()
       const assets = [...page.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!).filter((url) => !url.startsWith('data:'))

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, test } from 'bun:test'
 import { DAY_MS } from '../../src/auth/tokens'
 import {
   INVALID_TOKEN, iso, makeApp, PLAINTEXT, seedToken, seedUser, tokenJson, UUID, type Seeded, type TestApp,
+  issuedTokenJson,
   LOCAL_PEER,
 } from '../support/app'
 
@@ -261,22 +262,9 @@ describe('POST /api/v1/access-tokens', () => {
     expect(reply.headers.get('cache-control')).toBe('no-store')
     const { plaintext } = reply.body
     expect(plaintext).toMatch(PLAINTEXT)
-    expect(reply.body).toEqual({
-      plaintext,
-      token: {
-        id: expect.stringMatching(UUID),
-        name: 'ci deploy key',
-        tokenType: 'api',
-        tokenPrefix: plaintext.slice(0, 12),
-        createdAt: iso(t.clock.now()),
-        expiresAt: iso(t.clock.now() + 90 * DAY_MS),
-        lastUsedAt: null,
-        lastUsedIp: null,
-        revokedAt: null,
-        // Without scopes, the caller's own: a session's full access.
-        scopes: ['*'],
-      },
-    })
+    // Without scopes, the caller's own: a session's full access.
+    const now = t.clock.now()
+    expect(reply.body).toEqual(issuedTokenJson(plaintext, now, { name: 'ci deploy key', tokenType: 'api', expiresAt: now + 90 * DAY_MS, scopes: ['*'] }))
   })
 
   test('the new token authenticates, and is never shown in plaintext again', async () => {

@@ -1,40 +1,31 @@
 // The compiled binary on PostgreSQL: moving an install with `vai db copy`, the admin
 // commands on a postgres:// URL, and a URL's password kept out of everything printed.
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { SQL } from 'bun'
-import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { POSTGRES_SCHEMA_VERSION } from '../../src/store/postgres'
 import { TEST_POSTGRES } from '../support/app'
-import { binaryInEmptyDir, call, killServers, runIn, signUpAndLogIn, startServer, stopServer as stop, type Server } from '../support/binary'
+import { binaryFixture, call, runIn, signUpAndLogIn, startServer, stopServer as stop, type Server } from '../support/binary'
 import { testDatabases } from '../support/postgres'
 
 const PASSWORD = 'correct horse battery'
-let dir: string
-let vai: string
 const databases = testDatabases('cli')
+// Set in the describe below, so that a skipped leg builds nothing.
+let bin: { dir: string; vai: string }
 // Every URL carries a password, which nothing vai prints may show.
 const freshDatabase = () => databases.create('hunter2-not-shown')
 
 const shown = (url: string) => url.replace('hunter2-not-shown', '***')
 
-const serve = (db: string) => startServer(dir, vai, ['serve', '--port', '0', '--host', '127.0.0.1', '--db', db])
+const serve = (db: string) => startServer(bin.dir, bin.vai, ['serve', '--port', '0', '--host', '127.0.0.1', '--db', db])
 
 const signupAndLogin = (server: Server) => signUpAndLogIn(server, `pool-${Date.now()}@example.com`, PASSWORD)
 
 describe.skipIf(!TEST_POSTGRES)('vai on PostgreSQL, from the command line', () => {
-  beforeAll(() => {
-    ;({ dir, vai } = binaryInEmptyDir())
-  }, 60_000)
-
-  afterAll(async () => {
-    killServers()
-    await databases.dropAll()
-    rmSync(dir, { recursive: true, force: true })
-  })
+  bin = binaryFixture(() => databases.dropAll())
 
   test('db copy moves a SQLite install: tokens, revocations and cursors keep working on PostgreSQL, and back', async () => {
-    const sqlite = join(dir, 'before.db')
+    const sqlite = join(bin.dir, 'before.db')
     const before = await serve(sqlite)
     // Through the API: a name may hold U+0000, which an argv cannot carry.
     expect((await call(before, 'POST', '/api/v1/auth/signup', { body: { email: 'ada@example.com', password: PASSWORD, name: 'Ada\u0000Lovelace' } })).status).toBe(201)
@@ -47,7 +38,7 @@ describe.skipIf(!TEST_POSTGRES)('vai on PostgreSQL, from the command line', () =
     await stop(before)
 
     const target = await freshDatabase()
-    const copied = runIn(dir, vai, ['db', 'copy', '--from', sqlite, '--to', target])
+    const copied = runIn(bin.dir, bin.vai, ['db', 'copy', '--from', sqlite, '--to', target])
     expect(copied).toEqual({ code: 0, stdout: `copied 1 user and 4 tokens from ${sqlite} to ${shown(target)}; counts verified\n`, stderr: '' })
 
     const after = await serve(target)
@@ -66,15 +57,15 @@ describe.skipIf(!TEST_POSTGRES)('vai on PostgreSQL, from the command line', () =
     await stop(after)
 
     // A second copy into the same database is refused and writes nothing.
-    expect(runIn(dir, vai, ['db', 'copy', '--from', sqlite, '--to', target])).toEqual({
+    expect(runIn(bin.dir, bin.vai, ['db', 'copy', '--from', sqlite, '--to', target])).toEqual({
       code: 1,
       stdout: '',
       stderr: 'vai: copy failed, nothing was written: the target database has users already; copy into an empty one\n',
     })
 
     // And back again, into a new SQLite file.
-    const back = join(dir, 'back.db')
-    expect(runIn(dir, vai, ['db', 'copy', '--from', target, '--to', back]).stdout).toBe(`copied 1 user and 4 tokens from ${shown(target)} to ${back}; counts verified\n`)
+    const back = join(bin.dir, 'back.db')
+    expect(runIn(bin.dir, bin.vai, ['db', 'copy', '--from', target, '--to', back]).stdout).toBe(`copied 1 user and 4 tokens from ${shown(target)} to ${back}; counts verified\n`)
     const again = await serve(back)
     expect((await call(again, 'GET', `/api/v1/access-tokens/${api[0]!.token.id}`, { token: api[0]!.plaintext })).status).toBe(200)
     await stop(again)
@@ -82,7 +73,7 @@ describe.skipIf(!TEST_POSTGRES)('vai on PostgreSQL, from the command line', () =
 
   test('--db-pool bounds the connections one instance opens, however many requests wait', async () => {
     const db = await freshDatabase()
-    const server = await startServer(dir, vai, ['serve', '--port', '0', '--host', '127.0.0.1', '--db', db, '--db-pool', '3'])
+    const server = await startServer(bin.dir, bin.vai, ['serve', '--port', '0', '--host', '127.0.0.1', '--db', db, '--db-pool', '3'])
     const session = await signupAndLogin(server)
     const replies = await Promise.all(Array.from({ length: 60 }, () => call(server, 'GET', '/api/v1/auth/me', { token: session })))
     expect(replies.map((reply) => reply.status)).toEqual(Array(60).fill(200))
@@ -95,18 +86,18 @@ describe.skipIf(!TEST_POSTGRES)('vai on PostgreSQL, from the command line', () =
   })
 
   test('db copy needs both ends, and refuses a missing SQLite source', () => {
-    expect(runIn(dir, vai, ['db', 'copy', '--from', 'x.db'])).toEqual({ code: 2, stdout: '', stderr: 'vai: --from and --to are required\n' })
-    expect(runIn(dir, vai, ['db', 'copy', '--from', join(dir, 'none.db'), '--to', join(dir, 'other.db')])).toEqual({
+    expect(runIn(bin.dir, bin.vai, ['db', 'copy', '--from', 'x.db'])).toEqual({ code: 2, stdout: '', stderr: 'vai: --from and --to are required\n' })
+    expect(runIn(bin.dir, bin.vai, ['db', 'copy', '--from', join(bin.dir, 'none.db'), '--to', join(bin.dir, 'other.db')])).toEqual({
       code: 1,
       stdout: '',
-      stderr: `vai: cannot open database ${join(dir, 'none.db')}: no such file\n`,
+      stderr: `vai: cannot open database ${join(bin.dir, 'none.db')}: no such file\n`,
     })
-    expect(runIn(dir, vai, ['db'])).toEqual({ code: 2, stdout: '', stderr: 'vai: db needs one of: copy\n' })
+    expect(runIn(bin.dir, bin.vai, ['db'])).toEqual({ code: 2, stdout: '', stderr: 'vai: db needs one of: copy\n' })
   })
 
   test('migrate, doctor, user and tokens work on a postgres:// URL; backup points to pg_dump', async () => {
     const db = await freshDatabase()
-    const cli = (args: string[], stdin?: string) => runIn(dir, vai, [...args, '--db', db], { stdin })
+    const cli = (args: string[], stdin?: string) => runIn(bin.dir, bin.vai, [...args, '--db', db], { stdin })
     expect(cli(['migrate'])).toEqual({ code: 0, stdout: `schema version ${POSTGRES_SCHEMA_VERSION}\n`, stderr: '' })
     const doctor = cli(['doctor'])
     expect(doctor.code).toBe(0)
@@ -114,7 +105,7 @@ describe.skipIf(!TEST_POSTGRES)('vai on PostgreSQL, from the command line', () =
     expect(cli(['user', 'add', '--email', 'bob@example.com'], `${PASSWORD}\n`).stdout).toMatch(/^created user bob@example\.com \([0-9a-f-]{36}\)\n$/)
     expect(JSON.parse(cli(['user', 'list', '--json']).stdout)).toMatchObject([{ email: 'bob@example.com', activeTokens: 0 }])
     expect(cli(['tokens', 'revoke-all', '--email', 'bob@example.com'])).toEqual({ code: 0, stdout: 'revoked 0 tokens of bob@example.com\n', stderr: '' })
-    expect(cli(['backup', join(dir, 'pg.bak')])).toEqual({
+    expect(cli(['backup', join(bin.dir, 'pg.bak')])).toEqual({
       code: 1,
       stdout: '',
       stderr: "vai: backup copies a SQLite file; back up PostgreSQL with pg_dump or your provider's snapshots\n",
@@ -126,9 +117,9 @@ describe.skipIf(!TEST_POSTGRES)('vai on PostgreSQL, from the command line', () =
     const port = probe.port
     probe.stop(true)
     const db = `postgres://vai:hunter2-not-shown@127.0.0.1:${port}/vai`
-    const served = runIn(dir, vai, ['serve', '--port', '0', '--db', db])
+    const served = runIn(bin.dir, bin.vai, ['serve', '--port', '0', '--db', db])
     expect(served).toEqual({ code: 1, stdout: '', stderr: `vai: cannot open database postgres://vai:***@127.0.0.1:${port}/vai: connection refused\n` })
-    const doctor = runIn(dir, vai, ['doctor', '--db', db])
+    const doctor = runIn(bin.dir, bin.vai, ['doctor', '--db', db])
     expect(doctor.code).toBe(1)
     expect(doctor.stdout).toContain(`FAIL  cannot reach postgres://vai:***@127.0.0.1:${port}/vai: connection refused\n`)
     expect(doctor.stdout + doctor.stderr).not.toContain('hunter2')
@@ -147,14 +138,14 @@ describe.skipIf(!TEST_POSTGRES)('vai on PostgreSQL, from the command line', () =
       url.username = 'vai_scram'
       url.password = encodeURIComponent(password)
       const shownUrl = url.toString().replace(url.password, '***')
-      expect(runIn(dir, vai, ['migrate', '--db', url.toString()])).toEqual({ code: 0, stdout: `schema version ${POSTGRES_SCHEMA_VERSION}\n`, stderr: '' })
+      expect(runIn(bin.dir, bin.vai, ['migrate', '--db', url.toString()])).toEqual({ code: 0, stdout: `schema version ${POSTGRES_SCHEMA_VERSION}\n`, stderr: '' })
       const server = await serve(url.toString())
       expect(server.firstLine).toContain(`(database ${shownUrl})`)
       expect((await call(server, 'GET', '/healthz')).status).toBe(200)
       await stop(server)
 
       url.password = encodeURIComponent(`${password}x`)
-      const refused = runIn(dir, vai, ['serve', '--port', '0', '--db', url.toString()])
+      const refused = runIn(bin.dir, bin.vai, ['serve', '--port', '0', '--db', url.toString()])
       expect(refused).toEqual({ code: 1, stdout: '', stderr: `vai: cannot open database ${url.toString().replace(url.password, '***')}: password authentication failed for user "vai_scram"\n` })
       for (const printed of [server.output(), server.errors(), refused.stderr]) {
         expect(printed).not.toContain(url.password)

@@ -3,9 +3,8 @@
 // VAI_TEST_POSTGRES names a PostgreSQL server this test may create databases on.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { SQL, type Socket, type TCPSocketListener } from 'bun'
-import { rmSync } from 'node:fs'
 import { POSTGRES_SCHEMA_VERSION } from '../../src/store/postgres'
-import { binaryInEmptyDir, call, killServers, setupCodeOf, signUpAndLogIn, startServer, type Reply, type Server } from '../support/binary'
+import { binaryFixture, call, setupCodeOf, signUpAndLogIn, startServer, type Reply, type Server } from '../support/binary'
 import { testDatabases } from '../support/postgres'
 
 const ADMIN_URL = process.env.VAI_TEST_POSTGRES
@@ -135,8 +134,6 @@ function databaseProxy(target: { hostname: string; port: number }) {
 }
 
 describe.skipIf(!ADMIN_URL)('several vai instances on one PostgreSQL database', () => {
-  let dir: string
-  let vai: string
   // A database of its own for each use, so that runs (and tests) never see each other.
   const databases = testDatabases('inst')
   const freshDatabase = () => databases.create()
@@ -151,17 +148,9 @@ describe.skipIf(!ADMIN_URL)('several vai instances on one PostgreSQL database', 
     return { proxy, server: await serve(viaProxy.toString()) }
   }
 
-  const serve = (db: string) => startServer(dir, vai, ['serve', '--port', '0', '--host', '127.0.0.1', '--db', db, '--signup', 'open'])
+  const serve = (db: string) => startServer(bin.dir, bin.vai, ['serve', '--port', '0', '--host', '127.0.0.1', '--db', db, '--signup', 'open'])
 
-  beforeAll(async () => {
-    ;({ dir, vai } = binaryInEmptyDir())
-  }, 60_000)
-
-  afterAll(async () => {
-    killServers()
-    await databases.dropAll()
-    rmSync(dir, { recursive: true, force: true })
-  })
+  const bin = binaryFixture(() => databases.dropAll())
 
   describe('two instances, A and B', () => {
     let url: string

@@ -3,7 +3,7 @@
 //
 // The database is SQLite ':memory:', or, when VAI_TEST_POSTGRES holds a URL, a fresh
 // schema of its own in that PostgreSQL database: the same tests for both backends.
-import { afterAll, beforeAll, spyOn } from 'bun:test'
+import { afterAll, beforeAll, expect, spyOn } from 'bun:test'
 import { createApp } from '../../src/app'
 import { createLoginLimiter, DEFAULT_LOGIN_LIMITS, type LoginLimits } from '../../src/auth/login-limiter'
 import { hashPassword } from '../../src/auth/password'
@@ -212,6 +212,28 @@ export function tokenJson(token: TokenRecord, changes: Partial<Record<keyof Toke
     lastUsedIp: merged.lastUsedIp,
     revokedAt: merged.revokedAt === null ? null : iso(merged.revokedAt),
     scopes: merged.scopes,
+  }
+}
+
+/**
+ * The body of a response that hands out a new token (login, create): its plaintext once, and
+ * the token as the contract renders a fresh one, issued now by the test's clock.
+ */
+export function issuedTokenJson(plaintext: string, now: number, token: { name: string; tokenType: 'api' | 'session'; expiresAt: number | null; scopes: string[] }) {
+  return {
+    plaintext,
+    token: {
+      id: expect.stringMatching(UUID),
+      name: token.name,
+      tokenType: token.tokenType,
+      tokenPrefix: plaintext.slice(0, 12),
+      createdAt: iso(now),
+      expiresAt: token.expiresAt === null ? null : iso(token.expiresAt),
+      lastUsedAt: null,
+      lastUsedIp: null,
+      revokedAt: null,
+      scopes: token.scopes,
+    },
   }
 }
 

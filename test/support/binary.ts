@@ -29,11 +29,12 @@ export function binaryInEmptyDir(): { dir: string; vai: string } {
  * For a test file: a copy of the binary in an empty folder before its tests (`dir` and `vai`
  * are set then), and after them the servers it left running killed and the folder removed.
  */
-export function binaryFixture(): { dir: string; vai: string } {
+export function binaryFixture(cleanUp?: () => Promise<void>): { dir: string; vai: string } {
   const fixture = { dir: '', vai: '' }
   beforeAll(() => void Object.assign(fixture, binaryInEmptyDir()), 60_000)
-  afterAll(() => {
+  afterAll(async () => {
     killServers()
+    await cleanUp?.()
     rmSync(fixture.dir, { recursive: true, force: true })
   })
   return fixture
