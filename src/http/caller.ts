@@ -33,8 +33,6 @@ export interface AuthOptions {
   carriers?: Carriers
   /** No method of the route changes anything (verify): a cookie needs no same-origin check. */
   changesNothing?: true
-  /** The route never reads a body (verify, whose subrequests keep the original method). */
-  noBody?: true
 }
 
 /** What a route's `auth` asks of its caller: `true`, a valid token of any kind; or that, with options. */
@@ -142,8 +140,7 @@ export function callerPlugin(store: Store, now: () => number, metrics: Metrics) 
         // A transform runs before validation. Elysia answers a status it returns (and runs
         // no later step) and merges an object into the context, as derive() does, though its
         // type says it returns nothing. The body is read only once the caller is accepted.
-        // A step that names `body` makes Elysia parse one first: a route that reads none leaves it out.
-        transform: (options.noBody ? [authenticator(options)] : [authenticator(options), readProtectedBody]) as unknown as ((context: Context) => Promise<void>)[],
+        transform: [authenticator(options), readProtectedBody] as unknown as ((context: Context) => Promise<void>)[],
         // The caller is on the context already; this tells the handler's type so.
         resolve: (context) => ({ caller: (context as unknown as { caller: Caller }).caller }),
         detail,

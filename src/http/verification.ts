@@ -65,8 +65,9 @@ export function verifyRoutes({ caller }: Pick<RouteDeps, 'caller'>) {
       },
       {
         // It changes nothing but the token's lastUsedAt, so a cookie from another origin may ask too.
-        auth: { carriers: 'withBasic', changesNothing: true, noBody: true },
-        // Never read: nginx's subrequest keeps the original method, and its body is not ours.
+        auth: { carriers: 'withBasic', changesNothing: true },
+        // Never read (so the auth step's body read finds none): nginx's subrequest keeps the
+        // original method, and its body is not ours.
         parse: 'none',
         query: VerifyQuery,
         response: { 200: ok, ...errorResponses(403, 422, 503) },
