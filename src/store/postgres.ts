@@ -6,7 +6,8 @@ import { rememberedSecret } from './cursor-secret'
 import { NEW_TOKEN_COLUMNS, rowMapping, scopesText, TOKEN_COLUMNS, TOKEN_TABLE, USER_COLUMNS, USER_TABLE, type CallerRow, type Column, type Decode, type TokenRow, type UserRow } from './rows'
 import { guardStore } from './guard'
 import {
-  activeOfTypeSql, insertSql, LIST_SHAPES, listParams, listShapeKey, listShapeOf, listTokensSql, purgeBatchSql, purgeInBatches,
+  activeOfTypeSql, insertSql, LAST_REVOCATION_SQL, LIST_SHAPES, listParams, listShapeKey, listShapeOf, listTokensSql, purgeBatchSql, purgeInBatches,
+  purgeRevocationsSql, REVOCATIONS_AFTER_SQL,
   revokeBatchEndSql, revokeBatchSql, revokeInBatches, type ListParam, type ListShape, type OwnerParam,
 } from './statements'
 import { DatabaseDamaged, StoreUnavailable, type CreateUserResult, type NewToken, type PageStart, type Store, type StoredToken, type TokenType } from './store'
@@ -62,6 +63,63 @@ const MIGRATIONS: Migration[] = [
     await tx.unsafe(`
       ALTER TABLE tokens ADD COLUMN scopes text NOT NULL DEFAULT '*';
       ALTER TABLE tokens ADD COLUMN last_used_ip text;`)
+  },
+  // The revocation feed: every token that stops authenticating before its time (revoked,
+  // or deleted with its user while live) gets the next seq. Triggers, not the statements
+  // that revoke: no path that revokes can forget it. The seq comes from one counter row,
+  // updated at the end of each revoking statement and locked to the end of its
+  // transaction: seqs commit in order and without gaps (a sequence would leave gaps on a
+  // rollback, and let 5 commit before 4, so a reader past 5 would never see 4). Statement
+  // triggers, so a statement has locked all its tokens before it asks for the counter.
+  async (tx) => {
+    await tx.unsafe(`
+      CREATE TABLE revocation_counter (
+        only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+        seq      bigint NOT NULL
+      );
+      INSERT INTO revocation_counter (seq) VALUES (0);
+      CREATE TABLE revocations (
+        seq        bigint PRIMARY KEY,
+        digest     bytea NOT NULL,
+        revoked_at bigint NOT NULL
+      );
+      CREATE INDEX revocations_by_revoked_at ON revocations (revoked_at);
+      -- The tokens a statement ended, numbered from the counter (left alone, unlocked, when none).
+      CREATE FUNCTION vai_tokens_revoked() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        WITH ended AS (
+          SELECT n.digest, n.revoked_at FROM new_tokens n JOIN old_tokens o USING (id)
+          WHERE o.revoked_at IS NULL AND n.revoked_at IS NOT NULL
+        ), counter AS (
+          UPDATE revocation_counter SET seq = seq + (SELECT count(*) FROM ended)
+          WHERE EXISTS (SELECT 1 FROM ended) RETURNING seq - (SELECT count(*) FROM ended) AS first
+        )
+        INSERT INTO revocations (seq, digest, revoked_at)
+        SELECT counter.first + row_number() OVER (ORDER BY ended.revoked_at, ended.digest), ended.digest, ended.revoked_at
+        FROM ended, counter;
+        RETURN NULL;
+      END $$;
+      CREATE FUNCTION vai_live_tokens_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE now_ms bigint := (extract(epoch FROM clock_timestamp()) * 1000)::bigint;
+      BEGIN
+        WITH ended AS (
+          SELECT o.digest FROM old_tokens o
+          WHERE o.revoked_at IS NULL AND (o.expires_at IS NULL OR o.expires_at > now_ms)
+        ), counter AS (
+          UPDATE revocation_counter SET seq = seq + (SELECT count(*) FROM ended)
+          WHERE EXISTS (SELECT 1 FROM ended) RETURNING seq - (SELECT count(*) FROM ended) AS first
+        )
+        INSERT INTO revocations (seq, digest, revoked_at)
+        SELECT counter.first + row_number() OVER (ORDER BY ended.digest), ended.digest, now_ms
+        FROM ended, counter;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER tokens_revoked AFTER UPDATE ON tokens
+        REFERENCING OLD TABLE AS old_tokens NEW TABLE AS new_tokens
+        FOR EACH STATEMENT EXECUTE FUNCTION vai_tokens_revoked();
+      CREATE TRIGGER live_tokens_deleted AFTER DELETE ON tokens
+        REFERENCING OLD TABLE AS old_tokens
+        FOR EACH STATEMENT EXECUTE FUNCTION vai_live_tokens_deleted();`)
   },
 ]
 
@@ -193,6 +251,7 @@ const USERS_WITH_ACTIVE_TOKENS = `
          (SELECT count(*) FROM tokens t WHERE t.user_id = u.id AND ${activeTokenSql('t', '$1')}) AS active_tokens
   FROM users u ORDER BY u.created_at, u.id`
 const PURGE_BATCH_SQL = purgeBatchSql('$1', '$2')
+const PURGE_REVOCATIONS_SQL = purgeRevocationsSql('$1', '$2')
 
 // The bulk import of a batch of tokens: one statement, its rows as JSON. Names and bytes
 // travel as hex (json text cannot carry U+0000) and decode() turns them back into bytea.
@@ -343,7 +402,8 @@ export function createPostgresStore(sql: SQL): Store {
     async sizeBytes() {
       const [row] = await sql`
         SELECT pg_total_relation_size('users') + pg_total_relation_size('tokens')
-             + pg_total_relation_size('login_failures') + pg_total_relation_size('meta') AS bytes`
+             + pg_total_relation_size('login_failures') + pg_total_relation_size('meta')
+             + pg_total_relation_size('revocations') AS bytes`
       return Number(row.bytes)
     },
     async listUsers(now) {
@@ -367,7 +427,17 @@ export function createPostgresStore(sql: SQL): Store {
       })
     },
     async purgeTokens(before) {
-      return purgeInBatches(async (batch) => (await sql.unsafe(PURGE_BATCH_SQL, [before, batch])).count)
+      const purged = await purgeInBatches(async (batch) => (await sql.unsafe(PURGE_BATCH_SQL, [before, batch])).count)
+      await purgeInBatches(async (batch) => (await sql.unsafe(PURGE_REVOCATIONS_SQL, [before, batch])).count)
+      return purged
+    },
+    async listRevocations(after, limit) {
+      const rows: { seq: string; digest: Uint8Array; revoked_at: string }[] = await sql.unsafe(REVOCATIONS_AFTER_SQL, [after, limit])
+      return rows.map((row) => ({ seq: Number(row.seq), digest: row.digest, revokedAt: Number(row.revoked_at) }))
+    },
+    async lastRevocationSeq() {
+      const [row] = await sql.unsafe(LAST_REVOCATION_SQL)
+      return Number(row.seq)
     },
     async nthLoginFailure(key, since, n) {
       const [row] = await sql`SELECT at FROM login_failures WHERE key = ${key} AND at > ${since} ORDER BY at DESC LIMIT 1 OFFSET ${n - 1}`

@@ -7,8 +7,8 @@ import { NEW_TOKEN_COLUMNS, rowMapping, scopesText, TOKEN_COLUMNS, TOKEN_TABLE, 
 import { guardStore } from './guard'
 import { sqliteOutage } from './sqlite-outages'
 import {
-  activeOfTypeSql, insertSql, LIST_SHAPES, listParams, listShapeKey, listShapeOf, listTokensSql, nextTurn, purgeBatchSql, purgeInBatches,
-  revokeBatchEndSql, revokeBatchSql, revokeInBatches, type ListShape, type OwnerParam,
+  activeOfTypeSql, insertSql, LAST_REVOCATION_SQL, LIST_SHAPES, listParams, listShapeKey, listShapeOf, listTokensSql, nextTurn, purgeBatchSql,
+  purgeInBatches, purgeRevocationsSql, REVOCATIONS_AFTER_SQL, revokeBatchEndSql, revokeBatchSql, revokeInBatches, type ListShape, type OwnerParam,
 } from './statements'
 import { DatabaseDamaged, type CreateUserResult, type NewToken, type NewUser, type PageStart, type Store, type StoredToken, type TokenType } from './store'
 import { activeTokenSql } from './token-state'
@@ -56,6 +56,26 @@ const MIGRATIONS: string[] = [
   // it keeps '*'. And the client address of a token's last use.
   `ALTER TABLE tokens ADD COLUMN scopes TEXT NOT NULL DEFAULT '*';
    ALTER TABLE tokens ADD COLUMN last_used_ip TEXT;`,
+  // The revocation feed: every token that stops authenticating before its time (revoked,
+  // or deleted with its user while live) gets the next seq. Triggers, not the statements
+  // that revoke: no path that revokes can forget it. AUTOINCREMENT, so a seq is never
+  // reused after a purge; a rolled-back revocation takes its seq back with it.
+  `CREATE TABLE revocations (
+     seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+     digest     BLOB NOT NULL,
+     revoked_at INTEGER NOT NULL
+   ) STRICT;
+   CREATE INDEX revocations_by_revoked_at ON revocations (revoked_at);
+   CREATE TRIGGER tokens_revoked AFTER UPDATE OF revoked_at ON tokens
+     WHEN old.revoked_at IS NULL AND new.revoked_at IS NOT NULL
+   BEGIN
+     INSERT INTO revocations (digest, revoked_at) VALUES (new.digest, new.revoked_at);
+   END;
+   CREATE TRIGGER live_tokens_deleted AFTER DELETE ON tokens
+     WHEN old.revoked_at IS NULL AND (old.expires_at IS NULL OR old.expires_at > CAST(unixepoch('subsec') * 1000 AS INTEGER))
+   BEGIN
+     INSERT INTO revocations (digest, revoked_at) VALUES (old.digest, CAST(unixepoch('subsec') * 1000 AS INTEGER));
+   END;`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
@@ -256,6 +276,9 @@ export function createSqliteStore(db: Database): Store {
     importToken: db.query(insertSql('tokens', TOKEN_TABLE, byField)),
     setSecret: db.query("UPDATE meta SET value = ? WHERE key = 'cursor_secret'"),
     purgeBatch: db.query(purgeBatchSql('$before', '$batch')),
+    purgeRevocations: db.query(purgeRevocationsSql('$before', '$batch')),
+    revocations: db.query<{ seq: number; digest: Uint8Array; revoked_at: number }, [number, number]>(REVOCATIONS_AFTER_SQL),
+    lastRevocation: db.query<{ seq: number }, []>(LAST_REVOCATION_SQL),
     // A value bigger than a page needs pages of its own: the probe fails where a new token would.
     insertProbe: db.query("INSERT INTO meta (key, value) VALUES ('write_probe', zeroblob((SELECT page_size FROM pragma_page_size())))"),
     deleteProbe: db.query("DELETE FROM meta WHERE key = 'write_probe'"),
@@ -403,10 +426,18 @@ export function createSqliteStore(db: Database): Store {
       return deleteUser.immediate(userId)
     },
     async purgeTokens(before) {
-      return purgeInBatches((batch) => {
+      const purged = await purgeInBatches((batch) => {
         remembered.forget()
         return q.purgeBatch.run({ before, batch }).changes
       })
+      await purgeInBatches((batch) => q.purgeRevocations.run({ before, batch }).changes)
+      return purged
+    },
+    async listRevocations(after, limit) {
+      return q.revocations.all(after, limit).map((row) => ({ seq: row.seq, digest: row.digest, revokedAt: row.revoked_at }))
+    },
+    async lastRevocationSeq() {
+      return q.lastRevocation.get()!.seq
     },
     async nthLoginFailure(key, since, n) {
       return q.nthFailure.get(key, since, n - 1)?.at ?? null

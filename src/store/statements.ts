@@ -68,6 +68,14 @@ const REVOKE_BATCH = 1000
 /** Lets the requests waiting meanwhile run: SQLite's statements block the process while they run. */
 export const nextTurn = () => new Promise((resolve) => setImmediate(resolve))
 
+/** One batch of the feed's purge: at most `batch` entries older than `before`. */
+export const purgeRevocationsSql = (before: string, batch: string) =>
+  `DELETE FROM revocations WHERE seq IN (SELECT seq FROM revocations WHERE revoked_at < ${before} ORDER BY seq LIMIT ${batch})`
+
+/** The feed from `after` on ($1/?1: after, $2/?2: limit). */
+export const REVOCATIONS_AFTER_SQL = 'SELECT seq, digest, revoked_at FROM revocations WHERE seq > $1 ORDER BY seq LIMIT $2'
+export const LAST_REVOCATION_SQL = 'SELECT coalesce(max(seq), 0) AS seq FROM revocations'
+
 /** One batch of the purge: at most `batch` tokens revoked or expired before `before`. */
 export const purgeBatchSql = (before: string, batch: string) =>
   `DELETE FROM tokens WHERE id IN (

@@ -51,6 +51,15 @@ export interface PageStart {
   id: string
 }
 
+/** One entry of the revocation feed: a token that stopped authenticating before its time. */
+export interface RevocationRecord {
+  /** Increasing by one across the whole service, in the order the revocations committed. */
+  seq: number
+  /** SHA-256 of the token's plaintext. */
+  digest: Uint8Array
+  revokedAt: number
+}
+
 export interface ListTokensOptions {
   tokenType?: TokenType
   includeRevoked: boolean
@@ -140,8 +149,17 @@ export interface Store {
   changePassword(userId: string, passwordHash: string, at: number, keepSessionId: string | null): Promise<number>
   /** Removes the user and, with them, all their tokens; returns how many tokens went. */
   deleteUser(userId: string): Promise<number>
-  /** Deletes tokens revoked or expired before `before`; returns how many. */
+  /**
+   * Deletes tokens revoked or expired before `before`, and the revocation feed's entries
+   * older than that; returns how many tokens.
+   */
   purgeTokens(before: number): Promise<number>
+  // The revocation feed. Its entries are written by the database itself (triggers), in the
+  // transaction of whatever revokes a token or deletes a live one: no path can forget one.
+  /** At most `limit` entries after `after`, in seq order. */
+  listRevocations(after: number, limit: number): Promise<RevocationRecord[]>
+  /** The newest entry's seq; 0 when there is none. */
+  lastRevocationSeq(): Promise<number>
   // Failed logins, kept in the database so that every instance sees every attempt.
   // Keys are digests (of an email or a client address), never the plain values.
   /** The time of the `n`th most recent failure under `key` after `since`, or null when there are fewer. */

@@ -466,6 +466,49 @@ describe.each(ENABLED)('%s store', (_name, backend: TestBackend) => {
     })
   })
 
+  describe('the revocation feed', () => {
+    const entry = (seq: number, id: string, revokedAt: number) => ({ seq, digest: digestOf(id), revokedAt })
+
+    test('every path that ends a live token adds one entry, seq up by one, in commit order', async () => {
+      await userWith('ada', [['a1'], ['a2'], ['a3'], ['s1', { tokenType: 'session' }], ['s2', { tokenType: 'session' }], ['gone', { expiresAt: NOW - 1 }]])
+      await userWith('bob', [['b1'], ['b2', { expiresAt: NOW - DAY_MS }]])
+      expect(await store.lastRevocationSeq()).toBe(0)
+      expect(await store.listRevocations(0, 10)).toEqual([])
+      await store.revokeToken('ada', 'a1', NOW + 1)
+      await store.revokeToken('ada', 'a1', NOW + 2) // already revoked: no second entry
+      await store.changePassword('ada', 'new hash', NOW + 3, 's1') // s2 goes
+      await store.revokeAllTokens('ada', NOW + 4, 'a3') // a2, s1 and the expired one
+      const before = Date.now()
+      await store.deleteUser('bob') // b1 was live; b2 had expired and is no revocation
+      const after = Date.now()
+      const entries = await store.listRevocations(0, 10)
+      const named = new Map(['a1', 'a2', 's1', 's2', 'gone', 'b1'].map((id) => [digestOf(id).toHex(), id]))
+      const seen = entries.map(({ seq, digest, revokedAt }) => ({ seq, id: named.get(digest.toHex()), revokedAt }))
+      expect(seen.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6])
+      expect(seen.slice(0, 2)).toEqual([{ seq: 1, id: 'a1', revokedAt: NOW + 1 }, { seq: 2, id: 's2', revokedAt: NOW + 3 }])
+      // One statement's tokens, in whatever order it reached them.
+      expect(seen.slice(2, 5).map((e) => [e.id, e.revokedAt]).sort()).toEqual([['a2', NOW + 4], ['gone', NOW + 4], ['s1', NOW + 4]])
+      expect(seen[5]!.id).toBe('b1')
+      expect(seen[5]!.revokedAt).toBeGreaterThanOrEqual(before)
+      expect(seen[5]!.revokedAt).toBeLessThanOrEqual(after)
+      expect(await store.lastRevocationSeq()).toBe(6)
+      expect(await store.listRevocations(2, 2)).toEqual(entries.slice(2, 4))
+      expect(await store.listRevocations(6, 10)).toEqual([])
+    })
+    test('touches and inserts add nothing; the purge drops entries older than the cutoff and seqs go on', async () => {
+      await userWith('ada', [['a1'], ['a2'], ['a3']])
+      store.touchToken('a1', NOW + 1, '192.0.2.1')
+      await store.flushTouches()
+      expect(await store.listRevocations(0, 10)).toEqual([])
+      await store.revokeToken('ada', 'a1', NOW - 100 * DAY_MS)
+      await store.revokeToken('ada', 'a2', NOW)
+      expect(await store.purgeTokens(NOW - 90 * DAY_MS)).toBe(1)
+      expect(await store.listRevocations(0, 10)).toEqual([entry(2, 'a2', NOW)])
+      await store.revokeToken('ada', 'a3', NOW + 1)
+      expect(await store.listRevocations(0, 10)).toEqual([entry(2, 'a2', NOW), entry(3, 'a3', NOW + 1)])
+    })
+  })
+
   describe('login failures', () => {
     const key = digestOf('ada@example.com')
     const other = digestOf('203.0.113.7')
