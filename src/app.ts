@@ -15,8 +15,10 @@ import { observe, type AccessLog } from './http/observe'
 import { browserSecurity } from './http/security'
 import { createMetrics, type Metrics } from './metrics'
 import { serviceRoutes } from './http/service'
+import { revocationRoutes } from './http/revocations'
 import { introspectRoutes, verifyRoutes } from './http/verification'
 import type { Store } from './store/store'
+import { createRevocationFeed, type RevocationFeed } from './tokens/revocation-feed'
 
 export interface AppOptions {
   config: Config
@@ -28,13 +30,16 @@ export interface AppOptions {
   log?: AccessLog
   /** The TCP peer of a request; by default the listening server's (none in process: tests give one). */
   peerAddress?: PeerAddress
+  /** The revocation feed the streams follow; main.ts keeps it, to end the streams at a stop. */
+  revocationFeed?: RevocationFeed
 }
 
 /** Builds the whole HTTP surface. It never listens: main.ts or a test decides that. */
 export function createApp({
   config, store, now = Date.now, loginLimiter = createLoginLimiter(store), metrics = createMetrics(store, now), log = () => {}, peerAddress,
+  revocationFeed = createRevocationFeed(store),
 }: AppOptions) {
-  const deps = { config, store, now, loginLimiter, metrics, caller: callerPlugin(store, now, metrics) }
+  const deps = { config, store, now, loginLimiter, metrics, caller: callerPlugin(store, now, metrics), revocationFeed }
   // normalize off: a body key a route does not define is refused (extra_forbidden), not dropped.
   const app = new Elysia({ normalize: false })
   const peerOf = peerAddress ?? ((request: Request) => app.server?.requestIP(request)?.address ?? null)
@@ -51,6 +56,7 @@ export function createApp({
     .use(authRoutes(deps))
     .use(accessTokenRoutes(deps))
     .use(introspectRoutes(deps))
+    .use(revocationRoutes(deps))
     .use(docsRoutes())
     .use(consoleRoutes(deps))
 }

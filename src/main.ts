@@ -12,6 +12,7 @@ import { createMetrics, GAUGE_REFRESH_MS } from './metrics'
 import { newSetupCode } from './auth/setup-code'
 import { backendFor, describeDb, openStore } from './store/open'
 import { StoreUnavailable } from './store/store'
+import { createRevocationFeed } from './tokens/revocation-feed'
 
 const USAGE = `vai ${pkg.version}: self-hosted access tokens
 
@@ -78,7 +79,8 @@ async function serve(config: Config): Promise<number> {
   }
   const stdout = bufferedStdout()
   const metrics = createMetrics(store, Date.now)
-  const app = createApp({ config, store, metrics, log: accessLog(config.logFormat, stdout.write) })
+  const revocationFeed = createRevocationFeed(store)
+  const app = createApp({ config, store, metrics, revocationFeed, log: accessLog(config.logFormat, stdout.write) })
 
   // An outage is expected weather, one line; anything else is a bug, with its stack.
   const jobFailed = (job: string, error: unknown, then = 'next try at the next run') =>
@@ -99,6 +101,8 @@ async function serve(config: Config): Promise<number> {
     stdout.flush()
     console.log(`vai: ${signal} received, finishing in-flight requests`)
     for (const timer of timers) clearInterval(timer)
+    // A revocation stream never ends by itself: ended here, its clients come back to another instance.
+    revocationFeed.close()
     // Stops accepting at once; resolves when the requests in flight have been answered.
     await app.server?.stop(false)
     await Promise.all([purging, refreshing])

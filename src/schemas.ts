@@ -158,6 +158,42 @@ export const VerifyQuery = Query({
   writeScope: t.Optional(ScopeQuery('Scopes it must also hold when the original method is not GET, HEAD or OPTIONS.')),
 })
 
+export const Revocation = t.Object(
+  {
+    seq: t.Integer({ minimum: 1, description: 'Increasing by one across the whole service, all instances.' }),
+    digest: t.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the token’s plaintext, in hex: what a cache keys a token by without holding it.' }),
+    revokedAt: t.String({ format: 'date-time' }),
+  },
+  { $id: 'Revocation', description: 'A token that stopped authenticating before its time.' },
+)
+export type Revocation = typeof Revocation.static
+
+export const RevocationPage = t.Object(
+  {
+    items: t.Array(Revocation),
+    nextAfter: t.Integer({ minimum: 0, description: 'The `after` of the next page: the last item’s `seq`, or this page’s `after` when it is empty.' }),
+  },
+  { $id: 'RevocationPage' },
+)
+
+const FeedAfter = (description: string, defaultValue?: number) =>
+  LaxInteger({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description, ...(defaultValue === undefined ? {} : { default: defaultValue }) })
+
+export const RevocationsQuery = Query({
+  after: FeedAfter('Entries with a greater `seq`.', 0),
+  limit: LaxInteger({ minimum: 1, maximum: 1000, default: 500 }),
+})
+
+export const RevocationStreamQuery = Query({
+  after: t.Optional(FeedAfter('Entries with a greater `seq`; `Last-Event-ID` wins when both are sent.')),
+})
+
+/** Headers are never refused for being there: only the one the route reads is checked. */
+export const RevocationStreamHeaders = t.Object(
+  { 'last-event-id': t.Optional(FeedAfter('The `id` of the last event received: the stream resumes after it.')) },
+  { additionalProperties: true },
+)
+
 /** RFC 7662's request, as JSON or a form: `token` is checked by hand (a missing one is OAuth's 400, not a 422). */
 export const IntrospectionRequest = Body({
   token: t.String({ description: 'The token to introspect.', examples: ['vai_...'] }),

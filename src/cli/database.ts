@@ -3,13 +3,18 @@
 import { loadConfig, UsageError } from '../config'
 import { CannotOpen, type Finding } from '../store/backend'
 import { backendFor, describeDb } from '../store/open'
-import type { Store, StoredToken } from '../store/store'
+import type { RevocationRecord, Store, StoredToken } from '../store/store'
 import { DB_HELP, DB_OPTION, dbPath, open, type Command } from './command'
 import { CommandError } from './io'
 
 const COPY_BATCH = 1000
 
 /** Every token of `store`, a batch at a time, counting as it goes. */
+/** The revocation feed of `store`, a batch at a time. */
+async function* revocationBatches(store: Store): AsyncIterable<RevocationRecord[]> {
+  for (let batch = await store.listRevocations(0, COPY_BATCH); batch.length > 0; batch = await store.listRevocations(batch.at(-1)!.seq, COPY_BATCH)) yield batch
+}
+
 async function* tokenBatches(store: Store, counted: { tokens: number }): AsyncIterable<StoredToken[]> {
   for (let batch = await store.exportTokens(null, COPY_BATCH); batch.length > 0; batch = await store.exportTokens(batch.at(-1)!.id, COPY_BATCH)) {
     counted.tokens += batch.length
@@ -119,7 +124,7 @@ stop the servers on the source first, or uses and revocations made meanwhile sta
           const users = await source.exportUsers()
           const counted = { tokens: 0 }
           try {
-            await target.importAll(users, tokenBatches(source, counted), await source.cursorSecret())
+            await target.importAll(users, tokenBatches(source, counted), await source.cursorSecret(), revocationBatches(source))
           } catch (error) {
             throw new CommandError(`copy failed, nothing was written: ${(error as Error).message}`)
           }

@@ -2,6 +2,7 @@ import type { LoginLimiter } from '../auth/login-limiter'
 import type { Config } from '../config'
 import type { Metrics } from '../metrics'
 import type { Store } from '../store/store'
+import type { RevocationFeed } from '../tokens/revocation-feed'
 import type { callerPlugin } from './caller'
 
 /** What every route group is built from. */
@@ -12,4 +13,5 @@ export interface RouteDeps {
   loginLimiter: LoginLimiter
   metrics: Metrics
   caller: ReturnType<typeof callerPlugin>
+  revocationFeed: RevocationFeed
 }

@@ -166,6 +166,8 @@ const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head',
  *   `anyOf [string with format integer, integer]`; clients should send an integer.
  * - A query parameter with a default is not required; its description sits on it.
  * - A response without a body (`t.Void()`) has no content.
+ * - A body schema's `contentMediaType` (the revocation stream's) is its media type, where
+ *   the generator would say `text/plain` of any string.
  */
 export function toOpenAPI30(document: OpenAPIDocument, named: (TSchema & { $id: string })[] = []): OpenAPIDocument {
   const components: Record<string, Schema> = {}
@@ -272,7 +274,10 @@ function rewriteContent(content: Schema, convert: (schema: Schema) => Schema): S
   return Object.fromEntries(
     Object.entries(content)
       .filter(([mediaType, media]) => mediaType.includes('/') && typeof media === 'object')
-      .map(([mediaType, media]) => [mediaType, { ...media, schema: convert(media.schema) }]),
+      .map(([mediaType, media]) => {
+        const { contentMediaType, ...schema } = media.schema as Schema
+        return [contentMediaType ?? mediaType, { ...media, schema: convert(schema) }]
+      }),
   )
 }
 

@@ -5,7 +5,7 @@ import { StoreUnavailable } from '../store/store'
 import { explain, explainUndecodable, issue, plural, type Schema } from '../validation/explain'
 import { sentBody, UndecodableBody } from './body'
 
-const WHERE = { body: 'body', query: 'query', params: 'path' } as const
+const WHERE = { body: 'body', query: 'query', params: 'path', headers: 'header' } as const
 
 function validationIssues(error: Readonly<ValidationError>, request: Request): ValidationIssue[] {
   const where = WHERE[error.type as keyof typeof WHERE]

@@ -1,5 +1,5 @@
-import type { Token, User } from '../schemas'
-import type { TokenRecord, UserRecord } from '../store/store'
+import type { Revocation, Token, User } from '../schemas'
+import type { RevocationRecord, TokenRecord, UserRecord } from '../store/store'
 import type { TokenPage } from '../tokens/page'
 
 // Records hold epoch milliseconds; the API speaks ISO 8601 in UTC.
@@ -27,4 +27,8 @@ export function presentTokenPage(page: TokenPage) {
 
 export function presentUser(user: UserRecord): User {
   return { id: user.id, email: user.email, name: user.name, createdAt: iso(user.createdAt) }
+}
+
+export function presentRevocation(entry: RevocationRecord): Revocation {
+  return { seq: entry.seq, digest: Buffer.from(entry.digest).toString('hex'), revokedAt: iso(entry.revokedAt) }
 }

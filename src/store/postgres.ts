@@ -10,7 +10,7 @@ import {
   purgeRevocationsSql, REVOCATIONS_AFTER_SQL,
   revokeBatchEndSql, revokeBatchSql, revokeInBatches, type ListParam, type ListShape, type OwnerParam,
 } from './statements'
-import { DatabaseDamaged, StoreUnavailable, type CreateUserResult, type NewToken, type PageStart, type Store, type StoredToken, type TokenType } from './store'
+import { DatabaseDamaged, noBatches, StoreUnavailable, type CreateUserResult, type NewToken, type PageStart, type RevocationRecord, type Store, type StoredToken, type TokenType } from './store'
 import { activeTokenSql } from './token-state'
 import { createTouches } from './touches'
 
@@ -159,7 +159,8 @@ export async function postgresSchemaVersion(sql: SQL): Promise<number> {
 }
 
 /** Brings the schema up to date; safe when several instances start at once. */
-export async function migratePostgres(sql: SQL): Promise<number> {
+/** Brings the schema to `upTo` (the current one; a test may build a database as an older vai left it). */
+export async function migratePostgres(sql: SQL, upTo = MIGRATIONS.length): Promise<number> {
   return sql.begin(async (tx) => {
     // Held to the end of this transaction: the second instance waits, then finds nothing to do.
     await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`
@@ -170,7 +171,7 @@ export async function migratePostgres(sql: SQL): Promise<number> {
     if (version > MIGRATIONS.length) {
       throw new Error(`database schema version ${version} is newer than this vai (${MIGRATIONS.length}); upgrade vai`)
     }
-    for (; version < MIGRATIONS.length; version++) await MIGRATIONS[version]!(tx)
+    for (; version < upTo; version++) await MIGRATIONS[version]!(tx)
     await tx`UPDATE vai_schema SET version = ${version}`
     return version
   })
@@ -267,6 +268,12 @@ const IMPORT_TOKENS = `
   FROM json_to_recordset($1::text::json) AS v(${TOKEN_TABLE.map((c) => `${c.column} ${c.kind === 'time' ? 'bigint' : 'text'}`).join(', ')})`
 const tokensJson = (tokens: StoredToken[]) =>
   JSON.stringify(tokens.map((token) => Object.fromEntries(TOKEN_TABLE.map((c) => [c.column, asJson(c, token[c.field])]))))
+
+const IMPORT_REVOCATIONS = `
+  INSERT INTO revocations (seq, digest, revoked_at)
+  SELECT seq, decode(digest, 'hex'), revoked_at FROM json_to_recordset($1::text::json) AS v(seq bigint, digest text, revoked_at bigint)`
+const revocationsJson = (entries: RevocationRecord[]) =>
+  JSON.stringify(entries.map(({ seq, digest, revokedAt }) => ({ seq, digest: Buffer.from(digest).toString('hex'), revoked_at: revokedAt })))
 
 /** A statement's text with $1, $2… in the order of `params`, which says what to bind to each. */
 function numbered<Param extends string>(build: (placeholder: (param: Param) => string) => string): { text: string; params: Param[] } {
@@ -466,14 +473,17 @@ export function createPostgresStore(sql: SQL): Store {
         SELECT ${sql.unsafe(TOKEN_COLUMNS)}, t.digest FROM tokens t WHERE t.id > ${afterId ?? ''} ORDER BY t.id LIMIT ${limit}`
       return rows.map(toStoredToken)
     },
-    async importAll(users, tokens, cursorSecret) {
+    async importAll(users, tokens, cursorSecret, revocations = noBatches()) {
       await sql.begin(async (tx) => {
-        await tx`LOCK TABLE users, tokens IN EXCLUSIVE MODE`
-        const [any] = await tx`SELECT 1 FROM users LIMIT 1`
+        await tx`LOCK TABLE users, tokens, revocations IN EXCLUSIVE MODE`
+        const [any] = await tx`SELECT 1 FROM users UNION ALL SELECT 1 FROM revocations LIMIT 1`
         if (any) throw new Error('the target database has users already; copy into an empty one')
         for (const user of users) await tx.unsafe(INSERT_USER, values(USER_TABLE, user))
         // One statement per batch: a million tokens in a thousand round trips, not a million.
         for await (const batch of tokens) await tx.unsafe(IMPORT_TOKENS, [tokensJson(batch)])
+        // Inserted rows fire no trigger: the feed is the source's, seqs included, and the counter goes on from its newest.
+        for await (const batch of revocations) await tx.unsafe(IMPORT_REVOCATIONS, [revocationsJson(batch)])
+        await tx`UPDATE revocation_counter SET seq = (SELECT coalesce(max(seq), 0) FROM revocations)`
         await tx`UPDATE meta SET value = ${cursorSecret} WHERE key = 'cursor_secret'`
         if (users.length > 0) await tx`DELETE FROM meta WHERE key = 'setup_code'`
       })

@@ -10,7 +10,7 @@ import {
   activeOfTypeSql, insertSql, LAST_REVOCATION_SQL, LIST_SHAPES, listParams, listShapeKey, listShapeOf, listTokensSql, nextTurn, purgeBatchSql,
   purgeInBatches, purgeRevocationsSql, REVOCATIONS_AFTER_SQL, revokeBatchEndSql, revokeBatchSql, revokeInBatches, type ListShape, type OwnerParam,
 } from './statements'
-import { DatabaseDamaged, type CreateUserResult, type NewToken, type NewUser, type PageStart, type Store, type StoredToken, type TokenType } from './store'
+import { DatabaseDamaged, noBatches, type CreateUserResult, type NewToken, type NewUser, type PageStart, type Store, type StoredToken, type TokenType } from './store'
 import { activeTokenSql } from './token-state'
 import { createTouches, type PendingTouch } from './touches'
 
@@ -115,10 +115,11 @@ export function schemaVersion(db: Database): number {
   return (db.query('PRAGMA user_version').get() as { user_version: number }).user_version
 }
 
-export function migrate(db: Database): number {
+/** Brings the schema to `upTo` (the current one; a test may build a file as an older vai left it). */
+export function migrate(db: Database, upTo = MIGRATIONS.length): number {
   const apply = db.transaction((version: number) => {
     // Re-read inside the write lock: another process may have migrated meanwhile.
-    for (let v = schemaVersion(db); v < MIGRATIONS.length; v++) {
+    for (let v = schemaVersion(db); v < upTo; v++) {
       db.run(MIGRATIONS[v]!)
       db.run(`PRAGMA user_version = ${v + 1}`)
     }
@@ -128,7 +129,7 @@ export function migrate(db: Database): number {
   if (current > MIGRATIONS.length) {
     throw new Error(`database schema version ${current} is newer than this vai (${MIGRATIONS.length}); upgrade vai`)
   }
-  if (current < MIGRATIONS.length) apply.immediate(current)
+  if (current < upTo) apply.immediate(current)
   return schemaVersion(db)
 }
 
@@ -279,6 +280,7 @@ export function createSqliteStore(db: Database): Store {
     purgeRevocations: db.query(purgeRevocationsSql('$before', '$batch')),
     revocations: db.query<{ seq: number; digest: Uint8Array; revoked_at: number }, [number, number]>(REVOCATIONS_AFTER_SQL),
     lastRevocation: db.query<{ seq: number }, []>(LAST_REVOCATION_SQL),
+    importRevocation: db.query('INSERT INTO revocations (seq, digest, revoked_at) VALUES (?, ?, ?)'),
     // A value bigger than a page needs pages of its own: the probe fails where a new token would.
     insertProbe: db.query("INSERT INTO meta (key, value) VALUES ('write_probe', zeroblob((SELECT page_size FROM pragma_page_size())))"),
     deleteProbe: db.query("DELETE FROM meta WHERE key = 'write_probe'"),
@@ -457,14 +459,16 @@ export function createSqliteStore(db: Database): Store {
     async exportTokens(afterId, limit) {
       return q.exportTokens.all(afterId ?? '', limit).map(toStoredToken)
     },
-    async importAll(users, tokens, cursorSecret) {
+    async importAll(users, tokens, cursorSecret, revocations = noBatches()) {
       // By hand, not db.transaction(): the batches arrive asynchronously.
       remembered.forget()
       db.run('BEGIN IMMEDIATE')
       try {
-        if (q.anyUser.get()) throw new Error('the target database has users already; copy into an empty one')
+        if (q.anyUser.get() || q.lastRevocation.get()!.seq > 0) throw new Error('the target database has users already; copy into an empty one')
         for (const user of users) q.insertUser.run({ ...user })
         for await (const batch of tokens) for (const token of batch) q.importToken.run(bound(token))
+        // Inserted rows fire no trigger: the feed is the source's, seqs included.
+        for await (const batch of revocations) for (const entry of batch) q.importRevocation.run(entry.seq, entry.digest, entry.revokedAt)
         q.setSecret.run(cursorSecret)
         if (users.length > 0) q.endSetupCode.run()
         db.run('COMMIT')

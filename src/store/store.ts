@@ -174,9 +174,10 @@ export interface Store {
   exportTokens(afterId: string | null, limit: number): Promise<StoredToken[]>
   /**
    * Writes everything in one transaction, cursor secret included, into a database
-   * with no users: either all of it lands or none.
+   * with no users: either all of it lands or none. The revocation feed keeps its seqs,
+   * so a follower of the old database resumes on the new one where it was.
    */
-  importAll(users: StoredUser[], tokens: AsyncIterable<StoredToken[]>, cursorSecret: Uint8Array): Promise<void>
+  importAll(users: StoredUser[], tokens: AsyncIterable<StoredToken[]>, cursorSecret: Uint8Array, revocations?: AsyncIterable<RevocationRecord[]>): Promise<void>
   /** A secret that lives with the data, for signing pagination cursors. */
   cursorSecret(): Promise<Uint8Array>
   /**
@@ -188,3 +189,6 @@ export interface Store {
   ping(): Promise<void>
   close(): Promise<void>
 }
+
+/** Nothing to import: the batches of a source that has none. */
+export async function* noBatches<T>(): AsyncIterable<T[]> {}

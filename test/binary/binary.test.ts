@@ -5,7 +5,8 @@ import { join } from 'node:path'
 import { Database } from 'bun:sqlite'
 import pkg from '../../package.json'
 import { generateToken } from '../../src/auth/token-format'
-import { binaryFixture, runIn, startServer } from '../support/binary'
+import { binaryFixture, call, runIn, signUpAndLogIn, startServer } from '../support/binary'
+import { readEvents, until } from '../support/sse'
 
 const bin = binaryFixture()
 
@@ -159,6 +160,26 @@ describe('dist/vai', () => {
     const check = new Database(join(bin.dir, 'inflight.db'), { readonly: true })
     expect(check.query("SELECT count(*) AS n FROM tokens WHERE token_type = 'session'").get()).toEqual({ n: 4 })
     check.close()
+  }, 30_000)
+
+  test('a revocation stream outlives the idle timeout, and SIGTERM ends it at once', async () => {
+    const server = await start(['--port', '0', '--host', '127.0.0.1', '--db', join(bin.dir, 'stream.db'), '--signup', 'open', '--idle-timeout', '1'])
+    const session = await signUpAndLogIn(server, 'sse@example.com', 'correct horse')
+    const gateway = await call(server, 'POST', '/api/v1/access-tokens', { token: session, body: { name: 'gateway', scopes: ['introspect'] } })
+    const victim = await call(server, 'POST', '/api/v1/access-tokens', { token: session, body: { name: 'victim' } })
+    const stream = await fetch(`${server.url}/api/v1/revocations/stream`, { headers: { authorization: `Bearer ${gateway.body.plaintext}` } })
+    const log = readEvents(stream)
+    // Past the 1 s idle timeout, with nothing to say (the runtime checks timeouts every 4 s or so).
+    await Bun.sleep(6000)
+    expect((await call(server, 'DELETE', `/api/v1/access-tokens/${victim.body.token.id}`, { token: session })).status).toBe(204)
+    await until(() => log.events.length === 1)
+    expect([log.ended, log.events[0]!.id, log.events[0]!.event]).toEqual([false, '1', 'revoked'])
+    const signalled = performance.now()
+    server.proc.kill('SIGTERM')
+    expect(await server.proc.exited).toBe(0)
+    await log.reading
+    expect(performance.now() - signalled).toBeLessThan(2000)
+    expect(log.ended).toBe(true)
   }, 30_000)
 
   test('serves Swagger UI with its assets from inside the binary', async () => {

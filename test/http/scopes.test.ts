@@ -121,6 +121,15 @@ const ROUTES: Route[] = [
         { active: true, scope: '*', token_type: 'api', sub: f.owner.user.id, username: f.owner.email, iat: Math.floor(f.other.token.createdAt / 1000), jti: f.other.token.id },
       ]),
   },
+  // Far past what the other routes revoke: an exact, empty page.
+  { method: 'GET', path: () => '/api/v1/revocations?after=1000000', needs: 'introspect', carriers: 'service', success: (_f, reply) => expect([reply.status, reply.body]).toEqual([200, { items: [], nextAfter: 1000000 }]) },
+  {
+    method: 'GET',
+    path: () => '/api/v1/revocations/stream',
+    needs: 'introspect',
+    carriers: 'service',
+    success: (_f, reply) => expect([reply.status, reply.headers.get('content-type')]).toEqual([200, 'text/event-stream']),
+  },
 ]
 
 const SCOPES: [label: string, scopes: string[]][] = [

@@ -32,9 +32,12 @@ describe.skipIf(!TEST_POSTGRES)('vai on PostgreSQL, from the command line', () =
     const session = (await call(before, 'POST', '/api/v1/auth/login', { body: { email: 'ada@example.com', password: PASSWORD } })).body.plaintext
     const api = [] as { plaintext: string; token: { id: string } }[]
     for (const name of ['deploy', 'ci', 'backup']) api.push((await call(before, 'POST', '/api/v1/access-tokens', { token: session, body: { name } })).body)
+    const feedOf = async (server: Server) => (await call(server, 'GET', '/api/v1/revocations', { token: api[0]!.plaintext })).body
     expect((await call(before, 'DELETE', `/api/v1/access-tokens/${api[2]!.token.id}`, { token: session })).status).toBe(204)
     const firstPage = (await call(before, 'GET', '/api/v1/access-tokens?limit=2&include_revoked=true', { token: session })).body
     const wholeList = (await call(before, 'GET', '/api/v1/access-tokens?limit=50&include_revoked=true', { token: session })).body
+    const feed = await feedOf(before)
+    expect(feed.items.length).toBe(1)
     await stop(before)
 
     const target = await freshDatabase()
@@ -52,6 +55,10 @@ describe.skipIf(!TEST_POSTGRES)('vai on PostgreSQL, from the command line', () =
     const secondPage = await call(after, 'GET', `/api/v1/access-tokens?limit=2&include_revoked=true&cursor=${firstPage.nextCursor}`, { token: session })
     expect(secondPage.status).toBe(200)
     expect([...firstPage.items, ...secondPage.body.items].map((item: { id: string }) => item.id)).toEqual(wholeList.items.map((item: { id: string }) => item.id))
+    // The revocation feed moved with its seqs: a follower resumes where it was, and the next entry goes on from there.
+    expect(await feedOf(after)).toEqual(feed)
+    expect((await call(after, 'DELETE', `/api/v1/access-tokens/${api[1]!.token.id}`, { token: session })).status).toBe(204)
+    expect((await feedOf(after)).items.map((item: { seq: number }) => item.seq)).toEqual([1, 2])
     const me = (await call(after, 'GET', '/api/v1/auth/me', { token: session })).body
     expect(me.user).toMatchObject({ email: 'ada@example.com', name: 'Ada\u0000Lovelace' })
     await stop(after)

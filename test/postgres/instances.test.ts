@@ -6,6 +6,7 @@ import { SQL, type Socket, type TCPSocketListener } from 'bun'
 import { POSTGRES_SCHEMA_VERSION } from '../../src/store/postgres'
 import { binaryFixture, call, setupCodeOf, signUpAndLogIn, startServer, type Reply, type Server } from '../support/binary'
 import { testDatabases } from '../support/postgres'
+import { readEvents, until } from '../support/sse'
 
 const ADMIN_URL = process.env.VAI_TEST_POSTGRES
 
@@ -16,6 +17,7 @@ const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
 
 let emails = 0
 const uniqueEmail = (label: string) => `${label}-${++emails}@example.com`
+const median = (values: number[]) => values.toSorted((x, y) => x - y)[Math.floor(values.length / 2)]!
 
 /** A new account, signed up and logged in on one instance: its email and a session plaintext. */
 async function account(server: Server): Promise<{ email: string; session: string }> {
@@ -193,6 +195,37 @@ describe.skipIf(!ADMIN_URL)('several vai instances on one PostgreSQL database', 
       expect(refused.status).toBe(401)
       expect(refused.body).toEqual(INVALID_TOKEN)
       expect(refused.headers.get('www-authenticate')).toBe('Bearer')
+    })
+
+    test('a revocation on A is on B’s revocation stream within 1 s of A’s answer', async () => {
+      const { session } = await account(a)
+      const gateway = await call(b, 'POST', '/api/v1/access-tokens', { token: session, body: { name: 'gateway', scopes: ['introspect'] } })
+      const head = await call(b, 'GET', '/api/v1/revocations?after=0&limit=1000', { token: gateway.body.plaintext })
+      const following = new AbortController()
+      const stream = await fetch(`${b.url}/api/v1/revocations/stream?after=${head.body.nextAfter}`, {
+        headers: { authorization: `Bearer ${gateway.body.plaintext}` },
+        signal: following.signal,
+      })
+      const arrived = new Map<string, number>()
+      const log = readEvents(stream, (event) => arrived.set(JSON.parse(event.data).digest, performance.now()))
+      try {
+        const delays: number[] = []
+        for (let i = 0; i < 10; i++) {
+          const victim = await createToken(a, session, `victim ${i}`)
+          const digest = new Bun.CryptoHasher('sha256').update(victim.plaintext).digest('hex')
+          expect((await call(a, 'DELETE', `/api/v1/access-tokens/${victim.token.id}`, { token: session })).status).toBe(204)
+          const answered = performance.now()
+          await until(() => arrived.has(digest), 1000)
+          delays.push(arrived.get(digest)! - answered)
+        }
+        console.log(`revocation on A → B's stream, 10 revocations: median ${median(delays).toFixed(0)} ms, max ${Math.max(...delays).toFixed(0)} ms`)
+        // Each event once, seq increasing by one.
+        const seqs = log.events.map((event) => Number(event.id))
+        expect(seqs).toEqual(Array.from({ length: 10 }, (_, i) => head.body.nextAfter + 1 + i))
+      } finally {
+        following.abort()
+        await log.reading
+      }
     })
 
     test('revoke-all on A and B at once: the counts add up to exactly the tokens that were active', async () => {

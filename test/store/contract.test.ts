@@ -564,6 +564,14 @@ describe.each(ENABLED)('%s store', (_name, backend: TestBackend) => {
       expect((await store.findTokenByDigest(tokens[1]!.digest))?.user.id).toBe('u2')
     })
 
+    test('importAll keeps the revocation feed, seqs included; the next revocation goes on from its newest', async () => {
+      const feed = [1, 2, 5].map((seq) => ({ seq, digest: digestOf(`revoked ${seq}`), revokedAt: NOW - 10 + seq }))
+      await store.importAll(users, batches(tokens, 2), secret, batches(feed, 2))
+      expect(await store.listRevocations(0, 10)).toEqual(feed)
+      await store.revokeToken('u1', 't3', NOW)
+      expect(await store.listRevocations(5, 10)).toEqual([{ seq: 6, digest: tokens[2]!.digest, revokedAt: NOW }])
+    })
+
     test('importAll refuses a database with users and writes nothing', async () => {
       await userWith('ada', [['t9']])
       const before = await store.cursorSecret()

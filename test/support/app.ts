@@ -12,6 +12,7 @@ import { DEFAULT_CONFIG, type Config } from '../../src/config'
 import type { AccessLog } from '../../src/http/observe'
 import { createMetrics } from '../../src/metrics'
 import type { Store, TokenRecord, UserRecord } from '../../src/store/store'
+import { createRevocationFeed } from '../../src/tokens/revocation-feed'
 import { SUITE_BACKEND, TEST_POSTGRES, type Row, type Table } from './backends'
 
 export const BASE = 'http://localhost'
@@ -43,7 +44,7 @@ export interface RequestOptions {
 export interface Reply {
   status: number
   headers: Headers
-  /** Parsed JSON when the response says JSON, the text otherwise ('' when empty). */
+  /** Parsed JSON when the response says JSON, the text otherwise ('' when empty or an event stream). */
   body: any
 }
 
@@ -52,13 +53,15 @@ export type MakeAppOptions = Partial<Config> & {
   log?: AccessLog
   /** Stands between the app and its store (to make it fail, say). */
   wrapStore?: (store: Store) => Store
+  /** How often the revocation feed polls and its heartbeat (real time, not the test's clock). */
+  feed?: { pollMs?: number; heartbeatMs?: number }
 }
 
 export { TEST_POSTGRES, type Row }
 export const BACKEND = SUITE_BACKEND.backend.name
 
 export function makeApp(overrides: MakeAppOptions = {}) {
-  const { loginLimits = DEFAULT_LOGIN_LIMITS, log, wrapStore = (store: Store) => store, ...configOverrides } = overrides
+  const { loginLimits = DEFAULT_LOGIN_LIMITS, log, wrapStore = (store: Store) => store, feed, ...configOverrides } = overrides
   const config: Config = { ...DEFAULT_CONFIG, db: SUITE_BACKEND.db, signup: 'open', ...configOverrides }
   const database = SUITE_BACKEND.fresh()
   const store = wrapStore(database.store)
@@ -74,7 +77,8 @@ export function makeApp(overrides: MakeAppOptions = {}) {
   const peerAddress = (request: Request) => (peers.has(request) ? peers.get(request)! : (app.server?.requestIP(request)?.address ?? LOCAL_PEER))
   // main.ts refreshes the gauges on a timer; a test asks with metrics.refreshGauges().
   const metrics = createMetrics(store, clock.now)
-  const app = createApp({ config, store, now: clock.now, loginLimiter: createLoginLimiter(store, loginLimits), metrics, log, peerAddress })
+  const revocationFeed = createRevocationFeed(store, feed)
+  const app = createApp({ config, store, now: clock.now, loginLimiter: createLoginLimiter(store, loginLimits), metrics, log, peerAddress, revocationFeed })
   const handle = (request: Request, peer?: string | null) => {
     if (peer !== undefined) peers.set(request, peer)
     return app.handle(request)
@@ -106,6 +110,7 @@ export function makeApp(overrides: MakeAppOptions = {}) {
     /** One persisted row by id, or undefined. */
     row: async (table: Table, id: string) => (await database.rows(table)).find((row) => row.id === id),
     metrics,
+    revocationFeed,
     breakDatabase: database.break,
     fillDisk: database.fillDisk,
     config,
@@ -121,6 +126,11 @@ export function makeApp(overrides: MakeAppOptions = {}) {
 export type TestApp = ReturnType<typeof makeApp>
 
 async function read(response: Response): Promise<Reply> {
+  // A stream never ends by itself: its head is the reply (test/http/revocations.test.ts reads the events).
+  if (response.headers.get('content-type') === 'text/event-stream') {
+    await response.body?.cancel()
+    return { status: response.status, headers: response.headers, body: '' }
+  }
   const text = await response.text()
   const json = (response.headers.get('content-type') ?? '').includes('json')
   return { status: response.status, headers: response.headers, body: json && text !== '' ? JSON.parse(text) : text }

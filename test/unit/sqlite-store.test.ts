@@ -5,7 +5,7 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createSqliteStore, openDatabase, SCHEMA_VERSION, schemaVersion } from '../../src/store/sqlite'
+import { createSqliteStore, migrate, openDatabase, SCHEMA_VERSION, schemaVersion } from '../../src/store/sqlite'
 import { sqliteBackend } from '../../src/store/sqlite-backend'
 import { sqliteOutage } from '../../src/store/sqlite-outages'
 import { DatabaseDamaged, StoreUnavailable } from '../../src/store/store'
@@ -35,11 +35,9 @@ describe('SQLite store', () => {
 
   test('the scopes migration gives every token that existed before it full access, and no last address', async () => {
     const path = join(dir, 'before-scopes.db')
-    // A file as the version before scopes left it: the current schema less the two columns.
-    const old = openDatabase(path)
-    old.run('ALTER TABLE tokens DROP COLUMN scopes')
-    old.run('ALTER TABLE tokens DROP COLUMN last_used_ip')
-    old.run(`PRAGMA user_version = ${SCHEMA_VERSION - 1}`)
+    // A file as the version before scopes (schema 3) left it.
+    const old = openDatabase(path, { migrate: false })
+    migrate(old, 3)
     old.run("INSERT INTO users (id, email, name, password_hash, created_at) VALUES ('u', 'u@example.com', NULL, 'x', 1)")
     old.run(`INSERT INTO tokens (id, user_id, name, token_type, token_prefix, digest, created_at) VALUES
              ('s', 'u', 'laptop', 'session', 'vai_x', x'01', 1), ('a', 'u', 'ci', 'api', 'vai_y', x'02', 2)`)
