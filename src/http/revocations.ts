@@ -29,31 +29,45 @@ const event = (entry: RevocationRecord) => `id: ${entry.seq}\nevent: revoked\nda
 const OPENING = encoder.encode('retry: 1000\n: vai revocation feed\n\n')
 const HEARTBEAT = encoder.encode(': still here\n\n')
 
-/** The stream of entries after `after`: what the store has, then each new one as it commits. */
+/**
+ * The stream of entries after `after`: what the store has, then each new one as it
+ * commits. A client that stops reading is dropped once `unreadLimitBytes` wait for it,
+ * so it costs a bounded amount of memory; it comes back with its Last-Event-ID.
+ */
 function eventStream(feed: RevocationFeed, after: number, signal: AbortSignal) {
   let unfollow = () => {}
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      let open = true
-      const send = (bytes: Uint8Array) => open && controller.enqueue(bytes)
-      const close = () => {
-        if (!open) return
-        open = false
-        unfollow()
-        controller.close()
-      }
-      send(OPENING)
-      // A store error ends the stream: the client comes back with its Last-Event-ID and
-      // misses nothing, where a stream that went quiet would look like no revocations.
-      unfollow = feed.follow(after, {
-        deliver: (entries) => send(encoder.encode(entries.map(event).join(''))),
-        idle: () => send(HEARTBEAT),
-        ended: close,
-      })
-      signal.addEventListener('abort', close, { once: true })
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        let open = true
+        const end = (how: () => void) => {
+          if (!open) return
+          open = false
+          unfollow()
+          how()
+        }
+        const close = () => end(() => controller.close())
+        // An error, not a close: what waits unread is dropped with it.
+        const drop = () => end(() => controller.error(new Error('the client does not read the revocation stream')))
+        const send = (bytes: Uint8Array) => {
+          if (!open) return
+          controller.enqueue(bytes)
+          if ((controller.desiredSize ?? 0) < 0) drop()
+        }
+        send(OPENING)
+        // A store error ends the stream: the client comes back with its Last-Event-ID and
+        // misses nothing, where a stream that went quiet would look like no revocations.
+        unfollow = feed.follow(after, {
+          deliver: (entries) => send(encoder.encode(entries.map(event).join(''))),
+          idle: () => send(HEARTBEAT),
+          ended: close,
+        })
+        signal.addEventListener('abort', close, { once: true })
+      },
+      cancel: () => unfollow(),
     },
-    cancel: () => unfollow(),
-  })
+    new ByteLengthQueuingStrategy({ highWaterMark: feed.unreadLimitBytes }),
+  )
 }
 
 export function revocationRoutes({ store, caller, revocationFeed }: Pick<RouteDeps, 'store' | 'caller' | 'revocationFeed'>) {

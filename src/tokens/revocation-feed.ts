@@ -13,6 +13,8 @@ import type { RevocationRecord, Store } from '../store/store'
 export const FEED_POLL_MS = 250
 /** A follower that was given nothing for this long is told the feed is still there. */
 export const FEED_HEARTBEAT_MS = 10_000
+/** What a stream may leave unsent (a client that does not read) before it is dropped. */
+export const FEED_UNREAD_LIMIT_BYTES = 1 << 20
 /** Entries read at once, for a follower catching up from far behind. */
 const FEED_PAGE = 1000
 
@@ -34,6 +36,8 @@ export interface RevocationFeed {
   follow(after: number, listener: FeedListener): () => void
   /** Ends every follower (a graceful stop) and the poll. */
   close(): void
+  /** How much a follower may leave unsent before its stream drops it. */
+  readonly unreadLimitBytes: number
 }
 
 interface Follower {
@@ -43,7 +47,10 @@ interface Follower {
   toldAt: number
 }
 
-export function createRevocationFeed(store: Store, { pollMs = FEED_POLL_MS, heartbeatMs = FEED_HEARTBEAT_MS, now = Date.now } = {}): RevocationFeed {
+export function createRevocationFeed(
+  store: Store,
+  { pollMs = FEED_POLL_MS, heartbeatMs = FEED_HEARTBEAT_MS, unreadLimitBytes = FEED_UNREAD_LIMIT_BYTES, now = Date.now } = {},
+): RevocationFeed {
   const followers = new Set<Follower>()
   let timer: ReturnType<typeof setInterval> | undefined
   let polling: Promise<void> | undefined
@@ -100,6 +107,7 @@ export function createRevocationFeed(store: Store, { pollMs = FEED_POLL_MS, hear
   }
 
   return {
+    unreadLimitBytes,
     follow(after, listener) {
       const follower: Follower = { cursor: after, listener, toldAt: now() }
       followers.add(follower)

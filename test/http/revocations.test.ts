@@ -160,6 +160,30 @@ describe('GET /api/v1/revocations/stream', () => {
     expect([reply.status, reply.body]).toEqual([403, { detail: 'This token lacks the scope introspect' }])
   })
 
+  test('a client that does not read is dropped once unreadLimitBytes wait for it (what waits goes with it); one that reads gets everything', async () => {
+    const app = makeApp({ feed: { pollMs: 10, unreadLimitBytes: 2000 } })
+    const owner = await seedUser(app)
+    const gateway = await seedToken(app, owner.user.id, { scopes: ['introspect'] })
+    const open = (token: string) => app.app.handle(new Request(`http://localhost${STREAM}`, { headers: { authorization: `Bearer ${token}` } }))
+    const idle = await open(gateway.plaintext)
+    const reader = readEvents(await open(gateway.plaintext))
+    // 30 entries of ~170 bytes: 5 KB for each stream.
+    for (let i = 0; i < 30; i++) await revokeOne(app, owner, `t${i}`)
+    await until(() => reader.events.length === 30)
+    await Bun.sleep(50)
+    const unread = idle.body!.getReader()
+    const chunks: string[] = []
+    const failure = await (async () => {
+      for (;;) {
+        const { value, done } = await unread.read()
+        if (done) return 'ended'
+        chunks.push(new TextDecoder().decode(value))
+      }
+    })().catch((error: Error) => error.message)
+    expect([failure, chunks.join('').length < 2000 + 512]).toEqual(['the client does not read the revocation stream', true])
+    expect(reader.ended).toBe(false)
+  })
+
   test.each([
     ['a stop', (app: TestApp) => app.revocationFeed.close()],
     ['a store that fails', (app: TestApp) => app.breakDatabase()],

@@ -54,7 +54,7 @@ export type MakeAppOptions = Partial<Config> & {
   /** Stands between the app and its store (to make it fail, say). */
   wrapStore?: (store: Store) => Store
   /** How often the revocation feed polls and its heartbeat (real time, not the test's clock). */
-  feed?: { pollMs?: number; heartbeatMs?: number }
+  feed?: { pollMs?: number; heartbeatMs?: number; unreadLimitBytes?: number }
 }
 
 export { TEST_POSTGRES, type Row }
