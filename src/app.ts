@@ -1,11 +1,13 @@
 import { Elysia } from 'elysia'
 import { createLoginLimiter, type LoginLimiter } from './auth/login-limiter'
+import { createReportLimiter, type ReportLimiter } from './auth/report-limiter'
 import type { Config } from './config'
 import { accessTokenRoutes } from './http/access-tokens'
 import { authRoutes } from './http/auth'
 import { jsonBody } from './http/body'
 import { callerPlugin } from './http/caller'
 import { consoleRoutes } from './http/console'
+import { credentialRoutes } from './http/credentials'
 import { docsRoutes } from './http/docs'
 import { errorRenderer } from './http/error-renderer'
 import { forwardedClient, type PeerAddress } from './http/forwarded'
@@ -25,6 +27,7 @@ export interface AppOptions {
   store: Store
   now?: () => number
   loginLimiter?: LoginLimiter
+  reportLimiter?: ReportLimiter
   metrics?: Metrics
   /** Where access-log entries go; none by default (tests), main.ts passes stdout's. */
   log?: AccessLog
@@ -36,10 +39,10 @@ export interface AppOptions {
 
 /** Builds the whole HTTP surface. It never listens: main.ts or a test decides that. */
 export function createApp({
-  config, store, now = Date.now, loginLimiter = createLoginLimiter(store), metrics = createMetrics(store, now), log = () => {}, peerAddress,
+  config, store, now = Date.now, loginLimiter = createLoginLimiter(store), reportLimiter = createReportLimiter(store), metrics = createMetrics(store, now), log = () => {}, peerAddress,
   revocationFeed = createRevocationFeed(store),
 }: AppOptions) {
-  const deps = { config, store, now, loginLimiter, metrics, caller: callerPlugin(store, now, metrics), revocationFeed }
+  const deps = { config, store, now, loginLimiter, reportLimiter, metrics, caller: callerPlugin(store, now, metrics), revocationFeed }
   // normalize off: a body key a route does not define is refused (extra_forbidden), not dropped.
   const app = new Elysia({ normalize: false })
   const peerOf = peerAddress ?? ((request: Request) => app.server?.requestIP(request)?.address ?? null)
@@ -57,6 +60,7 @@ export function createApp({
     .use(accessTokenRoutes(deps))
     .use(introspectRoutes(deps))
     .use(revocationRoutes(deps))
+    .use(credentialRoutes(deps))
     .use(docsRoutes())
     .use(consoleRoutes(deps))
 }

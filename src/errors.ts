@@ -98,6 +98,12 @@ export const ERRORS = {
     headers: { 'retry-after': null },
     description: 'Too many failed logins',
   },
+  tooManyReports: {
+    status: 429,
+    detail: 'Too many leak reports from this address; try again later',
+    headers: { 'retry-after': null },
+    description: 'Over 60 leak reports from this address in an hour',
+  },
   internal: { status: 500, detail: 'Internal Server Error' },
   // Not the request's fault and not a bug: try again shortly, the backend reconnects by itself.
   databaseUnavailable: {

@@ -194,6 +194,19 @@ export const RevocationStreamHeaders = t.Object(
   { additionalProperties: true },
 )
 
+export const LeakReport = Body({
+  credentials: t.Array(t.String({ examples: ['vai_…'] }), {
+    minItems: 1,
+    maxItems: 1000,
+    description: 'Strings that may be vai tokens: any strings, up to 1000. Only those with a vai token’s shape and checksum are looked up.',
+  }),
+})
+
+export const LeakReportReceived = t.Object(
+  { received: t.Integer({ minimum: 1, description: 'How many strings the report held: the same answer whatever they were.' }) },
+  { $id: 'LeakReportReceived' },
+)
+
 /** RFC 7662's request, as JSON or a form: `token` is checked by hand (a missing one is OAuth's 400, not a 422). */
 export const IntrospectionRequest = Body({
   token: t.String({ description: 'The token to introspect.', examples: ['vai_...'] }),

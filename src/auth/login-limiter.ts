@@ -4,7 +4,7 @@
 // argon2 work. Refused signups count too, against the client alone (account null):
 // otherwise signup's 409 would test which emails have an account without limit.
 import type { Store } from '../store/store'
-import { limitedAs } from './client-address'
+import { clientKey, keyOf, recordAttempt, windowWait } from './sliding-window'
 
 export interface LoginLimits {
   perAccount: number
@@ -22,30 +22,21 @@ export interface LoginLimiter {
   recordSuccess(account: string): Promise<void>
 }
 
-// Stored as digests: the table of failures names no email and no address.
-const keyOf = (kind: 'account' | 'client', value: string) =>
-  new Bun.CryptoHasher('sha256').update(`${kind}\0${value}`).digest() as Uint8Array
-// An IPv6 client is counted by its /64: one subscriber holds the whole of it.
-const clientKey = (client: string) => keyOf('client', limitedAs(client))
-
 export function createLoginLimiter(store: Store, limits: LoginLimits = DEFAULT_LOGIN_LIMITS): LoginLimiter {
-  // Blocked once `limit` failures lie in the window; free when the oldest of them leaves it.
-  const waitFor = async (key: Uint8Array, limit: number, now: number): Promise<number> => {
-    const at = await store.nthLoginFailure(key, now - limits.windowMs, limit)
-    return at === null ? 0 : at + limits.windowMs - now
-  }
+  // Blocked once `limit` failures lie in the window.
+  const waitFor = (key: Uint8Array, limit: number, now: number) => windowWait(store, key, limit, limits.windowMs, now)
 
   return {
     async blockedFor(account, client, now) {
       const [byAccount, byClient] = await Promise.all([
         account === null ? 0 : waitFor(keyOf('account', account), limits.perAccount, now),
-        waitFor(clientKey(client), limits.perClient, now),
+        waitFor(clientKey('client', client), limits.perClient, now),
       ])
       return Math.max(byAccount, byClient)
     },
     async recordFailure(account, client, now) {
-      const keys = account === null ? [clientKey(client)] : [keyOf('account', account), clientKey(client)]
-      await store.recordLoginFailure(keys, now, now - limits.windowMs)
+      const keys = account === null ? [clientKey('client', client)] : [keyOf('account', account), clientKey('client', client)]
+      await recordAttempt(store, keys, now, limits.windowMs)
     },
     async recordSuccess(account) {
       await store.clearLoginFailures(keyOf('account', account))

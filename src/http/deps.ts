@@ -1,4 +1,5 @@
 import type { LoginLimiter } from '../auth/login-limiter'
+import type { ReportLimiter } from '../auth/report-limiter'
 import type { Config } from '../config'
 import type { Metrics } from '../metrics'
 import type { Store } from '../store/store'
@@ -11,6 +12,7 @@ export interface RouteDeps {
   store: Store
   now: () => number
   loginLimiter: LoginLimiter
+  reportLimiter: ReportLimiter
   metrics: Metrics
   caller: ReturnType<typeof callerPlugin>
   revocationFeed: RevocationFeed

@@ -3,12 +3,12 @@
 // round trip, and every statement is prepared once per connection.
 import { SQL } from 'bun'
 import { rememberedSecret } from './cursor-secret'
-import { NEW_TOKEN_COLUMNS, rowMapping, scopesText, TOKEN_COLUMNS, TOKEN_TABLE, USER_COLUMNS, USER_TABLE, type CallerRow, type Column, type Decode, type TokenRow, type UserRow } from './rows'
+import { NEW_TOKEN_COLUMNS, rowMapping, scopesText, TOKEN_COLUMNS, TOKEN_TABLE, USER_COLUMNS, USER_TABLE, type CallerRow, type Column, type LeakedRow, type Decode, type TokenRow, type UserRow } from './rows'
 import { guardStore } from './guard'
 import {
   activeOfTypeSql, insertSql, LAST_REVOCATION_SQL, LIST_SHAPES, listParams, listShapeKey, listShapeOf, listTokensSql, purgeBatchSql, purgeInBatches,
   purgeRevocationsSql, REVOCATIONS_AFTER_SQL,
-  revokeBatchEndSql, revokeBatchSql, revokeInBatches, type ListParam, type ListShape, type OwnerParam,
+  revokeBatchEndSql, revokeBatchSql, revokeInBatches, revokeLeakedSql, type ListParam, type ListShape, type OwnerParam,
 } from './statements'
 import { DatabaseDamaged, noBatches, StoreUnavailable, type CreateUserResult, type NewToken, type PageStart, type RevocationRecord, type Store, type StoredToken, type TokenType } from './store'
 import { activeTokenSql } from './token-state'
@@ -269,6 +269,8 @@ const IMPORT_TOKENS = `
 const tokensJson = (tokens: StoredToken[]) =>
   JSON.stringify(tokens.map((token) => Object.fromEntries(TOKEN_TABLE.map((c) => [c.column, asJson(c, token[c.field])]))))
 
+const REVOKE_LEAKED = revokeLeakedSql(`SELECT decode(value, 'hex') FROM json_array_elements_text($1::text::json)`, '$2')
+
 const IMPORT_REVOCATIONS = `
   INSERT INTO revocations (seq, digest, revoked_at)
   SELECT seq, decode(digest, 'hex'), revoked_at FROM json_to_recordset($1::text::json) AS v(seq bigint, digest text, revoked_at bigint)`
@@ -301,7 +303,7 @@ export function createPostgresStore(sql: SQL): Store {
     const [row] = await sql`SELECT value FROM meta WHERE key = 'cursor_secret'`
     return new Uint8Array(row.value)
   })
-  const { toToken, toUser, toCaller, toStoredUser, toStoredToken } = rowMapping(POSTGRES_VALUES, touches)
+  const { toToken, toUser, toCaller, toStoredUser, toStoredToken, toLeaked } = rowMapping(POSTGRES_VALUES, touches)
 
   // One statement per filter combination, each prepared once per connection.
   const listStatements = new Map(LIST_SHAPES.map((shape) => [listShapeKey(shape), listStatement(shape)]))
@@ -388,6 +390,10 @@ export function createPostgresStore(sql: SQL): Store {
         revoke: async (after, end) =>
           ((await run(sql, REVOKE_BATCH, { userId, at, exceptId: exceptTokenId, ...keyset('after', after), ...keyset('end', end) })) as unknown as { count: number }).count,
       })
+    },
+    async revokeLeaked(digests, at) {
+      const rows: LeakedRow<Uint8Array>[] = await sql.unsafe(REVOKE_LEAKED, [JSON.stringify(digests.map((digest) => Buffer.from(digest).toString('hex'))), at])
+      return rows.map(toLeaked)
     },
     touchToken(tokenId, at, ip) {
       touches.touch(tokenId, at, ip)

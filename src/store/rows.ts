@@ -3,7 +3,7 @@
 // how its values come back (SQLite: text and numbers; PostgreSQL: names as bytea holding
 // UTF-8, since its text cannot hold U+0000, and bigints as strings). Scopes are one text
 // value in both, space-separated: a scope never holds a space.
-import type { StoredToken, StoredUser, TokenRecord, TokenType, UserRecord } from './store'
+import type { LeakedToken, StoredToken, StoredUser, TokenRecord, TokenType, UserRecord } from './store'
 import type { Touches } from './touches'
 
 /** How a column's values travel: plain text, a name (any Unicode, U+0000 too), bytes, epoch milliseconds, or a list of scopes. */
@@ -122,5 +122,14 @@ export function rowMapping<Name, Time>(decode: Decode<Name, Time>, pending: Pick
     }),
     toStoredUser: (row: UserRow<Name, Time> & { password_hash: string }): StoredUser => ({ ...toUser(row), passwordHash: row.password_hash }),
     toStoredToken: (row: TokenRow<Name, Time> & { digest: Uint8Array }): StoredToken => ({ ...toToken(row), digest: new Uint8Array(row.digest) }),
+    toLeaked: (row: LeakedRow<Name>): LeakedToken => ({ id: row.id, userId: row.user_id, name: decode.name(row.name), tokenPrefix: row.token_prefix }),
   }
+}
+
+/** What revokeLeaked reads back of each token it revoked. */
+export interface LeakedRow<Name = string> {
+  id: string
+  user_id: string
+  name: Name
+  token_prefix: string
 }

@@ -3,12 +3,12 @@
 import { Database } from 'bun:sqlite'
 import { closeSync, existsSync, openSync } from 'node:fs'
 import { rememberedSecret } from './cursor-secret'
-import { NEW_TOKEN_COLUMNS, rowMapping, scopesText, TOKEN_COLUMNS, TOKEN_TABLE, USER_COLUMNS, USER_TABLE, type CallerRow, type Column, type Decode, type TokenRow, type UserRow } from './rows'
+import { NEW_TOKEN_COLUMNS, rowMapping, scopesText, TOKEN_COLUMNS, TOKEN_TABLE, USER_COLUMNS, USER_TABLE, type CallerRow, type Column, type LeakedRow, type Decode, type TokenRow, type UserRow } from './rows'
 import { guardStore } from './guard'
 import { sqliteOutage } from './sqlite-outages'
 import {
   activeOfTypeSql, insertSql, LAST_REVOCATION_SQL, LIST_SHAPES, listParams, listShapeKey, listShapeOf, listTokensSql, nextTurn, purgeBatchSql,
-  purgeInBatches, purgeRevocationsSql, REVOCATIONS_AFTER_SQL, revokeBatchEndSql, revokeBatchSql, revokeInBatches, type ListShape, type OwnerParam,
+  purgeInBatches, purgeRevocationsSql, REVOCATIONS_AFTER_SQL, revokeBatchEndSql, revokeBatchSql, revokeInBatches, revokeLeakedSql, type ListShape, type OwnerParam,
 } from './statements'
 import { DatabaseDamaged, noBatches, type CreateUserResult, type NewToken, type NewUser, type PageStart, type Store, type StoredToken, type TokenType } from './store'
 import { activeTokenSql } from './token-state'
@@ -224,7 +224,7 @@ export function createSqliteStore(db: Database): Store {
   const touches = createTouches()
   const remembered = rememberedLookups<CallerRow>(() => q.dataVersion.get()!.data_version)
   const cursorKey = rememberedSecret(() => q.secret.get()!.value)
-  const { toToken, toUser, toCaller, toStoredUser, toStoredToken } = rowMapping(SQLITE_VALUES, touches)
+  const { toToken, toUser, toCaller, toStoredUser, toStoredToken, toLeaked } = rowMapping(SQLITE_VALUES, touches)
 
   const q = {
     anyUser: db.query<{ one: number }, []>('SELECT 1 AS one FROM users LIMIT 1'),
@@ -280,6 +280,7 @@ export function createSqliteStore(db: Database): Store {
     purgeRevocations: db.query(purgeRevocationsSql('$before', '$batch')),
     revocations: db.query<{ seq: number; digest: Uint8Array; revoked_at: number }, [number, number]>(REVOCATIONS_AFTER_SQL),
     lastRevocation: db.query<{ seq: number }, []>(LAST_REVOCATION_SQL),
+    revokeLeaked: db.query<LeakedRow, [string, number]>(revokeLeakedSql('SELECT unhex(value) FROM json_each(?1)', '?2')),
     importRevocation: db.query('INSERT INTO revocations (seq, digest, revoked_at) VALUES (?, ?, ?)'),
     // A value bigger than a page needs pages of its own: the probe fails where a new token would.
     insertProbe: db.query("INSERT INTO meta (key, value) VALUES ('write_probe', zeroblob((SELECT page_size FROM pragma_page_size())))"),
@@ -394,6 +395,11 @@ export function createSqliteStore(db: Database): Store {
           return q.revokeBatch.run({ userId, at, exceptId: exceptTokenId, ...keyset('after', after), ...keyset('end', end) }).changes
         },
       })
+    },
+    async revokeLeaked(digests, at) {
+      remembered.forget()
+      const rows = q.revokeLeaked.all(JSON.stringify(digests.map((digest) => Buffer.from(digest).toString('hex'))), at)
+      return rows.map(toLeaked)
     },
     touchToken(tokenId, at, ip) {
       touches.touch(tokenId, at, ip)

@@ -144,3 +144,13 @@ export async function revokeInBatches({ end, revoke }: RevokeBatches): Promise<n
   }
   return revoked
 }
+
+/**
+ * Revokes every live token among the digests (hex, as a JSON array: one statement for a
+ * whole batch, whatever its size), and says which. `digests` is the dialect's rows of the
+ * array's digests as bytes; `at` the time's placeholder.
+ */
+export const revokeLeakedSql = (digests: string, at: string) => `
+  UPDATE tokens AS t SET revoked_at = ${at}
+  WHERE t.digest IN (${digests}) AND ${activeTokenSql('t', at)}
+  RETURNING id, user_id, name, token_prefix`

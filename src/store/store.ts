@@ -60,6 +60,14 @@ export interface RevocationRecord {
   revokedAt: number
 }
 
+/** A token a leak report revoked: what its owner's event names. */
+export interface LeakedToken {
+  id: string
+  userId: string
+  name: string
+  tokenPrefix: string
+}
+
 export interface ListTokensOptions {
   tokenType?: TokenType
   includeRevoked: boolean
@@ -127,6 +135,8 @@ export interface Store {
    * before it revoked.
    */
   revokeAllTokens(userId: string, at: number, exceptTokenId: string | null): Promise<number>
+  /** Revokes whichever of these digests are live tokens, anyone's, in one statement; the ones it revoked. */
+  revokeLeaked(digests: Uint8Array[], at: number): Promise<LeakedToken[]>
   /**
    * Records a use from the client address `ip`; written later, at most once per token per
    * flush. Without an address (an introspection: the caller is a service, not the

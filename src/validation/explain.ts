@@ -90,6 +90,9 @@ export function explain(schema: Schema, value: unknown, loc: Loc): ValidationIss
     }
     case 'array': {
       if (!Array.isArray(value)) return [issue(loc, 'list_type', 'Input should be a valid list')]
+      if (schema.minItems !== undefined && value.length < schema.minItems) {
+        return [issue(loc, 'too_short', `List should have at least ${plural(schema.minItems, 'item')} after validation, not ${value.length}`)]
+      }
       if (schema.maxItems !== undefined && value.length > schema.maxItems) {
         return [issue(loc, 'too_long', `List should have at most ${plural(schema.maxItems, 'item')} after validation, not ${value.length}`)]
       }

@@ -466,6 +466,29 @@ describe.each(ENABLED)('%s store', (_name, backend: TestBackend) => {
     })
   })
 
+  describe('revokeLeaked', () => {
+    test('revokes the live tokens among the digests, anyone’s, in one go; the revoked, expired and unknown stay as they were', async () => {
+      await userWith('ada', [['live-a'], ['session-a', { tokenType: 'session', expiresAt: NOW + DAY_MS }], ['revoked-a'], ['expired-a', { expiresAt: NOW }]])
+      await userWith('bob', [['live-b', { name: 'ci' }], ['kept-b']])
+      await store.revokeToken('ada', 'revoked-a', NOW - 5)
+      const digests = ['live-a', 'session-a', 'revoked-a', 'expired-a', 'live-b', 'unknown', 'live-a'].map(digestOf)
+      const revoked = await store.revokeLeaked(digests, NOW)
+      expect(revoked.toSorted((x, y) => x.id.localeCompare(y.id))).toEqual([
+        { id: 'live-a', userId: 'ada', name: 'token live-a', tokenPrefix: 'vai_abcd1234' },
+        { id: 'live-b', userId: 'bob', name: 'ci', tokenPrefix: 'vai_abcd1234' },
+        { id: 'session-a', userId: 'ada', name: 'token session-a', tokenPrefix: 'vai_abcd1234' },
+      ])
+      const revokedAt = async (userId: string, id: string) => (await store.getToken(userId, id))!.revokedAt
+      expect(await Promise.all([['ada', 'live-a'], ['ada', 'session-a'], ['ada', 'revoked-a'], ['ada', 'expired-a'], ['bob', 'live-b'], ['bob', 'kept-b']].map(([u, id]) => revokedAt(u!, id!)))).toEqual([
+        NOW, NOW, NOW - 5, null, NOW, null,
+      ])
+      // Found no more: the lookup sees it at once.
+      expect((await store.findTokenByDigest(digestOf('live-a')))?.token.revokedAt).toBe(NOW)
+      expect(await store.revokeLeaked(digests, NOW + 1)).toEqual([])
+      expect(await store.revokeLeaked([], NOW + 1)).toEqual([])
+    })
+  })
+
   describe('the revocation feed', () => {
     const entry = (seq: number, id: string, revokedAt: number) => ({ seq, digest: digestOf(id), revokedAt })
 

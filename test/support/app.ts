@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, expect, spyOn } from 'bun:test'
 import { createApp } from '../../src/app'
 import { createLoginLimiter, DEFAULT_LOGIN_LIMITS, type LoginLimits } from '../../src/auth/login-limiter'
+import { createReportLimiter, DEFAULT_REPORT_LIMITS, type ReportLimits } from '../../src/auth/report-limiter'
 import { hashPassword } from '../../src/auth/password'
 import { DAY_MS, issueToken } from '../../src/auth/tokens'
 import { DEFAULT_CONFIG, type Config } from '../../src/config'
@@ -50,6 +51,7 @@ export interface Reply {
 
 export type MakeAppOptions = Partial<Config> & {
   loginLimits?: LoginLimits
+  reportLimits?: ReportLimits
   log?: AccessLog
   /** Stands between the app and its store (to make it fail, say). */
   wrapStore?: (store: Store) => Store
@@ -61,7 +63,7 @@ export { TEST_POSTGRES, type Row }
 export const BACKEND = SUITE_BACKEND.backend.name
 
 export function makeApp(overrides: MakeAppOptions = {}) {
-  const { loginLimits = DEFAULT_LOGIN_LIMITS, log, wrapStore = (store: Store) => store, feed, ...configOverrides } = overrides
+  const { loginLimits = DEFAULT_LOGIN_LIMITS, reportLimits = DEFAULT_REPORT_LIMITS, log, wrapStore = (store: Store) => store, feed, ...configOverrides } = overrides
   const config: Config = { ...DEFAULT_CONFIG, db: SUITE_BACKEND.db, signup: 'open', ...configOverrides }
   const database = SUITE_BACKEND.fresh()
   const store = wrapStore(database.store)
@@ -78,7 +80,7 @@ export function makeApp(overrides: MakeAppOptions = {}) {
   // main.ts refreshes the gauges on a timer; a test asks with metrics.refreshGauges().
   const metrics = createMetrics(store, clock.now)
   const revocationFeed = createRevocationFeed(store, feed)
-  const app = createApp({ config, store, now: clock.now, loginLimiter: createLoginLimiter(store, loginLimits), metrics, log, peerAddress, revocationFeed })
+  const app = createApp({ config, store, now: clock.now, loginLimiter: createLoginLimiter(store, loginLimits), reportLimiter: createReportLimiter(store, reportLimits), metrics, log, peerAddress, revocationFeed })
   const handle = (request: Request, peer?: string | null) => {
     if (peer !== undefined) peers.set(request, peer)
     return app.handle(request)
