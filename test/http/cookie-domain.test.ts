@@ -42,11 +42,13 @@ describe('--cookie-domain', () => {
   })
 
   describe('the session cookie', () => {
-    test.each([
+    const SCOPES = [
       ['without the flag', undefined, 'false', ''],
       ['with it', 'example.com', 'false', '; Domain=example.com'],
       ['with it, Secure too', 'example.com', 'true', '; Domain=example.com'],
-    ] as const)('login %s: Set-Cookie has the Domain', async (_name, cookieDomain, cookieSecure, domain) => {
+    ] as const
+
+    test.each(SCOPES)('login %s: Set-Cookie has the Domain', async (_name, cookieDomain, cookieSecure, domain) => {
       const t = makeApp({ cookieDomain: cookieDomain ?? null, cookieSecure })
       await seedUser(t, { email: 'ada@example.com' })
       const reply = await t.post('/api/v1/auth/login', { body: { email: 'ada@example.com', password: PASSWORD } })
@@ -57,11 +59,7 @@ describe('--cookie-domain', () => {
     })
 
     // A clearing cookie without the Domain would be another cookie: the domain-wide session would stay.
-    test.each([
-      ['without the flag', undefined, 'false', ''],
-      ['with it', 'example.com', 'false', '; Domain=example.com'],
-      ['with it, Secure too', 'example.com', 'true', '; Domain=example.com'],
-    ] as const)('logout %s: the clearing cookie has the same Domain', async (_name, cookieDomain, cookieSecure, domain) => {
+    test.each(SCOPES)('logout %s: the clearing cookie has the same Domain', async (_name, cookieDomain, cookieSecure, domain) => {
       const t = makeApp({ cookieDomain: cookieDomain ?? null, cookieSecure })
       const ada = await seedUser(t)
       const reply = await t.post('/api/v1/auth/logout', { token: ada.plaintext, via: 'cookie' })
