@@ -2,7 +2,9 @@
 // lives in the HttpOnly `vai_token` cookie, which this script can never read; it only
 // ever sees the plaintext of an API token it has just created, to show it once.
 // A module: forms.js holds the messages and the forms' error handling.
-import { $, busy, clearErrors, fieldError, NOT_CLAIMED, plainWords, showFormError, showNotice, showStatus } from './forms.js'
+import { $, busy, clearErrors, fieldError, NOT_CLAIMED, placeCredentialFields, plainWords, showFormError, showNotice, showStatus } from './forms.js'
+
+placeCredentialFields()
 
 const PAGE_SIZE = 10
 const root = document.documentElement

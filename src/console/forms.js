@@ -128,6 +128,28 @@ export function showFormError(form, error, action, fieldFor = (name) => form.ele
   ;(first ?? form.querySelector('input'))?.focus()
 }
 
+/**
+ * Puts the email and password fields (the page's <template id="credentials">) in place of
+ * each `[data-credentials="<prefix>"]`: ids `<prefix>-email`, `<prefix>-password` and their
+ * `-error`, the password's autocomplete and hint from the placeholder's data attributes.
+ */
+export function placeCredentialFields() {
+  for (const slot of document.querySelectorAll('[data-credentials]')) {
+    const { credentials: prefix, passwordAutocomplete, passwordHint } = slot.dataset
+    const fields = $('credentials').content.cloneNode(true)
+    for (const node of fields.querySelectorAll('[data-id]')) node.id = `${prefix}-${node.dataset.id}`
+    for (const label of fields.querySelectorAll('label[data-for]')) label.htmlFor = `${prefix}-${label.dataset.for}`
+    const password = fields.querySelector('[data-id=password]')
+    password.autocomplete = passwordAutocomplete
+    const hint = fields.querySelector('[data-id=password-hint]')
+    if (passwordHint) {
+      hint.textContent = passwordHint
+      password.setAttribute('aria-describedby', hint.id)
+    } else hint.remove()
+    slot.replaceWith(fields)
+  }
+}
+
 /** Disables a form's submit button while its request runs, so a double click sends one request. */
 export async function busy(form, work) {
   const button = form.querySelector('button[type=submit]')
