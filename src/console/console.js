@@ -2,6 +2,7 @@
 // lives in the HttpOnly `vai_token` cookie, which this script can never read; it only
 // ever sees the plaintext of an API token it has just created, to show it once.
 // A module: forms.js holds the messages and the forms' error handling.
+import { returnTo } from './return-to.js'
 import { $, busy, clearErrors, fieldError, NOT_CLAIMED, placeCredentialFields, plainWords, showFormError, showNotice, showStatus } from './forms.js'
 
 placeCredentialFields()
@@ -13,11 +14,16 @@ const root = document.documentElement
 const signupOpen = root.dataset.signup === 'open'
 let firstRun = root.dataset.firstRun === 'true'
 const maxTokenDays = Number(root.dataset.maxTokenDays) || null
+const query = new URLSearchParams(location.search)
 // The setup code that claims a fresh install comes in the link `vai serve` printed
 // (/?setup=<code>). It is taken out of the address at once, so that it stays in neither
 // the history nor a bookmark, and sent with the first signup.
-const setupFromLink = new URLSearchParams(location.search).get('setup')
-if (setupFromLink !== null) history.replaceState(null, '', location.pathname + location.hash)
+const setupFromLink = query.get('setup')
+// A proxy in front of an app on the cookie's domain sends a signed-out visitor here with
+// ?rd=<the app's URL>: once signed in (or at once, when already), the console goes back
+// there, if return-to.js allows it; otherwise it stays. Taken out of the address too.
+const returnURL = returnTo(query.get('rd'), root.dataset.cookieDomain)
+if (query.has('setup') || query.has('rd')) history.replaceState(null, '', location.pathname + location.hash)
 
 /** A refused or failed request; `handled` once the page has already dealt with it (a 401). */
 class ApiError extends Error {
@@ -88,6 +94,11 @@ function signedOut(message) {
 
 async function signedIn() {
   me = await api('GET', '/auth/me')
+  if (returnURL) {
+    // Nothing more is drawn or changed (a history change could cancel the navigation).
+    showStatus(`Signed in. Taking you back to ${new URL(returnURL).host}…`)
+    return location.assign(returnURL)
+  }
   $('whoami').textContent = me.user.name ? `${me.user.name} (${me.user.email})` : me.user.email
   if (location.hash) history.replaceState(null, '', location.pathname)
   show('view-tokens')
