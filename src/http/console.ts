@@ -3,15 +3,18 @@ import { Elysia } from 'elysia'
 import pageFile from '../console/index.html' with { type: 'file' }
 import scriptPath from '../console/console.js' with { type: 'file' }
 import formsPath from '../console/forms.js' with { type: 'file' }
+import messagesFile from '../console/messages.js' with { type: 'file' }
 import returnToFile from '../console/return-to.js' with { type: 'file' }
 import stylePath from '../console/console.css' with { type: 'file' }
 import iconPath from '../console/icon.svg' with { type: 'file' }
 import type { RouteDeps } from './deps'
 import { embeddedFile } from './embedded'
 
-// bun-types types every .html import as an HTML bundle, and return-to.js has the types of its
-// functions (return-to.d.ts, for the tests that import it); `type: 'file'` makes each a path.
+// bun-types types every .html import as an HTML bundle, and the console's pure modules have
+// the types of their functions (a .d.ts beside each, for the tests that import them);
+// `type: 'file'` makes each a path.
 const pagePath = pageFile as unknown as string
+const messagesPath = messagesFile as unknown as string
 const returnToPath = returnToFile as unknown as string
 
 const hidden = { detail: { hide: true } }
@@ -45,6 +48,7 @@ export function consoleRoutes({ config, store }: Pick<RouteDeps, 'config' | 'sto
     )
     .get('/console/console.js', embeddedFile(scriptPath, 'text/javascript; charset=utf-8', ASSET_CACHE), hidden)
     .get('/console/forms.js', embeddedFile(formsPath, 'text/javascript; charset=utf-8', ASSET_CACHE), hidden)
+    .get('/console/messages.js', embeddedFile(messagesPath, 'text/javascript; charset=utf-8', ASSET_CACHE), hidden)
     .get('/console/return-to.js', embeddedFile(returnToPath, 'text/javascript; charset=utf-8', ASSET_CACHE), hidden)
     .get('/console/console.css', embeddedFile(stylePath, 'text/css; charset=utf-8', ASSET_CACHE), hidden)
     .get('/console/icon.svg', embeddedFile(iconPath, 'image/svg+xml', ASSET_CACHE), hidden)

@@ -235,6 +235,9 @@ describe.skipIf(!existsSync(CHROMIUM))('web console', () => {
     expect(await page.locator('#created').isVisible()).toBe(false)
     const row = page.locator('#api-list tbody tr', { hasText: 'ci deploy key' })
     expect(await row.locator('code').textContent()).toBe(plaintext.slice(0, 12))
+    expect(await row.locator('td[data-label=Scopes]').textContent()).toBe('Full access')
+    // Drawn when it was made, before any use: no address yet.
+    expect(await row.locator('td.last-used .address').count()).toBe(0)
     await row.getByRole('button', { name: /^Revoke API token ci deploy key/ }).click()
     await page.locator('#confirm[open]').waitFor()
     expect(await page.textContent('#confirm-title')).toBe('Revoke API token “ci deploy key”?')
@@ -253,6 +256,61 @@ describe.skipIf(!existsSync(CHROMIUM))('web console', () => {
     await page.locator('#api-list .empty').waitFor()
     expect((await api('/api/v1/auth/me', { headers: bearer(plaintext) })).status).toBe(401)
   }, 15_000)
+
+  test('create a token with chosen scopes: at least one, the typed ones checked here and by the API, the token has exactly those; the list shows them and the last address', async () => {
+    await page.fill('#create-name', 'deploy bot')
+    expect(await page.locator('#create-scopes-field').isVisible()).toBe(false)
+    await page.check('input[name=access][value=chosen]')
+    await page.locator('#create-scopes-field').waitFor()
+    await atEveryWidth('create-scopes')
+    const submit = () => page.click('#create-form button[type=submit]')
+
+    // Nothing picked.
+    await submit()
+    await shows('#create-scopes-error', 'Pick at least one scope, or choose Full access.')
+    expect(await page.getAttribute('#create-scopes', 'aria-invalid')).toBe('true')
+    // Not a scope, caught here.
+    await page.check('input[name=scope][value="tokens:read"]')
+    await page.fill('#create-app-scopes', 'deploy:staging scope!')
+    await submit()
+    await shows('#create-app-scopes-error', 'Not a scope: “scope!”. Each scope is 1 to 64 letters, digits or _ . : / -, separated by spaces.')
+    expect(await page.locator('#create-scopes-error').isVisible()).toBe(false)
+    // Too many: the API's 422, beside the field.
+    await page.fill('#create-app-scopes', Array.from({ length: 65 }, (_, i) => `app:${i}`).join(' '))
+    await submit()
+    await shows('#create-app-scopes-error', 'Use at most 64 scopes.')
+    // admin: the API's 403, in plain words.
+    await page.fill('#create-app-scopes', 'admin')
+    await submit()
+    await shows('#create-form-error', 'Nobody can give a token the scope admin yet: this server has no administrators.')
+    const names: string[] = await page.evaluate(async () =>
+      ((await (await fetch('/api/v1/access-tokens?limit=100')).json()) as { items: { name: string }[] }).items.map((token) => token.name))
+    expect(names).not.toContain('deploy bot')
+
+    await page.fill('#create-app-scopes', ' deploy:staging,grafana:read  deploy:staging ')
+    await submit()
+    await page.locator('#created').waitFor()
+    const plaintext = await page.inputValue('#created-plaintext')
+    const me = await api('/api/v1/auth/me', { headers: bearer(plaintext) })
+    const token = ((await me.json()) as { token: { id: string; scopes: string[] } }).token
+    expect(token.scopes).toEqual(['deploy:staging', 'grafana:read', 'tokens:read'])
+    // The form is back to full access for the next one.
+    expect(await page.isChecked('input[name=access][value=full]')).toBe(true)
+    expect(await page.locator('#create-scopes-field').isVisible()).toBe(false)
+
+    await page.click('#created-done')
+    await page.reload()
+    const row = page.locator('#api-list tbody tr', { hasText: 'deploy bot' })
+    await row.waitFor()
+    expect(await row.locator('td[data-label=Scopes] code').allTextContents()).toEqual(['deploy:staging', 'grafana:read', 'tokens:read'])
+    expect(await row.locator('td.last-used .address').textContent()).toBe('from 127.0.0.1')
+    // Sessions have every scope: their list has no such column.
+    expect(await page.locator('#session-list th', { hasText: 'Scopes' }).count()).toBe(0)
+
+    expect((await api(`/api/v1/access-tokens/${token.id}`, { method: 'DELETE', headers: bearer(plaintext) })).status).toBe(204)
+    await page.reload()
+    await page.locator('#api-list .empty').waitFor()
+  }, 20_000)
 
   test('both lists page newest first', async () => {
     const laptop = await loginElsewhere('Laptop')

@@ -31,6 +31,7 @@ describe('console assets', () => {
   test.each([
     ['/console/console.js', 'text/javascript; charset=utf-8', "from './forms.js'"],
     ['/console/forms.js', 'text/javascript; charset=utf-8', 'export function showFormError'],
+    ['/console/messages.js', 'text/javascript; charset=utf-8', 'export function plainWords'],
     ['/console/return-to.js', 'text/javascript; charset=utf-8', 'export function returnTo'],
     ['/console/console.css', 'text/css; charset=utf-8', 'prefers-color-scheme: dark'],
     ['/console/icon.svg', 'image/svg+xml', '<svg'],
