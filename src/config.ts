@@ -4,7 +4,7 @@ import type { TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { CIDR_PATTERN } from './auth/client-address'
 
-type Kind = 'integer' | 'string' | 'boolean' | 'list'
+type Kind = 'integer' | 'string' | 'boolean' | 'list' | 'domain'
 
 interface Setting<S extends TSchema> {
   flag: string
@@ -28,6 +28,14 @@ interface Setting<S extends TSchema> {
 }
 
 const setting = <S extends TSchema>(spec: Setting<S>) => spec
+
+/**
+ * A cookie Domain: a DNS name of two labels or more (browsers refuse, or keep to one host,
+ * a Domain like `localhost` or `com`, so the flag would do nothing), lower case, the last
+ * label not all digits (an IPv4 address; IPv6 has colons): no scheme, port or path.
+ */
+const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?'
+const COOKIE_DOMAIN_PATTERN = `^(?=.{1,253}$)(?:${LABEL}\\.)+(?=[a-z0-9-]*[a-z])${LABEL}$`
 
 /** Every flag of `serve`, in the order the usage text lists them. */
 const SETTINGS = {
@@ -78,6 +86,12 @@ const SETTINGS = {
     default: 'auto',
     help: 'mark the session cookie Secure ({env}, {default}: when served over HTTPS)',
     invalid: 'expected {choices}',
+  }),
+  cookieDomain: setting({
+    flag: 'cookie-domain', env: 'VAI_COOKIE_DOMAIN', kind: 'domain', schema: t.Union([t.String({ pattern: COOKIE_DOMAIN_PATTERN }), t.Null()]),
+    default: null, value: 'DOMAIN',
+    help: "the session cookie's Domain (example.com: its subdomains get it too, so\napps there can verify it through a proxy; the console then honours ?rd=\nfor URLs on it) ({env}, {default}: this host only)",
+    invalid: 'expected a host name like example.com (no scheme, port, path or IP address; two labels at least)',
   }),
   logFormat: setting({
     flag: 'log-format', env: 'VAI_LOG_FORMAT', kind: 'string', schema: t.Union([t.Literal('plain'), t.Literal('json')]), default: 'plain',
@@ -219,6 +233,9 @@ function parse(kind: Kind, raw: string): unknown {
       return /^\d+$/.test(raw.trim()) ? Number(raw) : NaN
     case 'boolean':
       return { true: true, '1': true, false: false, '0': false }[raw.trim().toLowerCase()] ?? raw
+    case 'domain':
+      // `.example.com` is the old spelling of `example.com` (RFC 6265 drops the dot); Set-Cookie gets the bare name.
+      return raw.trim().toLowerCase().replace(/^\./, '')
     case 'string':
       return raw
   }

@@ -90,7 +90,18 @@ export function basicPassword(authorization: string | null): string | undefined 
   }
 }
 
-/** The Set-Cookie value that hands a browser its session, or (empty, 0 seconds) takes it back. */
-export function sessionCookie(value: string, maxAgeSeconds: number, secure: boolean): string {
-  return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAgeSeconds}${secure ? '; Secure' : ''}`
+/** How the session cookie is scoped, the same for the cookie that hands it out and the one that takes it back. */
+export interface CookieScope {
+  secure: boolean
+  /** `--cookie-domain`: the cookie goes to this domain and its subdomains; without it, to this host only. */
+  domain: string | null
+}
+
+/**
+ * The Set-Cookie value that hands a browser its session, or (empty, 0 seconds) takes it
+ * back. A clearing cookie must name the same Domain: a browser keys cookies by name, domain
+ * and path, so one without it would leave the domain-wide session in place.
+ */
+export function sessionCookie(value: string, maxAgeSeconds: number, { secure, domain }: CookieScope): string {
+  return `${SESSION_COOKIE}=${value}; Path=/${domain ? `; Domain=${domain}` : ''}; HttpOnly; SameSite=Lax; Max-Age=${maxAgeSeconds}${secure ? '; Secure' : ''}`
 }

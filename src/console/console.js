@@ -1,8 +1,13 @@
 // The vai web console: plain DOM code over the public API (/api/v1). The session token
 // lives in the HttpOnly `vai_token` cookie, which this script can never read; it only
 // ever sees the plaintext of an API token it has just created, to show it once.
-// A module: forms.js holds the messages and the forms' error handling.
-import { $, busy, clearErrors, fieldError, NOT_CLAIMED, plainWords, showFormError, showNotice, showStatus } from './forms.js'
+// A module: messages.js holds what errors say, forms.js where forms show them, return-to.js
+// where ?rd= may lead.
+import { returnTo } from './return-to.js'
+import { NOT_CLAIMED, plainWords } from './messages.js'
+import { $, busy, clearErrors, fieldError, placeCredentialFields, showFormError, showNotice, showStatus } from './forms.js'
+
+placeCredentialFields()
 
 const PAGE_SIZE = 10
 const root = document.documentElement
@@ -11,11 +16,16 @@ const root = document.documentElement
 const signupOpen = root.dataset.signup === 'open'
 let firstRun = root.dataset.firstRun === 'true'
 const maxTokenDays = Number(root.dataset.maxTokenDays) || null
+const query = new URLSearchParams(location.search)
 // The setup code that claims a fresh install comes in the link `vai serve` printed
 // (/?setup=<code>). It is taken out of the address at once, so that it stays in neither
 // the history nor a bookmark, and sent with the first signup.
-const setupFromLink = new URLSearchParams(location.search).get('setup')
-if (setupFromLink !== null) history.replaceState(null, '', location.pathname + location.hash)
+const setupFromLink = query.get('setup')
+// A proxy in front of an app on the cookie's domain sends a signed-out visitor here with
+// ?rd=<the app's URL>: once signed in (or at once, when already), the console goes back
+// there, if return-to.js allows it; otherwise it stays. Taken out of the address too.
+const returnURL = returnTo(query.get('rd'), root.dataset.cookieDomain)
+if (query.has('setup') || query.has('rd')) history.replaceState(null, '', location.pathname + location.hash)
 
 /** A refused or failed request; `handled` once the page has already dealt with it (a 401). */
 class ApiError extends Error {
@@ -86,6 +96,11 @@ function signedOut(message) {
 
 async function signedIn() {
   me = await api('GET', '/auth/me')
+  if (returnURL) {
+    // Nothing more is drawn or changed (a history change could cancel the navigation).
+    showStatus(`Signed in. Taking you back to ${new URL(returnURL).host}…`)
+    return location.assign(returnURL)
+  }
   $('whoami').textContent = me.user.name ? `${me.user.name} (${me.user.email})` : me.user.email
   if (location.hash) history.replaceState(null, '', location.pathname)
   show('view-tokens')
@@ -120,7 +135,23 @@ function status(token) {
   return el('span', { class: 'badge active', text: 'Active' })
 }
 
-const COLUMNS = ['Name', 'Prefix', 'Created', 'Expires', 'Last used', 'Status', 'Actions']
+// A session always has every scope: only API tokens show theirs.
+const COLUMNS = {
+  api: ['Name', 'Prefix', 'Scopes', 'Created', 'Expires', 'Last used', 'Status', 'Actions'],
+  session: ['Name', 'Prefix', 'Created', 'Expires', 'Last used', 'Status', 'Actions'],
+}
+
+/** A token's scopes, compact: "Full access" for `*` (which holds every other), else each one. */
+function scopeList(scopes) {
+  if (scopes.includes('*')) return el('span', { text: 'Full access' })
+  if (scopes.length === 0) return el('span', { class: 'muted', text: 'None' })
+  return el('span', { class: 'token-scopes' }, ...scopes.map((scope) => el('code', { text: scope })))
+}
+
+/** When a token was last used and, when known, from which address. */
+function lastUse(token) {
+  return [time(token.lastUsedAt, 'Never'), token.lastUsedIp ? el('span', { class: 'address muted', text: `from ${token.lastUsedIp}` }) : null]
+}
 
 class TokenList {
   constructor(type, container, revokedBox) {
@@ -166,7 +197,7 @@ class TokenList {
       if (nextCursor) this.cursors.push(nextCursor)
       this.render(items)
     } catch (error) {
-      if (!error.handled && current()) showNotice(`Could not load your ${this.noun}s. ${plainWords(error)}`)
+      if (!error.handled && current()) showNotice(`Could not load your ${this.noun}s. ${plainWords(error, 'list')}`)
     } finally {
       if (generation === this.generation) this.container.removeAttribute('aria-busy')
     }
@@ -177,7 +208,7 @@ class TokenList {
       this.container.replaceChildren(el('p', { class: 'empty', text: this.type === 'api' ? 'You have no API tokens yet.' : 'No sessions.' }))
       return
     }
-    const head = el('thead', {}, el('tr', {}, ...COLUMNS.map((name) =>
+    const head = el('thead', {}, el('tr', {}, ...COLUMNS[this.type].map((name) =>
       name === 'Actions' ? el('th', { scope: 'col' }, el('span', { class: 'visually-hidden', text: name })) : el('th', { scope: 'col', text: name }))))
     const rows = items.map((token) => this.row(token))
     const table = el('table', {}, el('caption', { class: 'visually-hidden', text: `Your ${this.noun}s, newest first` }), head, el('tbody', {}, ...rows))
@@ -205,9 +236,10 @@ class TokenList {
     return el('tr', { 'data-id': token.id, class: current ? 'current' : '' },
       nameCell,
       el('td', { 'data-label': 'Prefix' }, el('code', { text: token.tokenPrefix })),
+      this.type === 'api' ? el('td', { 'data-label': 'Scopes', class: 'scopes-cell' }, scopeList(token.scopes)) : null,
       el('td', { 'data-label': 'Created' }, time(token.createdAt, '')),
       el('td', { 'data-label': 'Expires' }, time(token.expiresAt, 'Never')),
-      el('td', { 'data-label': 'Last used' }, time(token.lastUsedAt, 'Never')),
+      el('td', { 'data-label': 'Last used', class: 'last-used' }, el('span', {}, ...lastUse(token))),
       el('td', { 'data-label': 'Status' }, status(token)),
       el('td', { class: 'actions' }, action))
   }
@@ -257,7 +289,7 @@ async function revoke(list, token) {
     showStatus(`Revoked ${what} “${token.name}”.`)
   } catch (error) {
     if (error.handled) return
-    showNotice(plainWords(error))
+    showNotice(plainWords(error, 'revoke'))
   }
   await list.load()
 }
@@ -286,10 +318,45 @@ function setUpExpiry() {
   })
 }
 
+function setUpAccess(form) {
+  for (const radio of form.querySelectorAll('input[name=access]')) {
+    radio.addEventListener('change', () => {
+      $('create-scopes-field').hidden = form.elements.namedItem('access').value !== 'chosen'
+    })
+  }
+}
+
+// The contract's scope syntax; `*` is not typed here: it is what Full access asks for.
+const SCOPE = /^[A-Za-z0-9_.:/-]{1,64}$/
+
+/**
+ * What the form asks for: `scopes` undefined for full access (the API then gives the
+ * caller's own, `*`), or the boxes ticked and the application scopes typed; or, when they
+ * cannot be sent, the field to blame and why.
+ */
+function chosenScopes(form) {
+  if (form.elements.namedItem('access').value !== 'chosen') return { scopes: undefined }
+  const typedField = $('create-app-scopes')
+  const typed = typedField.value.split(/[\s,]+/).filter(Boolean)
+  const bad = typed.filter((scope) => !SCOPE.test(scope))
+  if (bad.length) return { field: typedField, error: `Not ${bad.length === 1 ? 'a scope' : 'scopes'}: ${bad.map((scope) => `“${scope}”`).join(', ')}. ${typedField.dataset.patternHelp}` }
+  const ticked = [...form.querySelectorAll('input[name=scope]:checked')].map((box) => box.value)
+  const scopes = [...new Set([...ticked, ...typed])]
+  // None would make a token that can only say whose it is: far likelier a slip than a wish.
+  if (scopes.length === 0) return { field: $('create-scopes'), error: 'Pick at least one scope, or choose Full access.' }
+  return { scopes, typed: typed.length > 0 }
+}
+
 async function createToken(form) {
   clearErrors(form)
   hideCreated()
   const name = form.elements.namedItem('name').value
+  const chosen = chosenScopes(form)
+  if (chosen.error) {
+    fieldError(chosen.field, chosen.error)
+    ;(chosen.field.querySelector('input') ?? chosen.field).focus()
+    return
+  }
   const expiry = form.elements.namedItem('expiry').value
   let expiresInDays = null
   if (expiry === 'custom') {
@@ -302,9 +369,10 @@ async function createToken(form) {
     expiresInDays = Number(days.value)
   } else if (expiry !== 'never') expiresInDays = Number(expiry)
   try {
-    const created = await api('POST', '/access-tokens', { body: { name, expiresInDays } })
+    const created = await api('POST', '/access-tokens', { body: { name, expiresInDays, scopes: chosen.scopes } })
     form.reset()
     $('create-days-field').hidden = true
+    $('create-scopes-field').hidden = true
     $('created-name').textContent = created.token.name
     $('created-plaintext').value = created.plaintext
     $('created').hidden = false
@@ -313,7 +381,12 @@ async function createToken(form) {
     lists.api.reset()
     await lists.api.load()
   } catch (error) {
-    showFormError(form, error, 'create', (field) => (field === 'expiresInDays' ? (expiry === 'custom' ? $('create-days') : $('create-expiry')) : form.elements.namedItem(field)))
+    const fields = {
+      expiresInDays: expiry === 'custom' ? $('create-days') : $('create-expiry'),
+      // A ticked box is never refused: a 422 about scopes is about the typed ones.
+      scopes: chosen.typed ? $('create-app-scopes') : $('create-scopes'),
+    }
+    showFormError(form, error, 'create', (field) => fields[field] ?? form.elements.namedItem(field))
   }
 }
 
@@ -423,7 +496,7 @@ $('revoke-others').addEventListener('click', async () => {
       : `Signed out everywhere else: revoked ${revokedCount} ${revokedCount === 1 ? 'session or token' : 'sessions and tokens'}.`)
   } catch (error) {
     if (error.handled) return
-    showNotice(plainWords(error))
+    showNotice(plainWords(error, 'revoke'))
   }
   lists.api.reset()
   lists.session.reset()
@@ -450,6 +523,7 @@ function setUpSignup() {
 
 async function start() {
   setUpExpiry()
+  setUpAccess($('create-form'))
   setUpSignup()
   try {
     await signedIn()

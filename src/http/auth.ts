@@ -22,7 +22,10 @@ const onThisMachine = (request: Request, client: string | null) => isLoopback(cl
 export function authRoutes({ store, config, now, loginLimiter, metrics, caller }: RouteDeps) {
   const signupDeps = { store, loginLimiter }
   const sessionSeconds = config.sessionDays * 24 * 60 * 60
-  const secureCookie = (request: Request) => config.cookieSecure === 'true' || (config.cookieSecure === 'auto' && isHttps(request))
+  const cookieScope = (request: Request) => ({
+    secure: config.cookieSecure === 'true' || (config.cookieSecure === 'auto' && isHttps(request)),
+    domain: config.cookieDomain,
+  })
 
   const open = new Elysia({ prefix: '/api/v1/auth', tags: ['Accounts'] })
     .use(sameOriginEntry(config.corsOrigins))
@@ -68,7 +71,7 @@ export function authRoutes({ store, config, now, loginLimiter, metrics, caller }
           { ...body, client: clientOf(request).address, userAgent: request.headers.get('user-agent'), now: now() },
         )
         set.headers['cache-control'] = 'no-store'
-        set.headers['set-cookie'] = sessionCookie(issued.plaintext, sessionSeconds, secureCookie(request))
+        set.headers['set-cookie'] = sessionCookie(issued.plaintext, sessionSeconds, cookieScope(request))
         return { plaintext: issued.plaintext, token: presentToken(issued.token) }
       },
       {
@@ -90,7 +93,7 @@ export function authRoutes({ store, config, now, loginLimiter, metrics, caller }
       async ({ caller, request, set }) => {
         await store.revokeToken(caller.user.id, caller.token.id, now())
         set.status = 204
-        set.headers['set-cookie'] = sessionCookie('', 0, secureCookie(request))
+        set.headers['set-cookie'] = sessionCookie('', 0, cookieScope(request))
       },
       {
         auth: true,

@@ -31,6 +31,10 @@ describe('dist/vai', () => {
     [['serve', '--signup', 'maybe'], "vai: invalid --signup 'maybe': expected 'open' or 'closed'"],
     [['frob'], "vai: unknown command 'frob' (try vai --help)"],
     [['serve', '--db-pool', '0'], "vai: invalid --db-pool '0': expected a whole number of connections from 1 to 1000"],
+    [
+      ['serve', '--cookie-domain', 'https://example.com'],
+      "vai: invalid --cookie-domain 'https://example.com': expected a host name like example.com (no scheme, port, path or IP address; two labels at least)",
+    ],
   ])('bad usage %p is one line on stderr and exit 2', (args, line) => {
     expect(run(args)).toEqual({ code: 2, stdout: '', stderr: `${line}\n` })
   })
@@ -140,6 +144,25 @@ describe('dist/vai', () => {
     expect(await clientsLogged([], {})).toEqual(['127.0.0.1', '198.51.100.1'])
     expect(await clientsLogged([], { VAI_TRUSTED_PROXIES: '10.0.0.0/8' })).toEqual(['127.0.0.1', '127.0.0.1'])
     expect(await clientsLogged(['--trusted-proxies', '127.0.0.1'], { VAI_TRUSTED_PROXIES: '10.0.0.0/8' })).toEqual(['127.0.0.1', '198.51.100.1'])
+  }, 30_000)
+
+  test('--cookie-domain and VAI_COOKIE_DOMAIN put Domain on the session cookie, the flag winning', async () => {
+    const domainOf = async (args: string[], env: Record<string, string>) => {
+      const server = await start(['--port', '0', '--host', '127.0.0.1', '--db', join(bin.dir, `domain-${args.length}.db`), ...args], env)
+      try {
+        const json = { 'content-type': 'application/json' }
+        const body = JSON.stringify({ email: 'ada@example.com', password: 'correct horse' })
+        expect((await fetch(`${server.url}/api/v1/auth/signup`, { method: 'POST', headers: json, body })).status).toBe(201)
+        const login = await fetch(`${server.url}/api/v1/auth/login`, { method: 'POST', headers: json, body })
+        expect(login.status).toBe(200)
+        return /; Domain=([^;]+);/.exec(login.headers.get('set-cookie')!)?.[1]
+      } finally {
+        server.proc.kill('SIGTERM')
+        await server.proc.exited
+      }
+    }
+    expect(await domainOf([], { VAI_COOKIE_DOMAIN: '.Example.org' })).toBe('example.org')
+    expect(await domainOf(['--cookie-domain', 'example.com'], { VAI_COOKIE_DOMAIN: 'example.org' })).toBe('example.com')
   }, 30_000)
 
   test('SIGTERM lets the requests in flight finish', async () => {

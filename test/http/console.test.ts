@@ -5,10 +5,11 @@ import { makeApp, seedUser } from '../support/app'
 
 describe('GET /', () => {
   test.each([
-    ['a fresh server invites the first account', { signup: 'closed' as const }, false, 'data-signup="closed" data-first-run="true" data-max-token-days=""'],
-    ['then signup is as configured', { signup: 'closed' as const }, true, 'data-signup="closed" data-first-run="false" data-max-token-days=""'],
-    ['an open server says so', { signup: 'open' as const }, true, 'data-signup="open" data-first-run="false" data-max-token-days=""'],
-    ['the token-lifetime cap reaches the expiry choices', { signup: 'open' as const, maxTokenDays: 90 }, true, 'data-signup="open" data-first-run="false" data-max-token-days="90"'],
+    ['a fresh server invites the first account', { signup: 'closed' as const }, false, 'data-signup="closed" data-first-run="true" data-max-token-days="" data-cookie-domain=""'],
+    ['then signup is as configured', { signup: 'closed' as const }, true, 'data-signup="closed" data-first-run="false" data-max-token-days="" data-cookie-domain=""'],
+    ['an open server says so', { signup: 'open' as const }, true, 'data-signup="open" data-first-run="false" data-max-token-days="" data-cookie-domain=""'],
+    ['the token-lifetime cap reaches the expiry choices', { signup: 'open' as const, maxTokenDays: 90 }, true, 'data-signup="open" data-first-run="false" data-max-token-days="90" data-cookie-domain=""'],
+    ['the cookie domain, for ?rd=', { signup: 'open' as const, cookieDomain: 'example.com' }, true, 'data-signup="open" data-first-run="false" data-max-token-days="" data-cookie-domain="example.com"'],
   ])('%s', async (_, config, withUser, attributes) => {
     const t = makeApp(config)
     if (withUser) await seedUser(t)
@@ -30,6 +31,8 @@ describe('console assets', () => {
   test.each([
     ['/console/console.js', 'text/javascript; charset=utf-8', "from './forms.js'"],
     ['/console/forms.js', 'text/javascript; charset=utf-8', 'export function showFormError'],
+    ['/console/messages.js', 'text/javascript; charset=utf-8', 'export function plainWords'],
+    ['/console/return-to.js', 'text/javascript; charset=utf-8', 'export function returnTo'],
     ['/console/console.css', 'text/css; charset=utf-8', 'prefers-color-scheme: dark'],
     ['/console/icon.svg', 'image/svg+xml', '<svg'],
   ])('%s is served as %s', async (path, type, content) => {
