@@ -33,8 +33,9 @@ export async function issueToken(store: Store, request: TokenRequest): Promise<I
     lastUsedIp: null,
     revokedAt: null,
     scopes: request.tokenType === 'session' ? [FULL_ACCESS] : normaliseScopes(request.scopes),
+    rotatedTo: null,
   }
-  const { lastUsedAt: _, lastUsedIp: __, revokedAt: ___, ...row } = token
+  const { lastUsedAt: _, lastUsedIp: __, revokedAt: ___, rotatedTo: ____, ...row } = token
   const stored = { ...row, digest: tokenDigest(plaintext) }
   if (request.limit === undefined) await store.insertToken(stored)
   else if (!(await store.insertTokenWithinLimit(stored, request.limit))) throw tooManyTokens(request.limit)

@@ -6,12 +6,14 @@ import { rememberedSecret } from './cursor-secret'
 import { NEW_TOKEN_COLUMNS, rowMapping, scopesText, TOKEN_COLUMNS, TOKEN_TABLE, USER_COLUMNS, USER_TABLE, type CallerRow, type Column, type Decode, type TokenRow, type UserRow } from './rows'
 import { guardStore } from './guard'
 import {
-  activeOfTypeSql, insertSql, LAST_REVOCATION_SQL, LIST_SHAPES, listParams, listShapeKey, listShapeOf, listTokensSql, purgeBatchSql, purgeInBatches,
-  purgeRevocationsSql, REVOCATIONS_AFTER_SQL,
-  revokeBatchEndSql, revokeBatchSql, revokeInBatches, type ListParam, type ListShape, type OwnerParam,
+  activeOfTypeSql, insertSql, LAST_REVOCATION_SQL, LIST_SHAPES, listParams, listShapeKey, listShapeOf, listTokensSql, LIVE_SUCCESSORS_SQL, purgeBatchSql,
+  purgeInBatches, purgeRevocationsSql, REVOCATIONS_AFTER_SQL, REVOKE_SUCCESSORS_SQL, revokeBatchEndSql, revokeBatchSql, revokeInBatches,
+  ROTATED_AWAY_SQL, type ListParam, type ListShape, type OwnerParam,
 } from './statements'
-import { DatabaseDamaged, StoreUnavailable, type CreateUserResult, type NewToken, type PageStart, type Store, type StoredToken, type TokenType } from './store'
-import { activeTokenSql } from './token-state'
+import {
+  DatabaseDamaged, StoreUnavailable, type CreateUserResult, type NewToken, type PageStart, type RotationRefusal, type Store, type StoredToken, type TokenType,
+} from './store'
+import { activeTokenSql, rotationRefusal } from './token-state'
 import { createTouches } from './touches'
 
 type Migration = (tx: SQL) => Promise<unknown>
@@ -120,6 +122,11 @@ const MIGRATIONS: Migration[] = [
       CREATE TRIGGER live_tokens_deleted AFTER DELETE ON tokens
         REFERENCING OLD TABLE AS old_tokens
         FOR EACH STATEMENT EXECUTE FUNCTION vai_live_tokens_deleted();`)
+  },
+  // Rotation: the id of the token that replaced this one. No foreign key: the purge may
+  // delete either end of a rotation first.
+  async (tx) => {
+    await tx.unsafe('ALTER TABLE tokens ADD COLUMN rotated_to text COLLATE "C"')
   },
 ]
 
@@ -279,6 +286,7 @@ function numbered<Param extends string>(build: (placeholder: (param: Param) => s
 }
 const listStatement = (shape: ListShape) => numbered<ListParam>((placeholder) => listTokensSql(shape, placeholder))
 const ACTIVE_OF_TYPE = numbered<OwnerParam>(activeOfTypeSql)
+const ACTIVE_OF_TYPE_EXCEPT = numbered<OwnerParam>((p) => activeOfTypeSql(p, true))
 const REVOKE_BATCH_END = numbered<OwnerParam>(revokeBatchEndSql)
 const REVOKE_BATCH = numbered<OwnerParam>(revokeBatchSql)
 
@@ -347,6 +355,34 @@ export function createPostgresStore(sql: SQL): Store {
         if (Number(row!.n) >= limit) return false
         await tx.unsafe(INSERT_TOKEN, values(NEW_TOKEN_COLUMNS, token))
         return true
+      })
+    },
+    async rotateToken({ userId, tokenId, successor, graceUntil, limit }) {
+      return sql.begin(async (tx): Promise<RotationRefusal | null> => {
+        const at = successor.createdAt
+        // The owner's row lines the rotation up with creates (the cap, as in
+        // insertTokenWithinLimit), the old token's with a revocation of it; of two rotations
+        // of one token, the second then finds it rotated.
+        await tx`SELECT 1 FROM users WHERE id = ${userId} FOR NO KEY UPDATE`
+        const [row] = await tx<PgTokenRow[]>`
+          SELECT ${sql.unsafe(TOKEN_COLUMNS)} FROM tokens t WHERE t.id = ${tokenId} AND t.user_id = ${userId} FOR UPDATE`
+        if (!row) return 'not_found'
+        const old = toToken(row)
+        const refusal = rotationRefusal(old, at)
+        if (refusal) return refusal
+        const [active] = await run<{ n: string }>(tx, ACTIVE_OF_TYPE_EXCEPT, { userId, tokenType: successor.tokenType, now: at, limit, exceptId: tokenId })
+        if (Number(active!.n) >= limit) return 'too_many'
+        await tx.unsafe(INSERT_TOKEN, values(NEW_TOKEN_COLUMNS, successor))
+        const expiresAt = graceUntil === null ? old.expiresAt : Math.min(old.expiresAt ?? graceUntil, graceUntil)
+        await tx.unsafe(ROTATED_AWAY_SQL, [successor.id, graceUntil === null ? at : null, expiresAt, tokenId])
+        return null
+      })
+    },
+    async recordReuse(tokenId, at, revoke) {
+      return sql.begin(async (tx) => {
+        const live: { id: string }[] = await tx.unsafe(LIVE_SUCCESSORS_SQL, [tokenId, at])
+        if (revoke && live.length > 0) await tx.unsafe(REVOKE_SUCCESSORS_SQL, [tokenId, at])
+        return live.map((row) => row.id)
       })
     },
     async findTokenByDigest(digest) {

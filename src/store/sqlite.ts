@@ -7,11 +7,15 @@ import { NEW_TOKEN_COLUMNS, rowMapping, scopesText, TOKEN_COLUMNS, TOKEN_TABLE, 
 import { guardStore } from './guard'
 import { sqliteOutage } from './sqlite-outages'
 import {
-  activeOfTypeSql, insertSql, LAST_REVOCATION_SQL, LIST_SHAPES, listParams, listShapeKey, listShapeOf, listTokensSql, nextTurn, purgeBatchSql,
-  purgeInBatches, purgeRevocationsSql, REVOCATIONS_AFTER_SQL, revokeBatchEndSql, revokeBatchSql, revokeInBatches, type ListShape, type OwnerParam,
+  activeOfTypeSql, insertSql, LAST_REVOCATION_SQL, LIST_SHAPES, listParams, listShapeKey, listShapeOf, listTokensSql, LIVE_SUCCESSORS_SQL, nextTurn,
+  purgeBatchSql, purgeInBatches, purgeRevocationsSql, REVOCATIONS_AFTER_SQL, REVOKE_SUCCESSORS_SQL, revokeBatchEndSql, revokeBatchSql, revokeInBatches,
+  ROTATED_AWAY_SQL, type ListShape, type OwnerParam,
 } from './statements'
-import { DatabaseDamaged, type CreateUserResult, type NewToken, type NewUser, type PageStart, type Store, type StoredToken, type TokenType } from './store'
-import { activeTokenSql } from './token-state'
+import {
+  DatabaseDamaged, type CreateUserResult, type NewToken, type NewUser, type PageStart, type Rotation, type RotationRefusal, type Store, type StoredToken,
+  type TokenType,
+} from './store'
+import { activeTokenSql, rotationRefusal } from './token-state'
 import { createTouches, type PendingTouch } from './touches'
 
 // Each entry moves the schema one version up; PRAGMA user_version says where a file is.
@@ -76,6 +80,9 @@ const MIGRATIONS: string[] = [
    BEGIN
      INSERT INTO revocations (digest, revoked_at) VALUES (old.digest, CAST(unixepoch('subsec') * 1000 AS INTEGER));
    END;`,
+  // Rotation: the id of the token that replaced this one. No foreign key: the purge may
+  // delete either end of a rotation first.
+  `ALTER TABLE tokens ADD COLUMN rotated_to TEXT;`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
@@ -236,6 +243,10 @@ export function createSqliteStore(db: Database): Store {
       'UPDATE tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ? AND user_id = ? RETURNING revoked_at',
     ),
     activeOfType: db.query<{ n: number }, Record<string, string | number>>(activeOfTypeSql(byName)),
+    activeOfTypeExcept: db.query<{ n: number }, Record<string, string | number>>(activeOfTypeSql(byName, true)),
+    rotatedAway: db.query<unknown, [string, number | null, number | null, string]>(ROTATED_AWAY_SQL),
+    liveSuccessors: db.query<{ id: string }, [string, number]>(LIVE_SUCCESSORS_SQL),
+    revokeSuccessors: db.query<unknown, [string, number]>(REVOKE_SUCCESSORS_SQL),
     revokeBatchEnd: db.query<{ created_at: number; id: string }, Record<string, string | number>>(revokeBatchEndSql(byName)),
     revokeBatch: db.query<unknown, Record<string, string | number | null>>(revokeBatchSql(byName)),
     touch: db.query<unknown, [number, string | null, string, number]>(
@@ -335,6 +346,27 @@ export function createSqliteStore(db: Database): Store {
     return true
   })
 
+  // In the write lock from the check to the update: of two rotations of one token (in any
+  // process), the second finds it rotated.
+  const rotate = db.transaction(({ userId, tokenId, successor, graceUntil, limit }: Rotation): RotationRefusal | null => {
+    const at = successor.createdAt
+    const row = q.token.get(tokenId, userId)
+    if (!row) return 'not_found'
+    const refusal = rotationRefusal(toToken(row), at)
+    if (refusal) return refusal
+    if (q.activeOfTypeExcept.get({ userId, tokenType: successor.tokenType, now: at, limit, exceptId: tokenId })!.n >= limit) return 'too_many'
+    q.insertToken.run(bound(successor))
+    const expiresAt = graceUntil === null ? row.expires_at : Math.min(row.expires_at ?? graceUntil, graceUntil)
+    q.rotatedAway.run(successor.id, graceUntil === null ? at : null, expiresAt, tokenId)
+    return null
+  })
+
+  const reuse = db.transaction((tokenId: string, at: number, revoke: boolean): string[] => {
+    const live = q.liveSuccessors.all(tokenId, at).map((row) => row.id)
+    if (revoke && live.length > 0) q.revokeSuccessors.run(tokenId, at)
+    return live
+  })
+
   const probeWrite = db.transaction(() => {
     q.insertProbe.run()
     q.deleteProbe.run()
@@ -376,6 +408,14 @@ export function createSqliteStore(db: Database): Store {
     async listTokens(userId, options) {
       const query = listQueries.get(listShapeKey(listShapeOf(options)))!
       return query.all(listParams(userId, options) as Record<string, string | number>).map(toToken)
+    },
+    async rotateToken(rotation) {
+      remembered.forget()
+      return rotate.immediate(rotation)
+    },
+    async recordReuse(tokenId, at, revoke) {
+      remembered.forget()
+      return reuse.immediate(tokenId, at, revoke)
     },
     async revokeToken(userId, tokenId, at) {
       remembered.forget()

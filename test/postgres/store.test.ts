@@ -43,17 +43,22 @@ describe.skipIf(!TEST_POSTGRES)('PostgreSQL store', () => {
     const { connect } = await freshSchema()
     const sql = connect()
     await migratePostgres(sql)
-    // A database as the version before scopes left it: the current schema less the two columns.
-    await sql.unsafe('ALTER TABLE tokens DROP COLUMN scopes, DROP COLUMN last_used_ip')
-    await sql`UPDATE vai_schema SET version = ${POSTGRES_SCHEMA_VERSION - 1}`
+    // A database as version 1 (the one before scopes) left it: the current schema less what
+    // the migrations since added (scopes and last_used_ip; the revocation feed; rotated_to).
+    await sql.unsafe(`
+      DROP TRIGGER tokens_revoked ON tokens; DROP TRIGGER live_tokens_deleted ON tokens;
+      DROP FUNCTION vai_tokens_revoked(); DROP FUNCTION vai_live_tokens_deleted();
+      DROP TABLE revocations, revocation_counter;
+      ALTER TABLE tokens DROP COLUMN scopes, DROP COLUMN last_used_ip, DROP COLUMN rotated_to;`)
+    await sql`UPDATE vai_schema SET version = 1`
     await sql`INSERT INTO users (id, email, name, password_hash, created_at) VALUES ('u', 'u@example.com', NULL, 'x', 1)`
     await sql.unsafe(`INSERT INTO tokens (id, user_id, name, token_type, token_prefix, digest, created_at) VALUES
                       ('s', 'u', 'laptop', 'session', 'vai_x', '\\x01', 1), ('a', 'u', 'ci', 'api', 'vai_y', '\\x02', 2)`)
     expect(await migratePostgres(sql)).toBe(POSTGRES_SCHEMA_VERSION)
     const store = createPostgresStore(sql)
-    expect((await store.listTokens('u', { includeRevoked: true, limit: 10 })).map(({ id, scopes, lastUsedIp }) => ({ id, scopes, lastUsedIp }))).toEqual([
-      { id: 'a', scopes: ['*'], lastUsedIp: null },
-      { id: 's', scopes: ['*'], lastUsedIp: null },
+    expect((await store.listTokens('u', { includeRevoked: true, limit: 10 })).map(({ id, scopes, lastUsedIp, rotatedTo }) => ({ id, scopes, lastUsedIp, rotatedTo }))).toEqual([
+      { id: 'a', scopes: ['*'], lastUsedIp: null, rotatedTo: null },
+      { id: 's', scopes: ['*'], lastUsedIp: null, rotatedTo: null },
     ])
   })
 

@@ -35,19 +35,22 @@ describe('SQLite store', () => {
 
   test('the scopes migration gives every token that existed before it full access, and no last address', async () => {
     const path = join(dir, 'before-scopes.db')
-    // A file as the version before scopes left it: the current schema less the two columns.
+    // A file as version 3 (the one before scopes) left it: the current schema less what
+    // the migrations since added (scopes and last_used_ip; the revocation feed; rotated_to).
     const old = openDatabase(path)
-    old.run('ALTER TABLE tokens DROP COLUMN scopes')
-    old.run('ALTER TABLE tokens DROP COLUMN last_used_ip')
-    old.run(`PRAGMA user_version = ${SCHEMA_VERSION - 1}`)
+    old.run('DROP TRIGGER tokens_revoked')
+    old.run('DROP TRIGGER live_tokens_deleted')
+    old.run('DROP TABLE revocations')
+    for (const column of ['scopes', 'last_used_ip', 'rotated_to']) old.run(`ALTER TABLE tokens DROP COLUMN ${column}`)
+    old.run('PRAGMA user_version = 3')
     old.run("INSERT INTO users (id, email, name, password_hash, created_at) VALUES ('u', 'u@example.com', NULL, 'x', 1)")
     old.run(`INSERT INTO tokens (id, user_id, name, token_type, token_prefix, digest, created_at) VALUES
              ('s', 'u', 'laptop', 'session', 'vai_x', x'01', 1), ('a', 'u', 'ci', 'api', 'vai_y', x'02', 2)`)
     old.close()
     const store = createSqliteStore(openDatabase(path))
-    expect((await store.listTokens('u', { includeRevoked: true, limit: 10 })).map(({ id, scopes, lastUsedIp }) => ({ id, scopes, lastUsedIp }))).toEqual([
-      { id: 'a', scopes: ['*'], lastUsedIp: null },
-      { id: 's', scopes: ['*'], lastUsedIp: null },
+    expect((await store.listTokens('u', { includeRevoked: true, limit: 10 })).map(({ id, scopes, lastUsedIp, rotatedTo }) => ({ id, scopes, lastUsedIp, rotatedTo }))).toEqual([
+      { id: 'a', scopes: ['*'], lastUsedIp: null, rotatedTo: null },
+      { id: 's', scopes: ['*'], lastUsedIp: null, rotatedTo: null },
     ])
     await store.close()
   })
@@ -142,7 +145,7 @@ describe('long work in slices that let requests run between them', () => {
     const store = createSqliteStore(openDatabase(':memory:'))
     const tokens = Array.from({ length: n }, (_, i) => ({
       id: `t${String(i).padStart(6, '0')}`, userId: 'u', name: 'n', tokenType: 'api' as const, tokenPrefix: 'vai_x',
-      digest: new Uint8Array(new Bun.CryptoHasher('sha256').update(String(i)).digest()), createdAt: NOW - i, expiresAt: null, scopes: ['*'], lastUsedAt: null, lastUsedIp: null, revokedAt: null,
+      digest: new Uint8Array(new Bun.CryptoHasher('sha256').update(String(i)).digest()), createdAt: NOW - i, expiresAt: null, scopes: ['*'], lastUsedAt: null, lastUsedIp: null, revokedAt: null, rotatedTo: null,
     }))
     await store.importAll([{ id: 'u', email: 'u@example.com', name: null, passwordHash: 'x', createdAt: NOW }], (async function* () { yield tokens })(), new Uint8Array(32))
     return store
