@@ -1,5 +1,5 @@
 import { tooManyTokens } from '../errors'
-import type { Store, TokenRecord, UserRecord } from '../store/store'
+import type { NewToken, Store, TokenRecord, UserRecord } from '../store/store'
 import { tokenState } from '../store/token-state'
 import { FULL_ACCESS, normaliseScopes } from '../tokens/scopes'
 import { generateToken, isWellFormedToken, tokenDigest, tokenPrefix } from './token-format'
@@ -20,6 +20,14 @@ export type TokenRequest = {
 } & ({ tokenType: 'session' } | { tokenType: 'api'; scopes: readonly string[] })
 
 export async function issueToken(store: Store, request: TokenRequest): Promise<IssuedToken> {
+  const { stored, ...issued } = newToken(request)
+  if (request.limit === undefined) await store.insertToken(stored)
+  else if (!(await store.insertTokenWithinLimit(stored, request.limit))) throw tooManyTokens(request.limit)
+  return issued
+}
+
+/** A fresh plaintext and its token, as the API shows it and as the store keeps it: nothing written yet. */
+export function newToken(request: TokenRequest): IssuedToken & { stored: NewToken } {
   const plaintext = generateToken()
   const token: TokenRecord = {
     id: Bun.randomUUIDv7('hex', request.now),
@@ -36,10 +44,7 @@ export async function issueToken(store: Store, request: TokenRequest): Promise<I
     rotatedTo: null,
   }
   const { lastUsedAt: _, lastUsedIp: __, revokedAt: ___, rotatedTo: ____, ...row } = token
-  const stored = { ...row, digest: tokenDigest(plaintext) }
-  if (request.limit === undefined) await store.insertToken(stored)
-  else if (!(await store.insertTokenWithinLimit(stored, request.limit))) throw tooManyTokens(request.limit)
-  return { plaintext, token }
+  return { plaintext, token, stored: { ...row, digest: tokenDigest(plaintext) } }
 }
 
 export interface Caller {

@@ -6,7 +6,7 @@ import type { Metrics } from '../metrics'
 import type { ValidationIssue } from '../schemas'
 import type { Store } from '../store/store'
 import { holds, type BuiltInScope } from '../tokens/scopes'
-import { readProtectedBody } from './body'
+import { readOptionalBody, readProtectedBody } from './body'
 import { clientOf } from './forwarded'
 import { errorResponses } from './openapi'
 import { fromAnotherOrigin, STATE_CHANGING } from './security'
@@ -33,6 +33,8 @@ export interface AuthOptions {
   carriers?: Carriers
   /** No method of the route changes anything (verify): a cookie needs no same-origin check. */
   changesNothing?: true
+  /** Every key of the route's body is optional, and so is the body: an empty one reads as `{}`. */
+  optionalBody?: true
 }
 
 /** What a route's `auth` asks of its caller: `true`, a valid token of any kind; or that, with options. */
@@ -140,7 +142,7 @@ export function callerPlugin(store: Store, now: () => number, metrics: Metrics) 
         // A transform runs before validation. Elysia answers a status it returns (and runs
         // no later step) and merges an object into the context, as derive() does, though its
         // type says it returns nothing. The body is read only once the caller is accepted.
-        transform: [authenticator(options), readProtectedBody] as unknown as ((context: Context) => Promise<void>)[],
+        transform: [authenticator(options), options.optionalBody ? readOptionalBody : readProtectedBody] as unknown as ((context: Context) => Promise<void>)[],
         // The caller is on the context already; this tells the handler's type so.
         resolve: (context) => ({ caller: (context as unknown as { caller: Caller }).caller }),
         detail,

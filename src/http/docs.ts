@@ -6,6 +6,7 @@ import swaggerCss from 'swagger-ui-dist/swagger-ui.css' with { type: 'file' }
 import pkg from '../../package.json'
 import { SESSION_COOKIE } from '../auth/credentials'
 import * as schemas from '../schemas'
+import { readOptionalBody } from './body'
 import { refusalResponses } from './caller'
 import { embeddedFile } from './embedded'
 import { errorResponses } from './openapi'
@@ -139,6 +140,13 @@ async function openApiDocument(app: AnyElysia): Promise<OpenAPIDocument> {
   const described: AnyElysia = Object.create(app, { getGlobalRoutes: { value: () => routes } })
   // OPTIONS too: verify answers it (the generator leaves it out unless told otherwise).
   const { paths } = toOpenAPISchema(described, { methods: [] }, undefined, undefined, '3.0.3')
+  // A route that reads its body with readOptionalBody (`auth: { optionalBody: true }`) takes none as `{}`.
+  for (const route of routes) {
+    const transforms = (route.hooks.transform ?? []) as { fn: unknown }[]
+    if (!transforms.some((hook) => hook.fn === readOptionalBody)) continue
+    const body = (paths as Schema)[route.path.replace(/:(\w+)/g, '{$1}')]?.[route.method.toLowerCase()]?.requestBody
+    if (body) body.required = false
+  }
   const named = Object.values(schemas as Record<string, unknown>).filter((value): value is TSchema & { $id: string } => typeof (value as Schema)?.$id === 'string')
   return toOpenAPI30({ ...DOCUMENT_BASE, paths: paths as OpenAPIDocument['paths'], components: { schemas: {}, securitySchemes: SECURITY_SCHEMES } }, named)
 }

@@ -51,6 +51,7 @@ const OPERATIONS: Record<string, { security: Security; scope?: string; errors: n
   'DELETE /api/v1/access-tokens': { security: ANY_CARRIER, scope: 'tokens:write', errors: [401, 403, 413, 422, 503] },
   'GET /api/v1/access-tokens/{token_id}': { security: ANY_CARRIER, scope: 'tokens:read', errors: [401, 403, 404, 422, 503] },
   'DELETE /api/v1/access-tokens/{token_id}': { security: ANY_CARRIER, scope: 'tokens:write', errors: [401, 403, 404, 413, 422, 503] },
+  'POST /api/v1/access-tokens/{token_id}/rotate': { security: ANY_CARRIER, scope: 'tokens:write', errors: [401, 403, 404, 409, 413, 422, 503] },
   'POST /api/v1/auth/introspect': { security: SERVICE, scope: 'introspect', errors: [400, 401, 403, 413, 422, 503] },
   // Every method alike, and never a 413: verify does not read a body.
   ...Object.fromEntries(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].map((method) => [`${method} /api/v1/auth/verify`, { security: WITH_BASIC, errors: [401, 403, 422, 503] }])),
@@ -272,6 +273,18 @@ describe('GET /swagger/json', () => {
     expect(schema.required).toEqual(required)
     expect(Object.keys(schema.properties)).toEqual(keys)
     expect(schema.additionalProperties).toBe(false)
+  })
+
+  test('the rotate body is optional, and so is each of its keys; the others are required', () => {
+    const bodies = Object.fromEntries(operations(doc).flatMap(([key, operation]) => (operation.requestBody ? [[key, operation.requestBody]] : [])))
+    expect(Object.entries(bodies).filter(([, body]) => !body.required).map(([key]) => key)).toEqual(['POST /api/v1/access-tokens/{token_id}/rotate'])
+    const schema = resolve(bodies['POST /api/v1/access-tokens/{token_id}/rotate'].content['application/json'].schema)
+    expect(schema.required).toBeUndefined()
+    expect(schema.additionalProperties).toBe(false)
+    expect(schema.properties).toEqual({
+      graceSeconds: { type: 'integer', minimum: 0, maximum: 86400, default: 0, description: expect.any(String) },
+      expiresInDays: { type: 'integer', minimum: 1, maximum: 3650, nullable: true, description: expect.any(String) },
+    })
   })
 
   test('scopes is a list of at most 64 scopes, each of the syntax', () => {
