@@ -34,7 +34,7 @@ export interface AppOptions {
 export function createApp({
   config, store, now = Date.now, loginLimiter = createLoginLimiter(store), metrics = createMetrics(store, now), log = () => {}, peerAddress,
 }: AppOptions) {
-  const deps = { config, store, now, loginLimiter, metrics, caller: callerPlugin(store, now, metrics) }
+  const deps = { config, store, now, loginLimiter, metrics, caller: callerPlugin(store, now, metrics, config.rotationReuse) }
   // normalize off: a body key a route does not define is refused (extra_forbidden), not dropped.
   const app = new Elysia({ normalize: false })
   const peerOf = peerAddress ?? ((request: Request) => app.server?.requestIP(request)?.address ?? null)

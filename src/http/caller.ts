@@ -1,6 +1,6 @@
 import { Elysia, type Context } from 'elysia'
 import { basicPassword, presentedCredential, tokenWithoutBearer, type Carrier } from '../auth/credentials'
-import { authenticate, type Caller } from '../auth/tokens'
+import { authenticate, type Caller, type ReuseResponse } from '../auth/tokens'
 import { ERRORS, fixedHeaders, scopeError, type ErrorName } from '../errors'
 import type { Metrics } from '../metrics'
 import type { ValidationIssue } from '../schemas'
@@ -94,7 +94,7 @@ const PRESENTED: Record<Carriers, (headers: Headers) => Presented> = {
  * its 403 whatever it sent; the handler finds it as `caller`. It also gives the operation
  * its security in the document.
  */
-export function callerPlugin(store: Store, now: () => number, metrics: Metrics) {
+export function callerPlugin(store: Store, now: () => number, metrics: Metrics, onReuse: ReuseResponse) {
   const authenticator = ({ scope, ownToken, carriers = 'standard', changesNothing }: AuthOptions) => {
     const present = PRESENTED[carriers]
     return async ({ request, params, set, status }: Pick<Context, 'request' | 'params' | 'set' | 'status'>) => {
@@ -121,7 +121,7 @@ export function callerPlugin(store: Store, now: () => number, metrics: Metrics) 
       if (!changesNothing && presented.via === 'cookie' && STATE_CHANGING.has(request.method) && fromAnotherOrigin(request)) {
         return refuse(CROSS_SITE)
       }
-      const result = await authenticate(store, presented.token, now(), clientOf(request).address)
+      const result = await authenticate(store, presented.token, now(), clientOf(request).address, onReuse)
       if ('refused' in result) {
         metrics.authFailure(result.refused)
         return refuse(INVALID_TOKEN)

@@ -312,3 +312,100 @@ describe('POST …/rotate with --max-active-tokens 2: the successor takes the ol
     expect((await rotate(t, second.token.id, alice.plaintext)).status).toBe(201)
   })
 })
+
+/** How many refusals authentication counted as reuse of a rotated token (vai_auth_failures_total{reason="reused"}). */
+async function reusedRefusals(t: TestApp): Promise<number> {
+  const { values } = await t.metrics.registry.getSingleMetric('vai_auth_failures_total')!.get()
+  return values.find((value) => value.labels.reason === 'reused')!.value
+}
+
+describe.each(['warn', 'revoke'] as const)('reuse of a rotated token, --rotation-reuse %s', (mode) => {
+  // Every reuse the store was told of: [token id, time, whether to revoke].
+  const recorded: [string, number, boolean][] = []
+  const f = fixture({
+    rotationReuse: mode,
+    wrapStore: (store) =>
+      new Proxy(store, {
+        get: (target, name) =>
+          name === 'recordReuse'
+            ? (...args: [string, number, boolean]) => (recorded.push(args), target.recordReuse(...args))
+            : Reflect.get(target, name),
+      }),
+  })
+  const reuses = () => recorded.length
+
+  /** ada's `old` rotated with `graceSeconds` to `successor`. */
+  async function rotated(graceSeconds: number) {
+    const { t, alice } = f
+    const old = await seedToken(t, alice.user.id, { name: `rotated with ${graceSeconds}s` })
+    const reply = await rotate(t, old.token.id, alice.plaintext, { body: { graceSeconds } })
+    expect(reply.status).toBe(201)
+    return { old, successor: reply.body as { plaintext: string; token: { id: string } } }
+  }
+
+  test('during the grace the old token is valid: no reuse', async () => {
+    const { t } = f
+    const before = reuses()
+    const { old, successor } = await rotated(60)
+    t.clock.advance(59_999)
+    expect((await t.get(ME, { token: old.plaintext })).status).toBe(200)
+    expect((await t.get(ME, { token: successor.plaintext })).status).toBe(200)
+    expect(reuses()).toBe(before)
+  })
+
+  test.each([0, 60])(`after a grace of %is: a 401 like any dead token, recorded as reuse; the successor ${mode === 'warn' ? 'stays live' : 'is revoked, and its next request is a 401'}`, async (grace) => {
+    const { t, alice } = f
+    const before = reuses()
+    const { old, successor } = await rotated(grace)
+    t.clock.advance(grace * 1000)
+    const reply = await t.get(ME, { token: old.plaintext })
+    expect([reply.status, reply.body, reply.headers.get('www-authenticate')]).toEqual([401, INVALID_TOKEN, 'Bearer'])
+    expect(recorded.slice(before)).toEqual([[old.token.id, t.clock.now(), mode === 'revoke']])
+    const next = await t.get(ME, { token: successor.plaintext })
+    if (mode === 'warn') {
+      expect(next.status).toBe(200)
+      expect((await stored(t, alice.user.id, successor.token.id)).revokedAt).toBeNull()
+    } else {
+      expect([next.status, next.body]).toEqual([401, INVALID_TOKEN])
+      expect((await stored(t, alice.user.id, successor.token.id)).revokedAt).toBe(t.clock.now())
+    }
+  })
+
+  test(`down a chain of rotations, ${mode === 'warn' ? 'every successor stays live' : 'every live successor is revoked'}; other tokens are untouched`, async () => {
+    const { t, alice } = f
+    const { old, successor } = await rotated(0)
+    const newest = await rotate(t, successor.token.id, successor.plaintext, { body: { graceSeconds: 600 } })
+    expect(newest.status).toBe(201)
+    const bystander = await seedToken(t, alice.user.id)
+    const counted = await reusedRefusals(t)
+    expect((await t.get(ME, { token: old.plaintext })).status).toBe(401)
+    // The refusal is counted under its own reason.
+    expect(await reusedRefusals(t)).toBe(counted + 1)
+    // The middle one is in its grace; the newest is live.
+    const live = [successor.plaintext, newest.body.plaintext].map(async (token) => (await t.get(ME, { token })).status)
+    expect(await Promise.all(live)).toEqual(mode === 'warn' ? [200, 200] : [401, 401])
+    expect((await t.get(ME, { token: bystander.plaintext })).status).toBe(200)
+    expect((await t.get(ME, { token: alice.plaintext })).status).toBe(200)
+  })
+
+  test(`introspecting a rotated token after its grace: {"active":false}, and recorded as reuse${mode === 'revoke' ? '; the successor is revoked' : ''}`, async () => {
+    const { t, alice } = f
+    const service = await seedToken(t, alice.user.id, { scopes: ['introspect'] })
+    const { old, successor } = await rotated(0)
+    const before = reuses()
+    const reply = await t.post('/api/v1/auth/introspect', { token: service.plaintext, body: { token: old.plaintext } })
+    expect([reply.status, reply.body]).toEqual([200, { active: false }])
+    expect(recorded.slice(before)).toEqual([[old.token.id, t.clock.now(), mode === 'revoke']])
+    expect((await t.post('/api/v1/auth/introspect', { token: service.plaintext, body: { token: successor.plaintext } })).body.active).toBe(mode === 'warn')
+  })
+
+  test('a dead token that was never rotated is no reuse', async () => {
+    const { t, alice } = f
+    const before = reuses()
+    const revoked = await seedToken(t, alice.user.id)
+    await t.store.revokeToken(alice.user.id, revoked.token.id, t.clock.now())
+    const expired = await seedToken(t, alice.user.id, { expiresAt: t.clock.now() })
+    for (const token of [revoked.plaintext, expired.plaintext]) expect((await t.get(ME, { token })).status).toBe(401)
+    expect(reuses()).toBe(before)
+  })
+})
