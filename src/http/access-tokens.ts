@@ -8,6 +8,7 @@ import { newTokenTerms } from '../tokens/new-token'
 import { rotateToken } from '../tokens/rotation'
 import { tokenPage } from '../tokens/page'
 import type { RouteDeps } from './deps'
+import { TOKEN_EXPIRES } from './caller'
 import { errorResponses } from './openapi'
 import { presentToken, presentTokenPage } from './present'
 
@@ -66,8 +67,13 @@ export function accessTokenRoutes({ store, config, now, caller }: RouteDeps) {
         description: 'Revoking twice keeps the first revokedAt. A token may always revoke itself, without `tokens:write`.',
       },
     })
-    .post('/:token_id/rotate', async ({ caller, params, body, set }) =>
-      issuedResponse(set, await rotateToken(store, caller.token, params.token_id.toLowerCase(), body, config, now())), {
+    .post('/:token_id/rotate', async ({ caller, params, body, set }) => {
+      const id = params.token_id.toLowerCase()
+      const rotated = await rotateToken(store, caller.token, id, body, config, now())
+      // The request's own token has just been given its end: say that one.
+      if (id === caller.token.id) set.headers[TOKEN_EXPIRES] = new Date(rotated.oldTokenEnds).toISOString()
+      return issuedResponse(set, rotated)
+    }, {
       auth: { scope: 'tokens:write', ownToken: 'token_id', optionalBody: true },
       params: TokenIdParams,
       body: RotateTokenBody(config.maxTokenDays),

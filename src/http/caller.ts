@@ -69,6 +69,9 @@ const TOKEN_WITHOUT_BEARER = refusal('tokenWithoutBearer')
 const INVALID_TOKEN = refusal('invalidToken')
 const CROSS_SITE = refusal('crossSite')
 
+/** The response header that says when the request's token expires (none for one that never does). */
+export const TOKEN_EXPIRES = 'vai-token-expires'
+
 type Presented = { token: string; via: Carrier | 'basic' } | { via: 'cookie'; ambiguous: true } | undefined
 
 /** Basic, when it holds a password, else the standard carriers (Basic is never Bearer: one Authorization header). */
@@ -127,6 +130,8 @@ export function callerPlugin(store: Store, now: () => number, metrics: Metrics, 
         return refuse(INVALID_TOKEN)
       }
       const { token } = result.caller
+      // On every answer to this request from here on, errors too: automation sees its end coming.
+      if (token.expiresAt !== null) set.headers[TOKEN_EXPIRES] = new Date(token.expiresAt).toISOString()
       if (scope !== undefined && !holds(token.scopes, scope) && !(ownToken !== undefined && params[ownToken]?.toLowerCase() === token.id)) {
         throw scopeError('lacksScope', [scope])
       }

@@ -41,6 +41,11 @@ const SECURITY_SCHEMES = {
 }
 
 const hidden = { detail: { hide: true } }
+
+const TOKEN_EXPIRES_HEADER = {
+  description: 'When the token that authenticated the request expires; absent for one that never does',
+  schema: { type: 'string', format: 'date-time' },
+}
 // swagger-ui-dist is pinned: what it ships does not change under a version.
 const ASSET_CACHE = 'public, max-age=86400'
 
@@ -146,6 +151,13 @@ async function openApiDocument(app: AnyElysia): Promise<OpenAPIDocument> {
     if (!transforms.some((hook) => hook.fn === readOptionalBody)) continue
     const body = (paths as Schema)[route.path.replace(/:(\w+)/g, '{$1}')]?.[route.method.toLowerCase()]?.requestBody
     if (body) body.required = false
+  }
+  // Once a protected operation has its caller, every answer says when the caller's token expires.
+  for (const operation of Object.values(paths as Record<string, Record<string, Schema>>).flatMap((item) => Object.values(item))) {
+    if (!operation.security?.length) continue
+    for (const [status, response] of Object.entries(operation.responses as Record<string, Schema>)) {
+      if (status !== '401') response.headers = { ...response.headers, 'Vai-Token-Expires': TOKEN_EXPIRES_HEADER }
+    }
   }
   const named = Object.values(schemas as Record<string, unknown>).filter((value): value is TSchema & { $id: string } => typeof (value as Schema)?.$id === 'string')
   return toOpenAPI30({ ...DOCUMENT_BASE, paths: paths as OpenAPIDocument['paths'], components: { schemas: {}, securitySchemes: SECURITY_SCHEMES } }, named)

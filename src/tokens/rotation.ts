@@ -28,7 +28,8 @@ const REFUSALS: Record<Exclude<RotationRefusal, 'too_many'>, ErrorName> = {
 
 /**
  * Rotates the user's token `tokenId` for the `caller` (the token making the request, maybe
- * `tokenId` itself): the successor's plaintext, or the catalogue's 404, 409 or 403. The
+ * `tokenId` itself): the successor's plaintext and when the old token stops working, or
+ * the catalogue's 404, 409 or 403. The
  * successor may be issued at the cap on active tokens, since it takes the old one's place;
  * a rotated token still in its grace counts, so rotating cannot pile up live tokens.
  */
@@ -39,7 +40,7 @@ export async function rotateToken(
   request: RotationRequest,
   { maxTokenDays, maxActiveTokens }: RotationLimits,
   now: number,
-): Promise<IssuedToken> {
+): Promise<IssuedToken & { oldTokenEnds: number }> {
   // Rotating the token in hand (automation renewing itself) needs no second lookup.
   const old = tokenId === caller.id ? caller : await store.getToken(caller.userId, tokenId)
   const found = old === null ? 'not_found' : rotationRefusal(old, now)
@@ -57,5 +58,5 @@ export async function rotateToken(
   // Another request may have rotated, revoked or deleted it since it was read.
   if (refused === 'too_many') throw tooManyTokens(maxActiveTokens)
   if (refused !== null) throw httpError(REFUSALS[refused])
-  return issued
+  return { ...issued, oldTokenEnds: grace === 0 ? now : Math.min(old!.expiresAt ?? Infinity, now + grace * 1000) }
 }

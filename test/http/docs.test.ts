@@ -292,9 +292,21 @@ describe('GET /swagger/json', () => {
     expect(body.properties.scopes).toMatchObject({ type: 'array', maxItems: 64, items: { type: 'string', pattern: '^(?:\\*|[A-Za-z0-9_.:/-]{1,64})$' } })
   })
 
+  test('every answer of a protected operation but its 401 documents Vai-Token-Expires; public ones never', () => {
+    for (const [key, operation] of operations(doc)) {
+      const protectedOperation = operation.security.length > 0
+      for (const [status, response] of Object.entries(operation.responses as Record<string, Schema>)) {
+        const expected = protectedOperation && status !== '401'
+          ? { description: expect.stringContaining('When the token that authenticated the request expires'), schema: { type: 'string', format: 'date-time' } }
+          : undefined
+        expect({ key, status, header: response.headers?.['Vai-Token-Expires'] }).toEqual({ key, status, header: expected })
+      }
+    }
+  })
+
   test("verify's 200 documents the identity headers", () => {
     const ok = Object.fromEntries(operations(doc))['GET /api/v1/auth/verify']!.responses[200]
-    expect(Object.keys(ok.headers)).toEqual(['X-Vai-User-Id', 'X-Vai-User-Email', 'X-Vai-Token-Id', 'X-Vai-Token-Type', 'X-Vai-Scopes', 'Remote-User', 'Remote-Email', 'Cache-Control'])
+    expect(Object.keys(ok.headers)).toEqual(['X-Vai-User-Id', 'X-Vai-User-Email', 'X-Vai-Token-Id', 'X-Vai-Token-Type', 'X-Vai-Scopes', 'Remote-User', 'Remote-Email', 'Cache-Control', 'Vai-Token-Expires'])
     expect(ok.content).toEqual({ 'application/json': { schema: { $ref: '#/components/schemas/Me' } } })
   })
 
