@@ -7,8 +7,8 @@ import {
 import { newTokenTerms } from '../tokens/new-token'
 import { rotateToken } from '../tokens/rotation'
 import { tokenPage } from '../tokens/page'
-import type { RouteDeps } from './deps'
 import { TOKEN_EXPIRES } from './caller'
+import type { RouteDeps } from './deps'
 import { errorResponses } from './openapi'
 import { presentToken, presentTokenPage } from './present'
 

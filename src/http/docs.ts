@@ -41,13 +41,14 @@ const SECURITY_SCHEMES = {
 }
 
 const hidden = { detail: { hide: true } }
+// swagger-ui-dist is pinned: what it ships does not change under a version.
+const ASSET_CACHE = 'public, max-age=86400'
 
+// What the auth macro adds to every answer once it has the caller (src/http/caller.ts, TOKEN_EXPIRES).
 const TOKEN_EXPIRES_HEADER = {
   description: 'When the token that authenticated the request expires; absent for one that never does',
   schema: { type: 'string', format: 'date-time' },
 }
-// swagger-ui-dist is pinned: what it ships does not change under a version.
-const ASSET_CACHE = 'public, max-age=86400'
 
 export function docsRoutes() {
   const docs = new Elysia()
