@@ -414,8 +414,12 @@ export function createSqliteStore(db: Database): Store {
       return rotate.immediate(rotation)
     },
     async recordReuse(tokenId, at, revoke) {
-      remembered.forget()
-      return reuse.immediate(tokenId, at, revoke)
+      const live = reuse.immediate(tokenId, at, revoke)
+      // Only when it revoked something: someone presenting an old token over and over must
+      // not empty the hot path's memory for every other token. (Forgetting after the write
+      // is as good as before: nothing runs in between.)
+      if (revoke && live.length > 0) remembered.forget()
+      return live
     },
     async revokeToken(userId, tokenId, at) {
       remembered.forget()

@@ -1,6 +1,7 @@
 // POST /api/v1/access-tokens/{token_id}/rotate: the contract's Rotation section, row by row.
 import { beforeAll, describe, expect, test } from 'bun:test'
 import { DAY_MS, type IssuedToken } from '../../src/auth/tokens'
+import { loadConfig, UsageError } from '../../src/config'
 import {
   INVALID_TOKEN, iso, issuedTokenJson, JSON_INVALID, makeApp, seedToken, seedUser, TOKEN_NOT_FOUND, tokenJson, type MakeAppOptions, type RequestOptions,
   type Seeded, type TestApp,
@@ -358,6 +359,8 @@ describe.each(['warn', 'revoke'] as const)('reuse of a rotated token, --rotation
     const before = reuses()
     const { old, successor } = await rotated(grace)
     t.clock.advance(grace * 1000)
+    // Used (and so remembered by SQLite's lookup) before the reuse: the revocation must still count at once.
+    expect((await t.get(ME, { token: successor.plaintext })).status).toBe(200)
     const reply = await t.get(ME, { token: old.plaintext })
     expect([reply.status, reply.body, reply.headers.get('www-authenticate')]).toEqual([401, INVALID_TOKEN, 'Bearer'])
     expect(recorded.slice(before)).toEqual([[old.token.id, t.clock.now(), mode === 'revoke']])
@@ -408,4 +411,11 @@ describe.each(['warn', 'revoke'] as const)('reuse of a rotated token, --rotation
     for (const token of [revoked.plaintext, expired.plaintext]) expect((await t.get(ME, { token })).status).toBe(401)
     expect(reuses()).toBe(before)
   })
+})
+
+test('--rotation-reuse: warn by default, revoke by flag or VAI_ROTATION_REUSE (the flag wins); anything else a usage error', () => {
+  expect(loadConfig([], {}).rotationReuse).toBe('warn')
+  expect(loadConfig([], { VAI_ROTATION_REUSE: 'revoke' }).rotationReuse).toBe('revoke')
+  expect(loadConfig(['--rotation-reuse', 'warn'], { VAI_ROTATION_REUSE: 'revoke' }).rotationReuse).toBe('warn')
+  expect(() => loadConfig(['--rotation-reuse', 'delete'], {})).toThrow(new UsageError("invalid --rotation-reuse 'delete': expected 'warn' or 'revoke'"))
 })
