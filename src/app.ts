@@ -42,7 +42,7 @@ export function createApp({
   config, store, now = Date.now, loginLimiter = createLoginLimiter(store), reportLimiter = createReportLimiter(store), metrics = createMetrics(store, now), log = () => {}, peerAddress,
   revocationFeed = createRevocationFeed(store),
 }: AppOptions) {
-  const deps = { config, store, now, loginLimiter, reportLimiter, metrics, caller: callerPlugin(store, now, metrics), revocationFeed }
+  const deps = { config, store, now, loginLimiter, reportLimiter, metrics, caller: callerPlugin(store, now, metrics, config.rotationReuse), revocationFeed }
   // normalize off: a body key a route does not define is refused (extra_forbidden), not dropped.
   const app = new Elysia({ normalize: false })
   const peerOf = peerAddress ?? ((request: Request) => app.server?.requestIP(request)?.address ?? null)

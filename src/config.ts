@@ -81,6 +81,11 @@ const SETTINGS = {
     help: 'most API tokens one user may have active, {range} ({env}, {default})',
     invalid: 'expected a whole number of tokens from {range}',
   }),
+  rotationReuse: setting({
+    flag: 'rotation-reuse', env: 'VAI_ROTATION_REUSE', kind: 'string', schema: t.Union([t.Literal('warn'), t.Literal('revoke')]), default: 'warn',
+    help: 'when a rotated token is used after its grace (a 401): warn records it,\nrevoke also revokes its live successor ({env}, {default})',
+    invalid: 'expected {choices}',
+  }),
   cookieSecure: setting({
     flag: 'cookie-secure', env: 'VAI_COOKIE_SECURE', kind: 'string', schema: t.Union([t.Literal('auto'), t.Literal('true'), t.Literal('false')]),
     default: 'auto',

@@ -78,6 +78,19 @@ export const ERRORS = {
     detail: 'Too many active tokens: revoke some first',
     description: 'The caller has as many active API tokens as the server allows (`--max-active-tokens`, 10000 by default)',
   },
+  // Why a token cannot be rotated (rotationRefusal in src/store/token-state.ts).
+  rotateSession: {
+    status: 409,
+    detail: 'Session tokens cannot be rotated: sign in again instead',
+    description: 'at rotation, a session token',
+  },
+  alreadyRotated: {
+    status: 409,
+    detail: 'This token has been rotated already: rotate its successor instead',
+    description: 'at rotation, a token rotated before',
+  },
+  rotateRevoked: { status: 409, detail: 'A revoked token cannot be rotated', description: 'at rotation, a revoked token' },
+  rotateExpired: { status: 409, detail: 'An expired token cannot be rotated', description: 'at rotation, an expired token' },
   tooLarge: {
     status: 413,
     detail: `Request body is larger than ${MAX_BODY_BYTES} bytes (1 MiB)`,

@@ -5,7 +5,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { Store } from './store/store'
 
-export type AuthFailure = 'missing' | 'malformed' | 'unknown' | 'expired' | 'revoked'
+export type AuthFailure = 'missing' | 'malformed' | 'unknown' | 'expired' | 'revoked' | 'reused'
 export type LoginResult = 'ok' | 'failed' | 'rate_limited'
 
 /** How often main.ts refreshes the gauges: as often as Prometheus commonly scrapes. */
@@ -47,7 +47,7 @@ export function createMetrics(store: Store, now: () => number): Metrics {
     labelNames: ['result'] as const,
     registers: [registry],
   })
-  for (const reason of ['missing', 'malformed', 'unknown', 'expired', 'revoked'] as const) authFailures.inc({ reason }, 0)
+  for (const reason of ['missing', 'malformed', 'unknown', 'expired', 'revoked', 'reused'] as const) authFailures.inc({ reason }, 0)
   for (const result of ['ok', 'failed', 'rate_limited'] as const) logins.inc({ result }, 0)
 
   const activeTokens = new Gauge({

@@ -122,15 +122,35 @@ export const RevokeAllQuery = Query({
  * The bound on `expiresInDays` is the server's `--max-token-days` when it has one, so
  * that a refusal is listed with every other problem (and shows in the OpenAPI document).
  */
+const ExpiresInDays = (maxTokenDays: number | null, description?: string) =>
+  t.Optional(Nullable(LaxInteger({ minimum: 1, maximum: maxTokenDays ?? 3650, ...(description ? { description } : {}) })))
+
 export const CreateTokenBody = (maxTokenDays: number | null) =>
   Body({
     name: Text({ minLength: 1, maxLength: 255, examples: ['ci deploy key'] }),
-    expiresInDays: t.Optional(Nullable(LaxInteger({ minimum: 1, maximum: maxTokenDays ?? 3650 }))),
+    expiresInDays: ExpiresInDays(maxTokenDays),
     scopes: t.Optional(
       t.Array(Scope(), {
         maxItems: MAX_SCOPES,
         description: 'What the new token may do: scopes the caller holds. Omitted: the caller’s own scopes.',
       }),
+    ),
+  })
+
+/** Every key optional, and so is the body itself: an empty one (or none) means `{}`. */
+export const RotateTokenBody = (maxTokenDays: number | null) =>
+  Body({
+    graceSeconds: t.Optional(
+      LaxInteger({
+        minimum: 0,
+        maximum: 86_400,
+        default: 0,
+        description: 'How long the old token keeps working beside its successor, in seconds. 0: it is revoked at once.',
+      }),
+    ),
+    expiresInDays: ExpiresInDays(
+      maxTokenDays,
+      'The successor’s lifetime in days from now. Omitted: as long as the old token’s was (expiresAt − createdAt), or none; null: none. Capped like a create.',
     ),
   })
 

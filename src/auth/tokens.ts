@@ -1,5 +1,5 @@
 import { tooManyTokens } from '../errors'
-import type { Store, TokenRecord, UserRecord } from '../store/store'
+import type { NewToken, Store, TokenRecord, UserRecord } from '../store/store'
 import { tokenState } from '../store/token-state'
 import { FULL_ACCESS, normaliseScopes } from '../tokens/scopes'
 import { generateToken, isWellFormedToken, tokenDigest, tokenPrefix } from './token-format'
@@ -20,6 +20,14 @@ export type TokenRequest = {
 } & ({ tokenType: 'session' } | { tokenType: 'api'; scopes: readonly string[] })
 
 export async function issueToken(store: Store, request: TokenRequest): Promise<IssuedToken> {
+  const { stored, ...issued } = newToken(request)
+  if (request.limit === undefined) await store.insertToken(stored)
+  else if (!(await store.insertTokenWithinLimit(stored, request.limit))) throw tooManyTokens(request.limit)
+  return issued
+}
+
+/** A fresh plaintext and its token, as the API shows it and as the store keeps it: nothing written yet. */
+export function newToken(request: TokenRequest): IssuedToken & { stored: NewToken } {
   const plaintext = generateToken()
   const token: TokenRecord = {
     id: Bun.randomUUIDv7('hex', request.now),
@@ -33,12 +41,10 @@ export async function issueToken(store: Store, request: TokenRequest): Promise<I
     lastUsedIp: null,
     revokedAt: null,
     scopes: request.tokenType === 'session' ? [FULL_ACCESS] : normaliseScopes(request.scopes),
+    rotatedTo: null,
   }
-  const { lastUsedAt: _, lastUsedIp: __, revokedAt: ___, ...row } = token
-  const stored = { ...row, digest: tokenDigest(plaintext) }
-  if (request.limit === undefined) await store.insertToken(stored)
-  else if (!(await store.insertTokenWithinLimit(stored, request.limit))) throw tooManyTokens(request.limit)
-  return { plaintext, token }
+  const { lastUsedAt: _, lastUsedIp: __, revokedAt: ___, rotatedTo: ____, ...row } = token
+  return { plaintext, token, stored: { ...row, digest: tokenDigest(plaintext) } }
 }
 
 export interface Caller {
@@ -46,20 +52,36 @@ export interface Caller {
   token: TokenRecord
 }
 
-export type Refusal = 'malformed' | 'unknown' | 'expired' | 'revoked'
+/** `reused`: a token rotated away, presented after its grace. */
+export type Refusal = 'malformed' | 'unknown' | 'expired' | 'revoked' | 'reused'
+
+/** What a reuse does besides its 401 (`--rotation-reuse`): `warn` records it, `revoke` also revokes the live successors. */
+export type ReuseResponse = 'warn' | 'revoke'
 
 /**
  * The owner of a presented plaintext, or why it must not authenticate. A success is a use
  * of the token from `client`; null (an introspection) leaves its lastUsedIp as it was.
  */
-export async function authenticate(store: Store, plaintext: string, now: number, client: string | null): Promise<{ caller: Caller } | { refused: Refusal }> {
+export async function authenticate(
+  store: Store,
+  plaintext: string,
+  now: number,
+  client: string | null,
+  onReuse: ReuseResponse,
+): Promise<{ caller: Caller } | { refused: Refusal }> {
   // The checksum turns away typos and guesses before any database work.
   if (!isWellFormedToken(plaintext)) return { refused: 'malformed' }
   const found = await store.findTokenByDigest(tokenDigest(plaintext))
   if (!found) return { refused: 'unknown' }
   const { token } = found
   const state = tokenState(token, now)
-  if (state !== 'active') return { refused: state }
+  if (state !== 'active') {
+    if (token.rotatedTo === null) return { refused: state }
+    // Its holder moved on to the successor when it was rotated: whoever presents it now may
+    // hold a copy they should not. Only refusals get here, so the hot path pays nothing.
+    await store.recordReuse(token.id, now, onReuse === 'revoke')
+    return { refused: 'reused' }
+  }
   store.touchToken(token.id, now, client)
   return { caller: { user: found.user, token: { ...token, lastUsedAt: now, lastUsedIp: client ?? token.lastUsedIp } } }
 }

@@ -1,11 +1,13 @@
-import { Elysia, t } from 'elysia'
-import { issueToken } from '../auth/tokens'
+import { Elysia, t, type Context } from 'elysia'
+import { issueToken, type IssuedToken } from '../auth/tokens'
 import { httpError } from '../errors'
 import {
-  CreateTokenBody, ListTokensQuery, RevokeAllQuery, RevokedCount, Token, TokenIdParams, TokenPage, TokenWithPlaintext,
+  CreateTokenBody, ListTokensQuery, RevokeAllQuery, RevokedCount, RotateTokenBody, Token, TokenIdParams, TokenPage, TokenWithPlaintext,
 } from '../schemas'
 import { newTokenTerms } from '../tokens/new-token'
+import { rotateToken } from '../tokens/rotation'
 import { tokenPage } from '../tokens/page'
+import { TOKEN_EXPIRES } from './caller'
 import type { RouteDeps } from './deps'
 import { errorResponses } from './openapi'
 import { presentToken, presentTokenPage } from './present'
@@ -22,10 +24,7 @@ export function accessTokenRoutes({ store, config, now, caller }: RouteDeps) {
     .post('', async ({ caller, body, set }) => {
       const at = now()
       const terms = newTokenTerms(caller.token, body, config.maxTokenDays, at)
-      const issued = await issueToken(store, { userId: caller.user.id, name: body.name, tokenType: 'api', ...terms, now: at, limit: config.maxActiveTokens })
-      set.status = 201
-      set.headers['cache-control'] = 'no-store'
-      return { plaintext: issued.plaintext, token: presentToken(issued.token) }
+      return issuedResponse(set, await issueToken(store, { userId: caller.user.id, name: body.name, tokenType: 'api', ...terms, now: at, limit: config.maxActiveTokens }))
     }, {
       auth: { scope: 'tokens:write' },
       body: CreateTokenBody(config.maxTokenDays),
@@ -68,4 +67,29 @@ export function accessTokenRoutes({ store, config, now, caller }: RouteDeps) {
         description: 'Revoking twice keeps the first revokedAt. A token may always revoke itself, without `tokens:write`.',
       },
     })
+    .post('/:token_id/rotate', async ({ caller, params, body, set }) => {
+      const id = params.token_id.toLowerCase()
+      const rotated = await rotateToken(store, caller.token, id, body, config, now())
+      // The request's own token has just been given its end: say that one.
+      if (id === caller.token.id) set.headers[TOKEN_EXPIRES] = new Date(rotated.oldTokenEnds).toISOString()
+      return issuedResponse(set, rotated)
+    }, {
+      auth: { scope: 'tokens:write', ownToken: 'token_id', optionalBody: true },
+      params: TokenIdParams,
+      body: RotateTokenBody(config.maxTokenDays),
+      response: { 201: TokenWithPlaintext, ...errorResponses(404, 409, 422, 503) },
+      detail: {
+        operationId: 'rotateAccessToken',
+        summary: 'Rotate one of my API tokens',
+        description:
+          'Issues a successor with the same name and scopes (the plaintext is in this response only) and revokes the old token, at once or, with `graceSeconds`, when the grace ends: both work meanwhile. The successor lives `expiresInDays`, else as long as the old token did, capped like a create; it may be issued at `--max-active-tokens`, taking the old one’s place. A token may always rotate itself, without `tokens:write`. Presenting a rotated token after its grace is a 401 and counts as reuse (`--rotation-reuse revoke` then also revokes its successor).',
+      },
+    })
+}
+
+/** A 201 that hands out a plaintext, which no cache may keep: create's and rotate's. */
+function issuedResponse(set: Context['set'], { plaintext, token }: IssuedToken) {
+  set.status = 201
+  set.headers['cache-control'] = 'no-store'
+  return { plaintext, token: presentToken(token) }
 }

@@ -52,9 +52,9 @@ const UNREAD: unknown = Object.freeze({ unread: true })
  * hook's parameters what to prepare for a request, and a hook that takes the whole
  * context makes every request pay for everything (query, cookies, headers).
  */
-async function readBody(request: Request, body: unknown, limit: BodyLimit): Promise<{ body: unknown } | undefined> {
+async function readBody(request: Request, body: unknown, limit: BodyLimit, optional = false): Promise<{ body: unknown } | undefined> {
   if (body !== UNREAD) return
-  const decoded = await decode(request, request.headers.get('content-type') ?? '', limit)
+  const decoded = await decode(request, request.headers.get('content-type') ?? '', limit, optional)
   // Elysia reshapes a body while checking it; the explanation of a refusal needs it as sent.
   sentBodies.set(request, decoded)
   return { body: decoded }
@@ -62,6 +62,9 @@ async function readBody(request: Request, body: unknown, limit: BodyLimit): Prom
 
 /** A protected route's body, read once its caller is accepted (the `auth` macro's last step). */
 export const readProtectedBody = ({ request, body }: Pick<Context, 'request' | 'body'>) => readBody(request, body, PROTECTED_LIMIT)
+
+/** The same for a route whose body is optional as a whole: an empty one (whatever its Content-Type) is `{}`. */
+export const readOptionalBody = ({ request, body }: Pick<Context, 'request' | 'body'>) => readBody(request, body, PROTECTED_LIMIT, true)
 
 /** Login's and signup's body: no credential guards them, so 64 KiB, which any real one fits in many times over. */
 export const entryBody = new Elysia({ name: 'entry-body' }).onTransform(
@@ -75,9 +78,9 @@ const sentBodies = new WeakMap<Request, unknown>()
 /** The body as the client sent it, once decoded: what validation errors describe. */
 export const sentBody = (request: Request): unknown => sentBodies.get(request)
 
-async function decode(request: Request, contentType: string, limit: BodyLimit): Promise<unknown> {
+async function decode(request: Request, contentType: string, limit: BodyLimit, optional: boolean): Promise<unknown> {
   const bytes = await readCapped(request, limit)
-  if (bytes.byteLength === 0) return new UndecodableBody('missing')
+  if (bytes.byteLength === 0) return optional ? {} : new UndecodableBody('missing')
   // Like FastAPI, a body sent with no Content-Type at all is read as JSON.
   if (contentType !== '' && !JSON_TYPE.test(contentType)) return new UndecodableBody('json_invalid', FORM_TYPE.test(contentType) ? formFields(bytes) : undefined)
   // JSON.parse copes with nesting 100 000 deep, but takes tens of milliseconds over a

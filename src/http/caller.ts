@@ -1,12 +1,12 @@
 import { Elysia, type Context } from 'elysia'
 import { basicPassword, presentedCredential, tokenWithoutBearer, type Carrier } from '../auth/credentials'
-import { authenticate, type Caller } from '../auth/tokens'
+import { authenticate, type Caller, type ReuseResponse } from '../auth/tokens'
 import { ERRORS, fixedHeaders, scopeError, type ErrorName } from '../errors'
 import type { Metrics } from '../metrics'
 import type { ValidationIssue } from '../schemas'
 import type { Store } from '../store/store'
 import { holds, type BuiltInScope } from '../tokens/scopes'
-import { readProtectedBody } from './body'
+import { readOptionalBody, readProtectedBody } from './body'
 import { clientOf } from './forwarded'
 import { errorResponses } from './openapi'
 import { fromAnotherOrigin, STATE_CHANGING } from './security'
@@ -33,6 +33,8 @@ export interface AuthOptions {
   carriers?: Carriers
   /** No method of the route changes anything (verify): a cookie needs no same-origin check. */
   changesNothing?: true
+  /** Every key of the route's body is optional, and so is the body: an empty one reads as `{}`. */
+  optionalBody?: true
 }
 
 /** What a route's `auth` asks of its caller: `true`, a valid token of any kind; or that, with options. */
@@ -67,6 +69,9 @@ const TOKEN_WITHOUT_BEARER = refusal('tokenWithoutBearer')
 const INVALID_TOKEN = refusal('invalidToken')
 const CROSS_SITE = refusal('crossSite')
 
+/** The response header that says when the request's token expires (none for one that never does). */
+export const TOKEN_EXPIRES = 'vai-token-expires'
+
 type Presented = { token: string; via: Carrier | 'basic' } | { via: 'cookie'; ambiguous: true } | undefined
 
 /** Basic, when it holds a password, else the standard carriers (Basic is never Bearer: one Authorization header). */
@@ -92,7 +97,7 @@ const PRESENTED: Record<Carriers, (headers: Headers) => Presented> = {
  * its 403 whatever it sent; the handler finds it as `caller`. It also gives the operation
  * its security in the document.
  */
-export function callerPlugin(store: Store, now: () => number, metrics: Metrics) {
+export function callerPlugin(store: Store, now: () => number, metrics: Metrics, onReuse: ReuseResponse) {
   const authenticator = ({ scope, ownToken, carriers = 'standard', changesNothing }: AuthOptions) => {
     const present = PRESENTED[carriers]
     return async ({ request, params, set, status }: Pick<Context, 'request' | 'params' | 'set' | 'status'>) => {
@@ -119,12 +124,14 @@ export function callerPlugin(store: Store, now: () => number, metrics: Metrics) 
       if (!changesNothing && presented.via === 'cookie' && STATE_CHANGING.has(request.method) && fromAnotherOrigin(request)) {
         return refuse(CROSS_SITE)
       }
-      const result = await authenticate(store, presented.token, now(), clientOf(request).address)
+      const result = await authenticate(store, presented.token, now(), clientOf(request).address, onReuse)
       if ('refused' in result) {
         metrics.authFailure(result.refused)
         return refuse(INVALID_TOKEN)
       }
       const { token } = result.caller
+      // On every answer to this request from here on, errors too: automation sees its end coming.
+      if (token.expiresAt !== null) set.headers[TOKEN_EXPIRES] = new Date(token.expiresAt).toISOString()
       if (scope !== undefined && !holds(token.scopes, scope) && !(ownToken !== undefined && params[ownToken]?.toLowerCase() === token.id)) {
         throw scopeError('lacksScope', [scope])
       }
@@ -140,7 +147,7 @@ export function callerPlugin(store: Store, now: () => number, metrics: Metrics) 
         // A transform runs before validation. Elysia answers a status it returns (and runs
         // no later step) and merges an object into the context, as derive() does, though its
         // type says it returns nothing. The body is read only once the caller is accepted.
-        transform: [authenticator(options), readProtectedBody] as unknown as ((context: Context) => Promise<void>)[],
+        transform: [authenticator(options), options.optionalBody ? readOptionalBody : readProtectedBody] as unknown as ((context: Context) => Promise<void>)[],
         // The caller is on the context already; this tells the handler's type so.
         resolve: (context) => ({ caller: (context as unknown as { caller: Caller }).caller }),
         detail,

@@ -6,6 +6,7 @@ import swaggerCss from 'swagger-ui-dist/swagger-ui.css' with { type: 'file' }
 import pkg from '../../package.json'
 import { SESSION_COOKIE } from '../auth/credentials'
 import * as schemas from '../schemas'
+import { readOptionalBody } from './body'
 import { refusalResponses } from './caller'
 import { embeddedFile } from './embedded'
 import { errorResponses } from './openapi'
@@ -43,6 +44,12 @@ const SECURITY_SCHEMES = {
 const hidden = { detail: { hide: true } }
 // swagger-ui-dist is pinned: what it ships does not change under a version.
 const ASSET_CACHE = 'public, max-age=86400'
+
+// What the auth macro adds to every answer once it has the caller (src/http/caller.ts, TOKEN_EXPIRES).
+const TOKEN_EXPIRES_HEADER = {
+  description: 'When the token that authenticated the request expires; absent for one that never does',
+  schema: { type: 'string', format: 'date-time' },
+}
 
 export function docsRoutes() {
   const docs = new Elysia()
@@ -140,6 +147,20 @@ async function openApiDocument(app: AnyElysia): Promise<OpenAPIDocument> {
   const described: AnyElysia = Object.create(app, { getGlobalRoutes: { value: () => routes } })
   // OPTIONS too: verify answers it (the generator leaves it out unless told otherwise).
   const { paths } = toOpenAPISchema(described, { methods: [] }, undefined, undefined, '3.0.3')
+  // A route that reads its body with readOptionalBody (`auth: { optionalBody: true }`) takes none as `{}`.
+  for (const route of routes) {
+    const transforms = (route.hooks.transform ?? []) as { fn: unknown }[]
+    if (!transforms.some((hook) => hook.fn === readOptionalBody)) continue
+    const body = (paths as Schema)[route.path.replace(/:(\w+)/g, '{$1}')]?.[route.method.toLowerCase()]?.requestBody
+    if (body) body.required = false
+  }
+  // Once a protected operation has its caller, every answer says when the caller's token expires.
+  for (const operation of Object.values(paths as Record<string, Record<string, Schema>>).flatMap((item) => Object.values(item))) {
+    if (!operation.security?.length) continue
+    for (const [status, response] of Object.entries(operation.responses as Record<string, Schema>)) {
+      if (status !== '401') response.headers = { ...response.headers, 'Vai-Token-Expires': TOKEN_EXPIRES_HEADER }
+    }
+  }
   const named = Object.values(schemas as Record<string, unknown>).filter((value): value is TSchema & { $id: string } => typeof (value as Schema)?.$id === 'string')
   return toOpenAPI30({ ...DOCUMENT_BASE, paths: paths as OpenAPIDocument['paths'], components: { schemas: {}, securitySchemes: SECURITY_SCHEMES } }, named)
 }

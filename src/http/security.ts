@@ -37,7 +37,7 @@ export const PAGE_CSP = [
 
 // Headers a listed origin's script may send and read; the carriers vai accepts besides the cookie.
 const ALLOWED_HEADERS = 'authorization, x-api-key, content-type, x-request-id'
-const EXPOSED_HEADERS = 'x-request-id, retry-after, www-authenticate'
+const EXPOSED_HEADERS = 'x-request-id, retry-after, www-authenticate, vai-token-expires'
 
 /**
  * Security headers on every response, and CORS for the origins in `corsOrigins` only.

@@ -129,7 +129,7 @@ const introspectionBody = new Elysia({ name: 'introspection-body' }).macro({
   introspectionBody: (_: true) => ({ transform: openIntrospectionRequest as unknown as () => void }),
 })
 
-export function introspectRoutes({ store, now, caller }: Pick<RouteDeps, 'store' | 'now' | 'caller'>) {
+export function introspectRoutes({ store, now, caller, config }: Pick<RouteDeps, 'store' | 'now' | 'caller' | 'config'>) {
   return new Elysia({ prefix: '/api/v1/auth', tags: ['Verification'] })
     .use(caller)
     .use(introspectionBody)
@@ -138,7 +138,7 @@ export function introspectRoutes({ store, now, caller }: Pick<RouteDeps, 'store'
       async ({ body, set }) => {
         set.headers['cache-control'] = 'no-store'
         // A use of the token, but from the service's address, not its holder's: lastUsedIp stays.
-        return introspection(await authenticate(store, body.token, now(), null))
+        return introspection(await authenticate(store, body.token, now(), null, config.rotationReuse))
       },
       {
         auth: { scope: 'introspect', carriers: 'service' },

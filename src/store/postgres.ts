@@ -6,12 +6,15 @@ import { rememberedSecret } from './cursor-secret'
 import { NEW_TOKEN_COLUMNS, rowMapping, scopesText, TOKEN_COLUMNS, TOKEN_TABLE, USER_COLUMNS, USER_TABLE, type CallerRow, type Column, type LeakedRow, type Decode, type TokenRow, type UserRow } from './rows'
 import { guardStore } from './guard'
 import {
-  activeOfTypeSql, insertSql, LAST_REVOCATION_SQL, LIST_SHAPES, listParams, listShapeKey, listShapeOf, listTokensSql, purgeBatchSql, purgeInBatches,
-  purgeRevocationsSql, REVOCATIONS_AFTER_SQL,
-  revokeBatchEndSql, revokeBatchSql, revokeInBatches, revokeLeakedSql, type ListParam, type ListShape, type OwnerParam,
+  activeOfTypeSql, insertSql, LAST_REVOCATION_SQL, LIST_SHAPES, listParams, listShapeKey, listShapeOf, listTokensSql, LIVE_SUCCESSORS_SQL, purgeBatchSql,
+  purgeInBatches, purgeRevocationsSql, REVOCATIONS_AFTER_SQL, REVOKE_SUCCESSORS_SQL, revokeBatchEndSql, revokeBatchSql, revokeInBatches, revokeLeakedSql,
+  ROTATED_AWAY_SQL, type ListParam, type ListShape, type OwnerParam,
 } from './statements'
-import { DatabaseDamaged, noBatches, StoreUnavailable, type CreateUserResult, type NewToken, type PageStart, type RevocationRecord, type Store, type StoredToken, type TokenType } from './store'
-import { activeTokenSql } from './token-state'
+import {
+  DatabaseDamaged, noBatches, StoreUnavailable, type CreateUserResult, type NewToken, type PageStart, type RevocationRecord, type RotationRefusal, type Store,
+  type StoredToken, type TokenType,
+} from './store'
+import { activeTokenSql, rotationRefusal } from './token-state'
 import { createTouches } from './touches'
 
 type Migration = (tx: SQL) => Promise<unknown>
@@ -65,7 +68,8 @@ const MIGRATIONS: Migration[] = [
       ALTER TABLE tokens ADD COLUMN last_used_ip text;`)
   },
   // The revocation feed: every token that stops authenticating before its time (revoked,
-  // or deleted with its user while live) gets the next seq. Triggers, not the statements
+  // deleted with its user while live, or its end brought forward: a rotation's grace)
+  // gets the next seq. Triggers, not the statements
   // that revoke: no path that revokes can forget it. The seq comes from one counter row,
   // updated at the end of each revoking statement and locked to the end of its
   // transaction: seqs commit in order and without gaps (a sequence would leave gaps on a
@@ -88,8 +92,9 @@ const MIGRATIONS: Migration[] = [
       CREATE FUNCTION vai_tokens_revoked() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
         WITH ended AS (
-          SELECT n.digest, n.revoked_at FROM new_tokens n JOIN old_tokens o USING (id)
-          WHERE o.revoked_at IS NULL AND n.revoked_at IS NOT NULL
+          SELECT n.digest, coalesce(n.revoked_at, n.expires_at) AS revoked_at FROM new_tokens n JOIN old_tokens o USING (id)
+          WHERE o.revoked_at IS NULL
+            AND (n.revoked_at IS NOT NULL OR (n.expires_at IS NOT NULL AND (o.expires_at IS NULL OR n.expires_at < o.expires_at)))
         ), counter AS (
           UPDATE revocation_counter SET seq = seq + (SELECT count(*) FROM ended)
           WHERE EXISTS (SELECT 1 FROM ended) RETURNING seq - (SELECT count(*) FROM ended) AS first
@@ -120,6 +125,11 @@ const MIGRATIONS: Migration[] = [
       CREATE TRIGGER live_tokens_deleted AFTER DELETE ON tokens
         REFERENCING OLD TABLE AS old_tokens
         FOR EACH STATEMENT EXECUTE FUNCTION vai_live_tokens_deleted();`)
+  },
+  // Rotation: the id of the token that replaced this one. No foreign key: the purge may
+  // delete either end of a rotation first.
+  async (tx) => {
+    await tx.unsafe('ALTER TABLE tokens ADD COLUMN rotated_to text COLLATE "C"')
   },
 ]
 
@@ -288,6 +298,7 @@ function numbered<Param extends string>(build: (placeholder: (param: Param) => s
 }
 const listStatement = (shape: ListShape) => numbered<ListParam>((placeholder) => listTokensSql(shape, placeholder))
 const ACTIVE_OF_TYPE = numbered<OwnerParam>(activeOfTypeSql)
+const ACTIVE_OF_TYPE_EXCEPT = numbered<OwnerParam>((p) => activeOfTypeSql(p, true))
 const REVOKE_BATCH_END = numbered<OwnerParam>(revokeBatchEndSql)
 const REVOKE_BATCH = numbered<OwnerParam>(revokeBatchSql)
 
@@ -356,6 +367,34 @@ export function createPostgresStore(sql: SQL): Store {
         if (Number(row!.n) >= limit) return false
         await tx.unsafe(INSERT_TOKEN, values(NEW_TOKEN_COLUMNS, token))
         return true
+      })
+    },
+    async rotateToken({ userId, tokenId, successor, graceUntil, limit }) {
+      return sql.begin(async (tx): Promise<RotationRefusal | null> => {
+        const at = successor.createdAt
+        // The owner's row lines the rotation up with creates (the cap, as in
+        // insertTokenWithinLimit), the old token's with a revocation of it; of two rotations
+        // of one token, the second then finds it rotated.
+        await tx`SELECT 1 FROM users WHERE id = ${userId} FOR NO KEY UPDATE`
+        const [row] = await tx<PgTokenRow[]>`
+          SELECT ${sql.unsafe(TOKEN_COLUMNS)} FROM tokens t WHERE t.id = ${tokenId} AND t.user_id = ${userId} FOR UPDATE`
+        if (!row) return 'not_found'
+        const old = toToken(row)
+        const refusal = rotationRefusal(old, at)
+        if (refusal) return refusal
+        const [active] = await run<{ n: string }>(tx, ACTIVE_OF_TYPE_EXCEPT, { userId, tokenType: successor.tokenType, now: at, limit, exceptId: tokenId })
+        if (Number(active!.n) >= limit) return 'too_many'
+        await tx.unsafe(INSERT_TOKEN, values(NEW_TOKEN_COLUMNS, successor))
+        const expiresAt = graceUntil === null ? old.expiresAt : Math.min(old.expiresAt ?? graceUntil, graceUntil)
+        await tx.unsafe(ROTATED_AWAY_SQL, [successor.id, graceUntil === null ? at : null, expiresAt, tokenId])
+        return null
+      })
+    },
+    async recordReuse(tokenId, at, revoke) {
+      return sql.begin(async (tx) => {
+        const live: { id: string }[] = await tx.unsafe(LIVE_SUCCESSORS_SQL, [tokenId, at])
+        if (revoke && live.length > 0) await tx.unsafe(REVOKE_SUCCESSORS_SQL, [tokenId, at])
+        return live.map((row) => row.id)
       })
     },
     async findTokenByDigest(digest) {

@@ -38,6 +38,7 @@ export const TOKEN_TABLE: readonly (Column<keyof StoredToken> & { later?: true }
   { column: 'revoked_at', field: 'revokedAt', kind: 'time', later: true },
   { column: 'scopes', field: 'scopes', kind: 'scopes' },
   { column: 'last_used_ip', field: 'lastUsedIp', kind: 'text', later: true },
+  { column: 'rotated_to', field: 'rotatedTo', kind: 'text', later: true },
 ]
 
 /** A token's scopes as the `scopes` column holds them, and back. */
@@ -69,6 +70,7 @@ export interface TokenRow<Name = string, Time = number> {
   revoked_at: Time | null
   scopes: string
   last_used_ip: string | null
+  rotated_to: string | null
 }
 
 export interface UserRow<Name = string, Time = number> {
@@ -105,6 +107,7 @@ export function rowMapping<Name, Time>(decode: Decode<Name, Time>, pending: Pick
     lastUsedIp: pending.pendingIpFor(row.id) ?? row.last_used_ip,
     revokedAt: time(row.revoked_at),
     scopes: scopesOf(row.scopes),
+    rotatedTo: row.rotated_to,
   })
   const toUser = (row: UserRow<Name, Time>): UserRecord => ({
     id: row.id,

@@ -7,11 +7,15 @@ import { NEW_TOKEN_COLUMNS, rowMapping, scopesText, TOKEN_COLUMNS, TOKEN_TABLE, 
 import { guardStore } from './guard'
 import { sqliteOutage } from './sqlite-outages'
 import {
-  activeOfTypeSql, insertSql, LAST_REVOCATION_SQL, LIST_SHAPES, listParams, listShapeKey, listShapeOf, listTokensSql, nextTurn, purgeBatchSql,
-  purgeInBatches, purgeRevocationsSql, REVOCATIONS_AFTER_SQL, revokeBatchEndSql, revokeBatchSql, revokeInBatches, revokeLeakedSql, type ListShape, type OwnerParam,
+  activeOfTypeSql, insertSql, LAST_REVOCATION_SQL, LIST_SHAPES, listParams, listShapeKey, listShapeOf, listTokensSql, LIVE_SUCCESSORS_SQL, nextTurn,
+  purgeBatchSql, purgeInBatches, purgeRevocationsSql, REVOCATIONS_AFTER_SQL, REVOKE_SUCCESSORS_SQL, revokeBatchEndSql, revokeBatchSql, revokeInBatches,
+  revokeLeakedSql, ROTATED_AWAY_SQL, type ListShape, type OwnerParam,
 } from './statements'
-import { DatabaseDamaged, noBatches, type CreateUserResult, type NewToken, type NewUser, type PageStart, type Store, type StoredToken, type TokenType } from './store'
-import { activeTokenSql } from './token-state'
+import {
+  DatabaseDamaged, noBatches, type CreateUserResult, type NewToken, type NewUser, type PageStart, type Rotation, type RotationRefusal, type Store,
+  type StoredToken, type TokenType,
+} from './store'
+import { activeTokenSql, rotationRefusal } from './token-state'
 import { createTouches, type PendingTouch } from './touches'
 
 // Each entry moves the schema one version up; PRAGMA user_version says where a file is.
@@ -57,9 +61,10 @@ const MIGRATIONS: string[] = [
   `ALTER TABLE tokens ADD COLUMN scopes TEXT NOT NULL DEFAULT '*';
    ALTER TABLE tokens ADD COLUMN last_used_ip TEXT;`,
   // The revocation feed: every token that stops authenticating before its time (revoked,
-  // or deleted with its user while live) gets the next seq. Triggers, not the statements
-  // that revoke: no path that revokes can forget it. AUTOINCREMENT, so a seq is never
-  // reused after a purge; a rolled-back revocation takes its seq back with it.
+  // deleted with its user while live, or its end brought forward: a rotation's grace) gets
+  // the next seq. Triggers, not the statements that revoke: no path that revokes can
+  // forget it. AUTOINCREMENT, so a seq is never reused after a purge; a rolled-back
+  // revocation takes its seq back with it.
   `CREATE TABLE revocations (
      seq        INTEGER PRIMARY KEY AUTOINCREMENT,
      digest     BLOB NOT NULL,
@@ -71,11 +76,19 @@ const MIGRATIONS: string[] = [
    BEGIN
      INSERT INTO revocations (digest, revoked_at) VALUES (new.digest, new.revoked_at);
    END;
+   CREATE TRIGGER tokens_cut_short AFTER UPDATE OF expires_at ON tokens
+     WHEN new.revoked_at IS NULL AND new.expires_at IS NOT NULL AND (old.expires_at IS NULL OR new.expires_at < old.expires_at)
+   BEGIN
+     INSERT INTO revocations (digest, revoked_at) VALUES (new.digest, new.expires_at);
+   END;
    CREATE TRIGGER live_tokens_deleted AFTER DELETE ON tokens
      WHEN old.revoked_at IS NULL AND (old.expires_at IS NULL OR old.expires_at > CAST(unixepoch('subsec') * 1000 AS INTEGER))
    BEGIN
      INSERT INTO revocations (digest, revoked_at) VALUES (old.digest, CAST(unixepoch('subsec') * 1000 AS INTEGER));
    END;`,
+  // Rotation: the id of the token that replaced this one. No foreign key: the purge may
+  // delete either end of a rotation first.
+  `ALTER TABLE tokens ADD COLUMN rotated_to TEXT;`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
@@ -237,6 +250,10 @@ export function createSqliteStore(db: Database): Store {
       'UPDATE tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ? AND user_id = ? RETURNING revoked_at',
     ),
     activeOfType: db.query<{ n: number }, Record<string, string | number>>(activeOfTypeSql(byName)),
+    activeOfTypeExcept: db.query<{ n: number }, Record<string, string | number>>(activeOfTypeSql(byName, true)),
+    rotatedAway: db.query<unknown, [string, number | null, number | null, string]>(ROTATED_AWAY_SQL),
+    liveSuccessors: db.query<{ id: string }, [string, number]>(LIVE_SUCCESSORS_SQL),
+    revokeSuccessors: db.query<unknown, [string, number]>(REVOKE_SUCCESSORS_SQL),
     revokeBatchEnd: db.query<{ created_at: number; id: string }, Record<string, string | number>>(revokeBatchEndSql(byName)),
     revokeBatch: db.query<unknown, Record<string, string | number | null>>(revokeBatchSql(byName)),
     touch: db.query<unknown, [number, string | null, string, number]>(
@@ -338,6 +355,27 @@ export function createSqliteStore(db: Database): Store {
     return true
   })
 
+  // In the write lock from the check to the update: of two rotations of one token (in any
+  // process), the second finds it rotated.
+  const rotate = db.transaction(({ userId, tokenId, successor, graceUntil, limit }: Rotation): RotationRefusal | null => {
+    const at = successor.createdAt
+    const row = q.token.get(tokenId, userId)
+    if (!row) return 'not_found'
+    const refusal = rotationRefusal(toToken(row), at)
+    if (refusal) return refusal
+    if (q.activeOfTypeExcept.get({ userId, tokenType: successor.tokenType, now: at, limit, exceptId: tokenId })!.n >= limit) return 'too_many'
+    q.insertToken.run(bound(successor))
+    const expiresAt = graceUntil === null ? row.expires_at : Math.min(row.expires_at ?? graceUntil, graceUntil)
+    q.rotatedAway.run(successor.id, graceUntil === null ? at : null, expiresAt, tokenId)
+    return null
+  })
+
+  const reuse = db.transaction((tokenId: string, at: number, revoke: boolean): string[] => {
+    const live = q.liveSuccessors.all(tokenId, at).map((row) => row.id)
+    if (revoke && live.length > 0) q.revokeSuccessors.run(tokenId, at)
+    return live
+  })
+
   const probeWrite = db.transaction(() => {
     q.insertProbe.run()
     q.deleteProbe.run()
@@ -379,6 +417,18 @@ export function createSqliteStore(db: Database): Store {
     async listTokens(userId, options) {
       const query = listQueries.get(listShapeKey(listShapeOf(options)))!
       return query.all(listParams(userId, options) as Record<string, string | number>).map(toToken)
+    },
+    async rotateToken(rotation) {
+      remembered.forget()
+      return rotate.immediate(rotation)
+    },
+    async recordReuse(tokenId, at, revoke) {
+      const live = reuse.immediate(tokenId, at, revoke)
+      // Only when it revoked something: someone presenting an old token over and over must
+      // not empty the hot path's memory for every other token. (Forgetting after the write
+      // is as good as before: nothing runs in between.)
+      if (revoke && live.length > 0) remembered.forget()
+      return live
     },
     async revokeToken(userId, tokenId, at) {
       remembered.forget()

@@ -55,12 +55,33 @@ export type OwnerParam = 'userId' | 'tokenType' | 'now' | 'limit' | 'at' | 'exce
 /**
  * How many of the owner's tokens of one type are active, counting no further than `limit`:
  * the cap on active tokens needs to know only whether it is reached, so a user far below
- * it costs a few index steps, one at it `limit` of them.
+ * it costs a few index steps, one at it `limit` of them. `except`: leaving out the token
+ * `exceptId` (a rotation's old token, whose successor takes its place).
  */
-export const activeOfTypeSql = (p: (param: OwnerParam) => string) =>
+export const activeOfTypeSql = (p: (param: OwnerParam) => string, except = false) =>
   `SELECT count(*) AS n FROM (
      SELECT 1 FROM tokens t WHERE t.user_id = ${p('userId')} AND t.token_type = ${p('tokenType')} AND ${activeTokenSql('t', p('now'))}
+       ${except ? `AND t.id <> ${p('exceptId')}` : ''}
      LIMIT ${p('limit')}) AS capped`
+
+/** A rotation's change to the old token ($1 successor id, $2 revoked_at, $3 expires_at, $4 its id). */
+export const ROTATED_AWAY_SQL = 'UPDATE tokens SET rotated_to = $1, revoked_at = $2, expires_at = $3 WHERE id = $4'
+
+/**
+ * The live tokens down the chain of successors of the token $1 at the time $2, nearest
+ * first ($2 as epoch milliseconds). A chain grows by one per rotation; the depth bound only
+ * guards against a loop no rotation makes.
+ */
+const successorChain = `WITH RECURSIVE chain (id, depth) AS (
+     SELECT rotated_to, 1 FROM tokens WHERE id = $1 AND rotated_to IS NOT NULL
+     UNION ALL
+     SELECT t.rotated_to, chain.depth + 1 FROM tokens t JOIN chain ON t.id = chain.id WHERE t.rotated_to IS NOT NULL AND chain.depth < 10000
+   )`
+export const LIVE_SUCCESSORS_SQL = `${successorChain}
+   SELECT t.id FROM tokens t JOIN chain ON t.id = chain.id WHERE ${activeTokenSql('t', '$2')} ORDER BY chain.depth`
+/** The same tokens, revoked at $2. */
+export const REVOKE_SUCCESSORS_SQL = `${successorChain}
+   UPDATE tokens SET revoked_at = $2 WHERE id IN (SELECT id FROM chain) AND ${activeTokenSql('tokens', '$2')}`
 
 const PURGE_BATCH = 1000
 const REVOKE_BATCH = 1000

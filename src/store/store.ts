@@ -25,13 +25,15 @@ export interface TokenRecord {
   revokedAt: number | null
   /** What the token may do: sorted, each once (see src/tokens/scopes.ts). */
   scopes: string[]
+  /** The id of the token that replaced it (POST …/rotate); null until it is rotated. */
+  rotatedTo: string | null
 }
 
 export interface NewUser extends UserRecord {
   passwordHash: string
 }
 
-export interface NewToken extends Omit<TokenRecord, 'lastUsedAt' | 'lastUsedIp' | 'revokedAt'> {
+export interface NewToken extends Omit<TokenRecord, 'lastUsedAt' | 'lastUsedIp' | 'revokedAt' | 'rotatedTo'> {
   digest: Uint8Array
 }
 
@@ -43,6 +45,7 @@ export interface StoredToken extends NewToken {
   lastUsedAt: number | null
   lastUsedIp: string | null
   revokedAt: number | null
+  rotatedTo: string | null
 }
 
 /** Where a page starts: strictly older than this (createdAt, id) pair. */
@@ -97,6 +100,25 @@ export class StoreUnavailable extends Error {
  */
 export class DatabaseDamaged extends StoreUnavailable {}
 
+/** A rotation the route has worked out: the successor to insert and what becomes of the old token. */
+export interface Rotation {
+  userId: string
+  /** The token being rotated away. */
+  tokenId: string
+  /** Inserted with the old token's name and scopes; its createdAt is the rotation's time. */
+  successor: NewToken
+  /** The end of the overlap: the old token then expires (earlier if it expired earlier already); null revokes it at once. */
+  graceUntil: number | null
+  /** The successor is refused when the owner has this many active API tokens besides the old one. */
+  limit: number
+}
+
+/**
+ * Why a token cannot be rotated: it is not the user's, a session, rotated already, revoked,
+ * expired (at the rotation's time), or its owner is at the cap without it.
+ */
+export type RotationRefusal = 'not_found' | 'session' | 'rotated' | 'revoked' | 'expired' | 'too_many'
+
 export type CreateUserResult = { created: UserRecord } | { refused: 'email_taken' | 'signup_closed' }
 
 export interface Store {
@@ -127,6 +149,19 @@ export interface Store {
   findTokenByDigest(digest: Uint8Array): Promise<{ token: TokenRecord; user: UserRecord } | null>
   getToken(userId: string, tokenId: string): Promise<TokenRecord | null>
   listTokens(userId: string, options: ListTokensOptions): Promise<TokenRecord[]>
+  /**
+   * In one transaction: checks the old token may still be rotated (another rotation may have
+   * won meanwhile), inserts the successor, and marks the old token rotated to it, revoked at
+   * once (no grace) or expiring at the grace's end. Returns null when done, else why not
+   * (nothing written then). [audit: the `token.rotated` event belongs in this transaction.]
+   */
+  rotateToken(rotation: Rotation): Promise<RotationRefusal | null>
+  /**
+   * A token rotated away was presented after its grace (reuse): in one transaction, finds the
+   * live tokens down its chain of successors and, when `revoke`, revokes them at `at`.
+   * Returns their ids, oldest first. [audit: the `token.reuse_detected` event belongs here.]
+   */
+  recordReuse(tokenId: string, at: number, revoke: boolean): Promise<string[]>
   /** false when the token is not the user's. An already revoked token keeps its first revokedAt. */
   revokeToken(userId: string, tokenId: string, at: number): Promise<boolean>
   /**

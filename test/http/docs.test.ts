@@ -51,6 +51,7 @@ const OPERATIONS: Record<string, { security: Security; scope?: string; errors: n
   'DELETE /api/v1/access-tokens': { security: ANY_CARRIER, scope: 'tokens:write', errors: [401, 403, 413, 422, 503] },
   'GET /api/v1/access-tokens/{token_id}': { security: ANY_CARRIER, scope: 'tokens:read', errors: [401, 403, 404, 422, 503] },
   'DELETE /api/v1/access-tokens/{token_id}': { security: ANY_CARRIER, scope: 'tokens:write', errors: [401, 403, 404, 413, 422, 503] },
+  'POST /api/v1/access-tokens/{token_id}/rotate': { security: ANY_CARRIER, scope: 'tokens:write', errors: [401, 403, 404, 409, 413, 422, 503] },
   'POST /api/v1/auth/introspect': { security: SERVICE, scope: 'introspect', errors: [400, 401, 403, 413, 422, 503] },
   'POST /api/v1/credentials/revoke': { security: [], errors: [413, 422, 429, 503] },
   'GET /api/v1/revocations': { security: SERVICE, scope: 'introspect', errors: [401, 403, 422, 503] },
@@ -277,14 +278,38 @@ describe('GET /swagger/json', () => {
     expect(schema.additionalProperties).toBe(false)
   })
 
+  test('the rotate body is optional, and so is each of its keys; the others are required', () => {
+    const bodies = Object.fromEntries(operations(doc).flatMap(([key, operation]) => (operation.requestBody ? [[key, operation.requestBody]] : [])))
+    expect(Object.entries(bodies).filter(([, body]) => !body.required).map(([key]) => key)).toEqual(['POST /api/v1/access-tokens/{token_id}/rotate'])
+    const schema = resolve(bodies['POST /api/v1/access-tokens/{token_id}/rotate'].content['application/json'].schema)
+    expect(schema.required).toBeUndefined()
+    expect(schema.additionalProperties).toBe(false)
+    expect(schema.properties).toEqual({
+      graceSeconds: { type: 'integer', minimum: 0, maximum: 86400, default: 0, description: expect.any(String) },
+      expiresInDays: { type: 'integer', minimum: 1, maximum: 3650, nullable: true, description: expect.any(String) },
+    })
+  })
+
   test('scopes is a list of at most 64 scopes, each of the syntax', () => {
     const body = Object.fromEntries(operations(doc))['POST /api/v1/access-tokens']!.requestBody.content['application/json'].schema
     expect(body.properties.scopes).toMatchObject({ type: 'array', maxItems: 64, items: { type: 'string', pattern: '^(?:\\*|[A-Za-z0-9_.:/-]{1,64})$' } })
   })
 
+  test('every answer of a protected operation but its 401 documents Vai-Token-Expires; public ones never', () => {
+    for (const [key, operation] of operations(doc)) {
+      const protectedOperation = operation.security.length > 0
+      for (const [status, response] of Object.entries(operation.responses as Record<string, Schema>)) {
+        const expected = protectedOperation && status !== '401'
+          ? { description: expect.stringContaining('When the token that authenticated the request expires'), schema: { type: 'string', format: 'date-time' } }
+          : undefined
+        expect({ key, status, header: response.headers?.['Vai-Token-Expires'] }).toEqual({ key, status, header: expected })
+      }
+    }
+  })
+
   test("verify's 200 documents the identity headers", () => {
     const ok = Object.fromEntries(operations(doc))['GET /api/v1/auth/verify']!.responses[200]
-    expect(Object.keys(ok.headers)).toEqual(['X-Vai-User-Id', 'X-Vai-User-Email', 'X-Vai-Token-Id', 'X-Vai-Token-Type', 'X-Vai-Scopes', 'Remote-User', 'Remote-Email', 'Cache-Control'])
+    expect(Object.keys(ok.headers)).toEqual(['X-Vai-User-Id', 'X-Vai-User-Email', 'X-Vai-Token-Id', 'X-Vai-Token-Type', 'X-Vai-Scopes', 'Remote-User', 'Remote-Email', 'Cache-Control', 'Vai-Token-Expires'])
     expect(ok.content).toEqual({ 'application/json': { schema: { $ref: '#/components/schemas/Me' } } })
   })
 

@@ -159,6 +159,7 @@ describe('GET /metrics', () => {
     sample('vai_auth_failures_total{reason="unknown"} 1')
     sample('vai_auth_failures_total{reason="expired"} 1')
     sample('vai_auth_failures_total{reason="revoked"} 1')
+    sample('vai_auth_failures_total{reason="reused"} 0')
     sample('vai_logins_total{result="ok"} 1')
     sample('vai_logins_total{result="failed"} 1')
     sample('vai_logins_total{result="rate_limited"} 1')

@@ -57,6 +57,15 @@ const noContent = (_f: Fixture, reply: Reply) => {
   expect(reply.body).toBe('')
 }
 
+/** A 201 with the successor of `old`: its name, type and scopes, made now. */
+const rotated = (old: IssuedToken, f: Fixture, reply: Reply) => {
+  expect(reply.status).toBe(201)
+  expect(reply.body).toEqual({
+    plaintext: expect.stringMatching(PLAINTEXT),
+    token: tokenJson({ ...old.token, id: reply.body.token.id, tokenPrefix: reply.body.plaintext.slice(0, 12), createdAt: f.now }),
+  })
+}
+
 const ROUTES: Route[] = [
   { method: 'GET', path: () => '/api/v1/auth/me', needs: null, carriers: 'standard', success: (f, reply) => expect([reply.status, reply.body]).toEqual([200, me(f)]) },
   { method: 'POST', path: () => '/api/v1/auth/logout', needs: null, carriers: 'standard', success: noContent },
@@ -109,6 +118,18 @@ const ROUTES: Route[] = [
   { method: 'DELETE', path: (f) => `/api/v1/access-tokens/${f.caller.token.id}`, needs: null, carriers: 'standard', success: noContent },
   { method: 'DELETE', path: (f) => `/api/v1/access-tokens/${f.caller.token.id.toUpperCase()}`, needs: null, carriers: 'standard', success: noContent },
   { method: 'DELETE', path: (f) => `/api/v1/access-tokens/${f.other.token.id}`, needs: 'tokens:write', carriers: 'standard', success: noContent },
+  { method: 'POST', path: (f) => `/api/v1/access-tokens/${f.caller.token.id}/rotate`, needs: null, carriers: 'standard', success: (f, reply) => rotated(f.caller, f, reply) },
+  {
+    method: 'POST',
+    path: (f) => `/api/v1/access-tokens/${f.other.token.id}/rotate`,
+    needs: 'tokens:write',
+    carriers: 'standard',
+    success: (f, reply) => {
+      // The other token has every scope ('*'): only a caller with '*' may hand out its successor.
+      if (grants(f.caller.token.scopes, '*')) return rotated(f.other, f, reply)
+      expect([reply.status, reply.body]).toEqual([403, { detail: 'A token cannot grant a scope it does not have: *' }])
+    },
+  },
   {
     method: 'POST',
     path: () => '/api/v1/auth/introspect',

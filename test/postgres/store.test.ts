@@ -49,9 +49,9 @@ describe.skipIf(!TEST_POSTGRES)('PostgreSQL store', () => {
                       ('s', 'u', 'laptop', 'session', 'vai_x', '\\x01', 1), ('a', 'u', 'ci', 'api', 'vai_y', '\\x02', 2)`)
     expect(await migratePostgres(sql)).toBe(POSTGRES_SCHEMA_VERSION)
     const store = createPostgresStore(sql)
-    expect((await store.listTokens('u', { includeRevoked: true, limit: 10 })).map(({ id, scopes, lastUsedIp }) => ({ id, scopes, lastUsedIp }))).toEqual([
-      { id: 'a', scopes: ['*'], lastUsedIp: null },
-      { id: 's', scopes: ['*'], lastUsedIp: null },
+    expect((await store.listTokens('u', { includeRevoked: true, limit: 10 })).map(({ id, scopes, lastUsedIp, rotatedTo }) => ({ id, scopes, lastUsedIp, rotatedTo }))).toEqual([
+      { id: 'a', scopes: ['*'], lastUsedIp: null, rotatedTo: null },
+      { id: 's', scopes: ['*'], lastUsedIp: null, rotatedTo: null },
     ])
   })
 

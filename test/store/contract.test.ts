@@ -42,6 +42,7 @@ const recordOf = ({ digest: _, ...token }: NewToken, changes: Partial<TokenRecor
   lastUsedAt: null,
   lastUsedIp: null,
   revokedAt: null,
+  rotatedTo: null,
   ...changes,
 })
 
@@ -254,8 +255,9 @@ describe.each(ENABLED)('%s store', (_name, backend: TestBackend) => {
         lastUsedAt: null,
         lastUsedIp: null,
         revokedAt: i % 3 === 0 ? NOW - 7 : null,
+        rotatedTo: null,
       }))
-      const bobs = { ...newToken('b1', 'bob'), lastUsedAt: null, lastUsedIp: null, revokedAt: null }
+      const bobs = { ...newToken('b1', 'bob'), lastUsedAt: null, lastUsedIp: null, revokedAt: null, rotatedTo: null }
       await store.importAll([newUser('ada'), newUser('bob')], batches([...many, bobs], 1000), digestOf('secret'))
       const notRevoked = many.filter((token) => token.revokedAt === null && token.id !== 't1250').length
       expect(await store.revokeAllTokens('ada', NOW, 't1250')).toBe(notRevoked)
@@ -287,6 +289,121 @@ describe.each(ENABLED)('%s store', (_name, backend: TestBackend) => {
       const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.insertTokenWithinLimit(newToken(`c${i}`, 'ada'), 5)))
       expect(results.filter(Boolean).length).toBe(5)
       expect((await store.listTokens('ada', { includeRevoked: true, limit: 50 })).length).toBe(5)
+    })
+  })
+
+  describe('rotateToken', () => {
+    /** A rotation of `tokenId` at NOW + 1 to a successor `successorId` (same scopes as the contract's default token). */
+    const rotation = (tokenId: string, successorId: string, changes: { graceUntil?: number | null; limit?: number; userId?: string; at?: number } = {}) => ({
+      userId: changes.userId ?? 'ada',
+      tokenId,
+      successor: newToken(successorId, changes.userId ?? 'ada', { createdAt: changes.at ?? NOW + 1, name: 'rotated' }),
+      graceUntil: changes.graceUntil ?? null,
+      limit: changes.limit ?? 100,
+    })
+
+    test('without grace: the successor is inserted and the old token is revoked at once, rotated to it; the feed has it', async () => {
+      const { tokens } = await userWith('ada', [['old', { expiresAt: NOW + DAY_MS }]])
+      expect(await store.rotateToken(rotation('old', 'new'))).toBeNull()
+      expect(await store.getToken('ada', 'old')).toEqual(recordOf(tokens[0]!, { revokedAt: NOW + 1, rotatedTo: 'new' }))
+      expect(await store.getToken('ada', 'new')).toEqual(recordOf(rotation('old', 'new').successor))
+      expect((await store.findTokenByDigest(digestOf('old')))?.token.rotatedTo).toBe('new')
+      expect(await store.listRevocations(0, 10)).toEqual([{ seq: 1, digest: digestOf('old'), revokedAt: NOW + 1 }])
+    })
+
+    test.each([
+      ['a token that never expires: at the grace', null, NOW + 60_000],
+      ['a token that expires after the grace: at the grace', NOW + DAY_MS, NOW + 60_000],
+      ['a token that expires within the grace: as before', NOW + 30_000, NOW + 30_000],
+    ])('with grace, %s it expires; not revoked; in the feed at its new end when that came earlier', async (_name, expiresAt, expected) => {
+      await userWith('ada', [['old', { expiresAt }]])
+      expect(await store.rotateToken(rotation('old', 'new', { graceUntil: NOW + 60_000 }))).toBeNull()
+      const old = await store.getToken('ada', 'old')
+      expect([old?.expiresAt, old?.revokedAt, old?.rotatedTo]).toEqual([expected, null, 'new'])
+      // A cache that holds the old token must learn that its end moved (and ask again).
+      expect(await store.listRevocations(0, 10)).toEqual(expected === expiresAt ? [] : [{ seq: 1, digest: digestOf('old'), revokedAt: expected }])
+    })
+
+    test.each([
+      ['another user’s token', 'bob-token', 'not_found'],
+      ['an unknown id', 'nope', 'not_found'],
+      ['a session', 'session', 'session'],
+      ['a revoked token', 'revoked', 'revoked'],
+      ['an expired token (expiring at the very moment)', 'expired', 'expired'],
+      ['a token rotated already', 'rotated', 'rotated'],
+    ])('refuses %s and writes nothing', async (_name, tokenId, refusal) => {
+      await userWith('ada', [['session', { tokenType: 'session' }], ['revoked'], ['expired', { expiresAt: NOW + 1 }], ['rotated']])
+      await userWith('bob', [['bob-token']])
+      await store.revokeToken('ada', 'revoked', NOW)
+      expect(await store.rotateToken(rotation('rotated', 'first', { graceUntil: NOW + 60_000 }))).toBeNull()
+      const before = await store.exportTokens(null, 10)
+      expect(await store.rotateToken(rotation(tokenId, 'new'))).toBe(refusal as 'not_found')
+      expect(await store.exportTokens(null, 10)).toEqual(before)
+    })
+
+    test('the cap counts the owner’s other active API tokens: the successor replaces the old one, a rotated token in its grace counts', async () => {
+      await userWith('ada', [['a1'], ['a2'], ['s1', { tokenType: 'session' }]])
+      // At the cap of 2: a1's successor takes a1's place.
+      expect(await store.rotateToken(rotation('a1', 'b1', { graceUntil: NOW + 60_000, limit: 2 }))).toBeNull()
+      // a1, still live in its grace, counts beside b1 now: a2 cannot be rotated at 2.
+      expect(await store.rotateToken(rotation('a2', 'b2', { limit: 2 }))).toBe('too_many')
+      expect(await store.getToken('ada', 'b2')).toBeNull()
+      expect((await store.getToken('ada', 'a2'))?.rotatedTo).toBeNull()
+      expect(await store.rotateToken(rotation('a2', 'b2', { limit: 3 }))).toBeNull()
+    })
+
+    test('of concurrent rotations of one token exactly one wins; the others find it rotated', async () => {
+      await userWith('ada', [['old']])
+      const results = await Promise.all(Array.from({ length: 8 }, (_, i) => store.rotateToken(rotation('old', `new${i}`, { graceUntil: NOW + 60_000 }))))
+      expect(results.filter((result) => result === null).length).toBe(1)
+      expect(results.filter((result) => result === 'rotated').length).toBe(7)
+      const winner = `new${results.indexOf(null)}`
+      expect((await store.getToken('ada', 'old'))?.rotatedTo).toBe(winner)
+      expect((await store.listTokens('ada', { includeRevoked: true, limit: 20 })).map((token) => token.id).sort()).toEqual([winner, 'old'].sort())
+    })
+  })
+
+  describe('recordReuse', () => {
+    /** ada's chain t1 → t2 → t3 → t4, each rotated at NOW + n with a minute's grace. */
+    async function chain() {
+      await userWith('ada', [['t1'], ['other']])
+      for (const n of [1, 2, 3]) {
+        const successor = newToken(`t${n + 1}`, 'ada', { createdAt: NOW + n })
+        expect(await store.rotateToken({ userId: 'ada', tokenId: `t${n}`, successor, graceUntil: NOW + n + 60_000, limit: 100 })).toBeNull()
+      }
+    }
+    const revokedAt = async (id: string) => (await store.getToken('ada', id))?.revokedAt
+
+    test('warn: answers the live successors down the chain, nearest first, and changes nothing', async () => {
+      await chain()
+      const before = await store.exportTokens(null, 10)
+      // At NOW + 60_002: t1 and t2 have expired (their grace is over), t3 is in its grace, t4 is live.
+      expect(await store.recordReuse('t1', NOW + 60_002, false)).toEqual(['t3', 't4'])
+      expect(await store.exportTokens(null, 10)).toEqual(before)
+      expect(await store.recordReuse('t3', NOW + 60_002, false)).toEqual(['t4'])
+      expect(await store.recordReuse('t4', NOW + 60_002, false)).toEqual([])
+    })
+
+    test('revoke: revokes every live successor down the chain at once, nothing else; the feed has them', async () => {
+      await chain()
+      // The chain's rotations with grace are in the feed already (their ends came earlier).
+      const before = await store.lastRevocationSeq()
+      expect(await store.recordReuse('t2', NOW + 60_002, true)).toEqual(['t3', 't4'])
+      expect([await revokedAt('t1'), await revokedAt('t2'), await revokedAt('t3'), await revokedAt('t4'), await revokedAt('other')])
+        .toEqual([null, null, NOW + 60_002, NOW + 60_002, null])
+      expect((await store.findTokenByDigest(digestOf('t4')))?.token.revokedAt).toBe(NOW + 60_002)
+      expect((await store.listRevocations(before, 10)).map((entry) => entry.digest.toHex()).sort()).toEqual([digestOf('t3'), digestOf('t4')].map((d) => d.toHex()).sort())
+      // Again: nothing live is left down the chain.
+      expect(await store.recordReuse('t1', NOW + 60_003, true)).toEqual([])
+      expect(await store.lastRevocationSeq()).toBe(before + 2)
+    })
+
+    test('a chain whose successor was purged ends there', async () => {
+      await chain()
+      await store.revokeToken('ada', 't2', NOW - 100 * DAY_MS)
+      expect(await store.purgeTokens(NOW - 90 * DAY_MS)).toBe(1)
+      expect(await store.recordReuse('t1', NOW + 60_002, true)).toEqual([])
+      expect(await revokedAt('t4')).toBeNull()
     })
   })
 
@@ -456,7 +573,7 @@ describe.each(ENABLED)('%s store', (_name, backend: TestBackend) => {
       ]
       const tokens: StoredToken[] = Array.from({ length: 3500 }, (_, i) => {
         const [expiresAt, revokedAt] = kinds[i % kinds.length]!
-        return { ...newToken(`t${String(i).padStart(4, '0')}`, 'u', { createdAt: old - DAY_MS, expiresAt }), lastUsedAt: null, lastUsedIp: null, revokedAt }
+        return { ...newToken(`t${String(i).padStart(4, '0')}`, 'u', { createdAt: old - DAY_MS, expiresAt }), lastUsedAt: null, lastUsedIp: null, revokedAt, rotatedTo: null }
       })
       await store.importAll([newUser('u')], batches(tokens, 1000), digestOf('secret'))
       const kept = tokens.filter((_, i) => !kinds[i % kinds.length]![2])
@@ -567,9 +684,10 @@ describe.each(ENABLED)('%s store', (_name, backend: TestBackend) => {
   describe('countRows, exportUsers, exportTokens and importAll', () => {
     const users: StoredUser[] = [newUser('u1', { name: 'Ada ß 😀' }), newUser('u2', { createdAt: NOW - 1 })]
     const tokens: StoredToken[] = [
-      { ...newToken('t1', 'u1', { tokenType: 'session', expiresAt: NOW + DAY_MS, scopes: ['*'] }), lastUsedAt: NOW - 1, lastUsedIp: '2001:db8::7', revokedAt: null },
-      { ...newToken('t2', 'u2', { name: 'ci ß 😀', scopes: [] }), lastUsedAt: null, lastUsedIp: null, revokedAt: NOW - 2 },
-      { ...newToken('t3', 'u1'), lastUsedAt: NOW - 3, lastUsedIp: '203.0.113.7', revokedAt: null },
+      { ...newToken('t1', 'u1', { tokenType: 'session', expiresAt: NOW + DAY_MS, scopes: ['*'] }), lastUsedAt: NOW - 1, lastUsedIp: '2001:db8::7', revokedAt: null, rotatedTo: null },
+      // Rotated to t3 (the link is carried as stored).
+      { ...newToken('t2', 'u2', { name: 'ci ß 😀', scopes: [] }), lastUsedAt: null, lastUsedIp: null, revokedAt: NOW - 2, rotatedTo: 't3' },
+      { ...newToken('t3', 'u1'), lastUsedAt: NOW - 3, lastUsedIp: '203.0.113.7', revokedAt: null, rotatedTo: null },
     ]
     const secret = digestOf('the secret')
 

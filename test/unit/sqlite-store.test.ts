@@ -43,9 +43,9 @@ describe('SQLite store', () => {
              ('s', 'u', 'laptop', 'session', 'vai_x', x'01', 1), ('a', 'u', 'ci', 'api', 'vai_y', x'02', 2)`)
     old.close()
     const store = createSqliteStore(openDatabase(path))
-    expect((await store.listTokens('u', { includeRevoked: true, limit: 10 })).map(({ id, scopes, lastUsedIp }) => ({ id, scopes, lastUsedIp }))).toEqual([
-      { id: 'a', scopes: ['*'], lastUsedIp: null },
-      { id: 's', scopes: ['*'], lastUsedIp: null },
+    expect((await store.listTokens('u', { includeRevoked: true, limit: 10 })).map(({ id, scopes, lastUsedIp, rotatedTo }) => ({ id, scopes, lastUsedIp, rotatedTo }))).toEqual([
+      { id: 'a', scopes: ['*'], lastUsedIp: null, rotatedTo: null },
+      { id: 's', scopes: ['*'], lastUsedIp: null, rotatedTo: null },
     ])
     await store.close()
   })
@@ -140,7 +140,7 @@ describe('long work in slices that let requests run between them', () => {
     const store = createSqliteStore(openDatabase(':memory:'))
     const tokens = Array.from({ length: n }, (_, i) => ({
       id: `t${String(i).padStart(6, '0')}`, userId: 'u', name: 'n', tokenType: 'api' as const, tokenPrefix: 'vai_x',
-      digest: new Uint8Array(new Bun.CryptoHasher('sha256').update(String(i)).digest()), createdAt: NOW - i, expiresAt: null, scopes: ['*'], lastUsedAt: null, lastUsedIp: null, revokedAt: null,
+      digest: new Uint8Array(new Bun.CryptoHasher('sha256').update(String(i)).digest()), createdAt: NOW - i, expiresAt: null, scopes: ['*'], lastUsedAt: null, lastUsedIp: null, revokedAt: null, rotatedTo: null,
     }))
     await store.importAll([{ id: 'u', email: 'u@example.com', name: null, passwordHash: 'x', createdAt: NOW }], (async function* () { yield tokens })(), new Uint8Array(32))
     return store
