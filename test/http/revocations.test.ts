@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { tokenDigest } from '../../src/auth/token-format'
 import { readEvents, until } from '../support/sse'
+import type { Store } from '../../src/store/store'
 import { iso, makeApp, NOT_AUTHENTICATED, seedToken, seedUser, type RequestOptions, type Seeded, type TestApp } from '../support/app'
 
 const LIST = '/api/v1/revocations'
@@ -186,14 +187,22 @@ describe('GET /api/v1/revocations/stream', () => {
 
   test.each([
     ['a stop', (app: TestApp) => app.revocationFeed.close()],
-    ['a store that fails', (app: TestApp) => app.breakDatabase()],
+    ['a store that fails', (_app: TestApp, fail: () => void) => fail()],
   ])('the feed ending (%s) ends the stream, which the client resumes from its Last-Event-ID', async (_name, end) => {
-    const app = makeApp({ feed: { pollMs: 20 } })
+    let failing = false
+    // The feed's reads fail once `failing` is set, as they would with the database gone.
+    const wrapStore = (store: Store): Store =>
+      Object.assign(Object.create(store), {
+        lastRevocationSeq: () => (failing ? Promise.reject(new Error('the database went away')) : store.lastRevocationSeq()),
+      })
+    const app = makeApp({ feed: { pollMs: 20 }, wrapStore })
     const owner = await seedUser(app)
     const gateway = await seedToken(app, owner.user.id, { scopes: ['introspect'] })
     const stream = await openStream(app, gateway.plaintext)
     await until(() => stream.retry !== undefined)
-    await end(app)
+    await end(app, () => {
+      failing = true
+    })
     await stream.reading
     expect(stream.ended).toBe(true)
   })
