@@ -1,4 +1,4 @@
-// The scenarios of issue 4, (a) to (f), and (v), issue 13's verify beside (a): the request each server gets, the status it
+// The scenarios of issue 4, (a) to (f), (v), issue 13's verify beside (a), and (r), issue 15's leak report beside (c): the request each server gets, the status it
 // must answer, the target it is held to, and the servers that run it; what the
 // SQLite part records of each run; and the same for the PostgreSQL part.
 import { generateToken } from '../../src/auth/token-format'
@@ -41,6 +41,16 @@ const verify = (issued: Issued): Request => ({ method: 'GET', path: '/api/v1/aut
 
 const list = (issued: Issued): Request => ({ method: 'GET', path: '/api/v1/access-tokens?limit=50', headers: { authorization: `Bearer ${issued.plaintext}` } })
 
+/**
+ * Issue 15's intake at its heaviest: 1000 well-formed tokens nobody holds, so every one is
+ * looked up (in the one statement) and nothing changes between requests; each from another
+ * address, as the limit of 60 per address per hour would refuse the 61st.
+ */
+const leakReport = (): Request => ({
+  ...jsonPost('/api/v1/credentials/revoke', { credentials: Array.from({ length: 1000 }, generateToken) }),
+  varyClient: true,
+})
+
 /** Well shaped (prefix, length, alphabet) but with a checksum that does not match. */
 function badChecksumToken(): string {
   const good = generateToken()
@@ -69,6 +79,7 @@ export function scenarios(small: SmallSeed, big: BigSeed): Scenario[] {
       target: 0.9,
       floors: ['floor'],
     },
+    { key: 'r', title: '(r) report 1000 leaked strings', chart: 'leak report', expectStatus: 202, requests: { vai: leakReport(), 'vai-1M': leakReport() } },
     // Last: every request adds a token to the almost empty database.
     { key: 'd', title: '(d) POST token', chart: 'POST', expectStatus: 201, requests: { vai: jsonPost('/api/v1/access-tokens', { name: 'bench minted' }, { authorization: `Bearer ${minter!.plaintext}` }) } },
   ]

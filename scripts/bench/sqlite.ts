@@ -169,6 +169,8 @@ export async function sqliteBench(ctx: BenchContext): Promise<{ md: string; svg:
   const vBase = find('v', 'baseline')
   const f = find('f', 'vai')
   const c = find('c', 'vai')
+  const r = find('r', 'vai')
+  const rBig = find('r', 'vai-1M')
   const aBig = find('a', 'vai-1M')
   const cBig = find('c', 'vai-1M')
   const aFloor = find('a', 'floor')
@@ -196,6 +198,15 @@ export async function sqliteBench(ctx: BenchContext): Promise<{ md: string; svg:
         `${fmtUs(v.cpuPerRequest - vBase.cpuPerRequest)} vs ${fmtUs(a.cpuPerRequest - aBase.cpuPerRequest)} ` +
         `(${fmtUs(v.cpuPerRequest)} vs ${fmtUs(a.cpuPerRequest)} in all); req/s ${fmtInt(v.rps)} vs ${fmtInt(a.rps)}, ${fmtRatio(v.rps / a.rps)} of (a)`,
       pass: v.cpuPerRequest - vBase.cpuPerRequest <= a.cpuPerRequest - aBase.cpuPerRequest,
+    },
+    {
+      // Issue 15: a report of 1000 strings is answered in the time of a list request.
+      measure: 'leak report of 1000 strings (r) costs no more than a list (c)',
+      target: 'server CPU µs/request ≤ (c)’s',
+      measured:
+        `${fmtUs(r.cpuPerRequest)} vs ${fmtUs(c.cpuPerRequest)}, ${fmtRatio(r.cpuPerRequest / c.cpuPerRequest)} of (c); p50 ${fmtMs(r.p50)} vs ${fmtMs(c.p50)}; ` +
+        `with 1M tokens ${fmtUs(rBig.cpuPerRequest)}`,
+      pass: r.cpuPerRequest <= c.cpuPerRequest,
     },
     { measure: '401 storm (f) throughput vs baseline', target: '≥ 0.90', measured: fmtRatio(f.ratio), pass: f.ratio! >= 0.9, ceiling: fmtRatio(fFloor.ratio) },
     {

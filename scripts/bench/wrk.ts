@@ -8,6 +8,8 @@ export interface Request {
   path: string
   headers: Record<string, string>
   body?: string
+  /** Each request from another client address (X-Forwarded-For): for a route limited per address. */
+  varyClient?: boolean
 }
 
 export interface WrkResult {
@@ -60,7 +62,7 @@ export async function wrk(baseUrl: string, request: Request, seconds: number, { 
   const proc = Bun.spawn(cmd, {
     stdout: 'pipe',
     stderr: 'pipe',
-    env: { ...process.env, VAI_BENCH_METHOD: request.method, VAI_BENCH_BODY: request.body ?? '' },
+    env: { ...process.env, VAI_BENCH_METHOD: request.method, VAI_BENCH_BODY: request.body ?? '', VAI_BENCH_VARY_CLIENT: request.varyClient ? '1' : '' },
   })
   const [text, errors, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
   if (code !== 0) throw new Error(`wrk failed (${code}): ${errors}${text}`)

@@ -167,9 +167,9 @@ export async function revokeInBatches({ end, revoke }: RevokeBatches): Promise<n
 }
 
 /**
- * Revokes every live token among the digests (hex, as a JSON array: one statement for a
- * whole batch, whatever its size), and says which. `digests` is the dialect's rows of the
- * array's digests as bytes; `at` the time's placeholder.
+ * Revokes every live token among the digests, in one statement for a whole batch, and
+ * says which. `digests` is what the dialect puts in the IN list (placeholders, or the rows
+ * of an array); `at` the time's placeholder.
  */
 export const revokeLeakedSql = (digests: string, at: string) => `
   UPDATE tokens AS t SET revoked_at = ${at}
