@@ -20,3 +20,7 @@ declare module '*/console/forms.js' {
   const path: string
   export default path
 }
+declare module '*/console/api.js' {
+  const path: string
+  export default path
+}

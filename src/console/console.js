@@ -1,11 +1,12 @@
 // The vai web console: plain DOM code over the public API (/api/v1). The session token
 // lives in the HttpOnly `vai_token` cookie, which this script can never read; it only
 // ever sees the plaintext of an API token it has just created, to show it once.
-// A module: messages.js holds what errors say, forms.js where forms show them, return-to.js
-// where ?rd= may lead.
+// A module: api.js calls the API, messages.js holds what errors say, forms.js builds
+// elements and shows errors where they belong, return-to.js says where ?rd= may lead.
 import { returnTo } from './return-to.js'
 import { NOT_CLAIMED, plainWords } from './messages.js'
-import { $, busy, clearErrors, fieldError, placeCredentialFields, showFormError, showNotice, showStatus } from './forms.js'
+import { api, onSessionEnded } from './api.js'
+import { $, busy, el, clearErrors, fieldError, placeCredentialFields, showFormError, showNotice, showStatus, time } from './forms.js'
 
 placeCredentialFields()
 
@@ -27,44 +28,14 @@ const setupFromLink = query.get('setup')
 const returnURL = returnTo(query.get('rd'), root.dataset.cookieDomain)
 if (query.has('setup') || query.has('rd')) history.replaceState(null, '', location.pathname + location.hash)
 
-/** A refused or failed request; `handled` once the page has already dealt with it (a 401). */
-class ApiError extends Error {
-  constructor(status, body, retryAfter) {
-    super(`HTTP ${status}`)
-    this.status = status
-    this.body = body
-    this.retryAfter = retryAfter
-    this.handled = false
-  }
-}
-
-/** One call to the API. `open` routes (sign-in, sign-up) answer 401 for a wrong password, not an ended session. */
-async function api(method, path, { body, open = false } = {}) {
-  let response
-  try {
-    response = await fetch(`/api/v1${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: 'same-origin',
-      cache: 'no-store',
-    })
-  } catch {
-    throw new ApiError(0, null, null)
-  }
-  const data = response.status === 204 ? null : await response.json().catch(() => null)
-  if (response.ok) return data
-  const error = new ApiError(response.status, data, response.headers.get('retry-after'))
-  if (response.status === 401 && !open && me) {
-    error.handled = true
-    signedOut('Your session has ended: it expired, or it was signed out from elsewhere. Please sign in again.')
-  }
-  throw error
-}
-
 // ---- Views ----------------------------------------------------------------------------
 
 let me = null
+onSessionEnded(() => {
+  if (!me) return false
+  signedOut('Your session has ended: it expired, or it was signed out from elsewhere. Please sign in again.')
+  return true
+})
 
 function show(view) {
   for (const id of ['view-loading', 'view-signin', 'view-signup', 'view-tokens']) $(id).hidden = id !== view
@@ -110,24 +81,6 @@ async function signedIn() {
 }
 
 // ---- Token lists ----------------------------------------------------------------------
-
-const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' })
-
-function el(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag)
-  for (const [key, value] of Object.entries(attributes)) {
-    if (key === 'class') node.className = value
-    else if (key === 'text') node.textContent = value
-    else node.setAttribute(key, value)
-  }
-  node.append(...children.filter((child) => child !== null && child !== undefined))
-  return node
-}
-
-function time(iso, empty) {
-  if (!iso) return el('span', { class: 'muted', text: empty })
-  return el('time', { datetime: iso, title: iso, text: dateFormat.format(new Date(iso)) })
-}
 
 function status(token) {
   if (token.revokedAt) return el('span', { class: 'badge revoked', text: 'Revoked' })

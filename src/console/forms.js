@@ -1,8 +1,29 @@
-// The web console's messages and forms: what went wrong (in messages.js's words), put where
-// it belongs (beside its field, or at the top of its form). A module of console.js.
+// The web console's elements, messages and forms: nodes built in one call, and what went
+// wrong (in messages.js's words) put where it belongs (beside its field, or at the top of
+// its form). A module of console.js.
 import { plainWords } from './messages.js'
 
 export const $ = (id) => document.getElementById(id)
+
+// ---- Elements ---------------------------------------------------------------------------
+
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' })
+
+export function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag)
+  for (const [key, value] of Object.entries(attributes)) {
+    if (key === 'class') node.className = value
+    else if (key === 'text') node.textContent = value
+    else node.setAttribute(key, value)
+  }
+  node.append(...children.filter((child) => child !== null && child !== undefined))
+  return node
+}
+
+export function time(iso, empty) {
+  if (!iso) return el('span', { class: 'muted', text: empty })
+  return el('time', { datetime: iso, title: iso, text: dateFormat.format(new Date(iso)) })
+}
 
 // ---- Messages -------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@ import { Elysia } from 'elysia'
 // Embedded in the binary by `bun build --compile`: the console needs no network and nothing beside the binary.
 import pageFile from '../console/index.html' with { type: 'file' }
 import scriptPath from '../console/console.js' with { type: 'file' }
+import apiPath from '../console/api.js' with { type: 'file' }
 import formsPath from '../console/forms.js' with { type: 'file' }
 import messagesFile from '../console/messages.js' with { type: 'file' }
 import returnToFile from '../console/return-to.js' with { type: 'file' }
@@ -20,6 +21,21 @@ const returnToPath = returnToFile as unknown as string
 const hidden = { detail: { hide: true } }
 // Revalidated on each load (they are small): an upgraded binary never runs a stale script.
 const ASSET_CACHE = 'no-cache'
+
+/** The console's script modules, each at /console/<its file name>. */
+const SCRIPTS: Record<string, string> = {
+  'console.js': scriptPath,
+  'api.js': apiPath,
+  'forms.js': formsPath,
+  'messages.js': messagesPath,
+  'return-to.js': returnToPath,
+}
+
+/** The console's script modules, served as they are. */
+function scriptRoutes(app: Elysia) {
+  for (const [name, path] of Object.entries(SCRIPTS)) app.get(`/console/${name}`, embeddedFile(path, 'text/javascript; charset=utf-8', ASSET_CACHE), hidden)
+  return app
+}
 
 /**
  * The web console at `/`: one static page, a stylesheet and a script that use the public
@@ -46,10 +62,7 @@ export function consoleRoutes({ config, store }: Pick<RouteDeps, 'config' | 'sto
       },
       hidden,
     )
-    .get('/console/console.js', embeddedFile(scriptPath, 'text/javascript; charset=utf-8', ASSET_CACHE), hidden)
-    .get('/console/forms.js', embeddedFile(formsPath, 'text/javascript; charset=utf-8', ASSET_CACHE), hidden)
-    .get('/console/messages.js', embeddedFile(messagesPath, 'text/javascript; charset=utf-8', ASSET_CACHE), hidden)
-    .get('/console/return-to.js', embeddedFile(returnToPath, 'text/javascript; charset=utf-8', ASSET_CACHE), hidden)
+    .use(scriptRoutes)
     .get('/console/console.css', embeddedFile(stylePath, 'text/css; charset=utf-8', ASSET_CACHE), hidden)
     .get('/console/icon.svg', embeddedFile(iconPath, 'image/svg+xml', ASSET_CACHE), hidden)
 }

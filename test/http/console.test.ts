@@ -30,6 +30,7 @@ describe('GET /', () => {
 describe('console assets', () => {
   test.each([
     ['/console/console.js', 'text/javascript; charset=utf-8', "from './forms.js'"],
+    ['/console/api.js', 'text/javascript; charset=utf-8', 'export async function api'],
     ['/console/forms.js', 'text/javascript; charset=utf-8', 'export function showFormError'],
     ['/console/messages.js', 'text/javascript; charset=utf-8', 'export function plainWords'],
     ['/console/return-to.js', 'text/javascript; charset=utf-8', 'export function returnTo'],
