@@ -2,7 +2,7 @@
 // and a refusal as an ApiError. A module of console.js.
 
 /** A refused or failed request; `handled` once the page has already dealt with it (a 401). */
-export class ApiError extends Error {
+class ApiError extends Error {
   constructor(status, body, retryAfter) {
     super(`HTTP ${status}`)
     this.status = status
