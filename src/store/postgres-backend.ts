@@ -2,7 +2,8 @@
 // carry a password and so is never printed whole.
 import type { SQL } from 'bun'
 import { schemaFinding, type Backend, type Finding } from './backend'
-import { connectPostgres, describePostgresError, migratePostgres, openPostgresStore, POSTGRES_SCHEMA_VERSION, postgresSchemaVersion } from './postgres'
+import { connectPostgres, migratePostgres, openPostgresStore, POSTGRES_SCHEMA_VERSION, postgresSchemaVersion } from './postgres'
+import { describePostgresError } from './postgres-outages'
 
 export const isPostgresUrl = (db: string) => /^postgres(ql)?:\/\//i.test(db)
 

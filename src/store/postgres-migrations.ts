@@ -115,4 +115,62 @@ export const MIGRATIONS: Migration[] = [
   async (tx) => {
     await tx.unsafe('ALTER TABLE tokens ADD COLUMN rotated_to text COLLATE "C"')
   },
+  // Audit events, token addresses, webhook endpoints and the deliveries owed: as in SQLite's
+  // migration 7. Names are UTF-8 in bytea like every name here.
+  async (tx) => {
+    await tx.unsafe(`
+      CREATE TABLE audit_events (
+        id           text COLLATE "C" PRIMARY KEY,
+        user_id      text COLLATE "C" NOT NULL,
+        type         text COLLATE "C" NOT NULL,
+        at           bigint NOT NULL,
+        token_id     text COLLATE "C",
+        token_prefix text COLLATE "C",
+        token_name   bytea,
+        ip           text,
+        user_agent   text,
+        detail       text NOT NULL
+      );
+      CREATE INDEX audit_events_by_user ON audit_events (user_id, at DESC, id DESC);
+      CREATE INDEX audit_events_by_user_type ON audit_events (user_id, type, at DESC, id DESC);
+      CREATE INDEX audit_events_by_at ON audit_events (at);
+      CREATE TABLE token_addresses (
+        token_id   text COLLATE "C" NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,
+        ip         text NOT NULL,
+        first_seen bigint NOT NULL,
+        last_seen  bigint NOT NULL,
+        PRIMARY KEY (token_id, ip)
+      );
+      CREATE INDEX token_addresses_by_last_seen ON token_addresses (last_seen);
+      CREATE TABLE webhook_endpoints (
+        id         text COLLATE "C" PRIMARY KEY,
+        url        text NOT NULL,
+        secret     text NOT NULL,
+        created_at bigint NOT NULL,
+        filtered   integer NOT NULL
+      );
+      CREATE TABLE webhook_endpoint_events (
+        endpoint_id text COLLATE "C" NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+        type        text COLLATE "C" NOT NULL,
+        PRIMARY KEY (endpoint_id, type)
+      );
+      CREATE TABLE deliveries (
+        id              bigserial PRIMARY KEY,
+        event_id        text COLLATE "C" NOT NULL REFERENCES audit_events(id) ON DELETE CASCADE,
+        channel         text NOT NULL CHECK (channel IN ('webhook', 'email')),
+        endpoint_id     text COLLATE "C" REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+        created_at      bigint NOT NULL,
+        state           text NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+        attempts        integer NOT NULL,
+        next_attempt_at bigint,
+        lease_until     bigint,
+        last_attempt_at bigint,
+        last_status     integer,
+        last_error      text
+      );
+      CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state = 'pending';
+      CREATE INDEX deliveries_by_event ON deliveries (event_id);
+      CREATE INDEX deliveries_by_endpoint ON deliveries (endpoint_id);
+      ALTER TABLE tokens ADD COLUMN expiry_notices integer NOT NULL DEFAULT 0;`)
+  },
 ]

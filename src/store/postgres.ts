@@ -5,13 +5,16 @@ import { SQL } from 'bun'
 import { rememberedSecret } from './cursor-secret'
 import { NEW_TOKEN_COLUMNS, rowMapping, scopesText, TOKEN_COLUMNS, TOKEN_TABLE, USER_COLUMNS, USER_TABLE, type CallerRow, type Column, type LeakedRow, type Decode, type TokenRow, type UserRow } from './rows'
 import { guardStore } from './guard'
+import { describePostgresError, postgresOutage } from './postgres-outages'
 import {
   activeOfTypeSql, insertSql, LAST_REVOCATION_SQL, LIST_SHAPES, listParams, listShapeKey, listShapeOf, listTokensSql, LIVE_SUCCESSORS_SQL, purgeBatchSql,
   purgeInBatches, purgeRevocationsSql, REVOCATIONS_AFTER_SQL, REVOKE_SUCCESSORS_SQL, revokeBatchEndSql, revokeBatchSql, revokeInBatches, revokeLeakedSql,
-  ROTATED_AWAY_SQL, type ListParam, type ListShape, type OwnerParam,
+  numbered, ROTATED_AWAY_SQL, type ListParam, type ListShape, type OwnerParam,
 } from './statements'
+import { postgresAudit } from './postgres-audit'
+import { newEvent, NO_ORIGIN, type Origin } from '../audit/events'
 import {
-  DatabaseDamaged, noBatches, StoreUnavailable, type CreateUserResult, type NewToken, type PageStart, type RevocationRecord, type RotationRefusal, type Store,
+  noBatches, type CreateUserResult, type NewToken, type PageStart, type RevocationRecord, type RotationRefusal, type Store,
   type StoredToken, type TokenType,
 } from './store'
 import { activeTokenSql, rotationRefusal } from './token-state'
@@ -87,41 +90,6 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
   return createPostgresStore(sql)
 }
 
-// Errors that say the database cannot serve us now, not that the query is wrong: refused
-// or lost connections, the server's own "shutting down"/"starting up", too many clients,
-// a read-only server (a primary demoted in a failover, before the URL follows the new
-// one), a full disk (53100) and an I/O error (58030) on the server.
-const UNREACHABLE_SQLSTATE = /^(08|57P0[1-3]|53300|25006|53100|58030)/
-// Damaged data or index pages (data_corrupted, index_corrupted): an outage that does not
-// mend itself.
-const DAMAGED_SQLSTATE = /^XX00[12]$/
-// A server whose certificate fails the URL's sslmode (a rotation to a certificate the
-// sslrootcert does not sign, a name it does not cover, an expired one) cannot be reached
-// safely either: OpenSSL's verification codes, and Node's for a name that does not match.
-const UNTRUSTED_CERTIFICATE = /^(ERR_TLS_|UNABLE_TO_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|HOSTNAME_MISMATCH$|INVALID_CA$)/
-function isUnreachable(error: unknown): boolean {
-  if (!(error instanceof Error)) return false
-  const { code, errno } = error as { code?: string; errno?: string }
-  return (typeof code === 'string' && (/^ERR_POSTGRES_(CONNECTION|IDLE|LIFETIME|TLS)/.test(code) || UNTRUSTED_CERTIFICATE.test(code)))
-    || (typeof errno === 'string' && UNREACHABLE_SQLSTATE.test(errno))
-}
-
-/** The outage a Bun.SQL error stands for, or undefined when it is a bug. */
-function postgresOutage(error: unknown): StoreUnavailable | undefined {
-  if (isUnreachable(error)) return new StoreUnavailable(error, describePostgresError(error))
-  const { errno } = error as { errno?: unknown }
-  if (typeof errno === 'string' && DAMAGED_SQLSTATE.test(errno)) {
-    return new DatabaseDamaged(error, `${describePostgresError(error)}: PostgreSQL reports damaged data; see its log, and restore or REINDEX`)
-  }
-  return undefined
-}
-
-/** A one-line description for the command line; never the URL (it may hold a password). */
-export function describePostgresError(error: unknown): string {
-  const { code, message } = error as { code?: string; message?: string }
-  return code === 'ERR_POSTGRES_CONNECTION_REFUSED' ? 'connection refused' : (message ?? String(error))
-}
-
 // PostgreSQL returns bytea as bytes (names are UTF-8 in bytea) and bigint as a string;
 // epoch milliseconds fit a double exactly.
 const utf8 = new TextEncoder()
@@ -174,15 +142,6 @@ const IMPORT_REVOCATIONS = `
 const revocationsJson = (entries: RevocationRecord[]) =>
   JSON.stringify(entries.map(({ seq, digest, revokedAt }) => ({ seq, digest: Buffer.from(digest).toString('hex'), revoked_at: revokedAt })))
 
-/** A statement's text with $1, $2… in the order of `params`, which says what to bind to each. */
-function numbered<Param extends string>(build: (placeholder: (param: Param) => string) => string): { text: string; params: Param[] } {
-  const params: Param[] = []
-  const text = build((param) => {
-    const at = params.indexOf(param)
-    return `$${(at === -1 ? params.push(param) : at + 1)}`
-  })
-  return { text, params }
-}
 const listStatement = (shape: ListShape) => numbered<ListParam>((placeholder) => listTokensSql(shape, placeholder))
 const ACTIVE_OF_TYPE = numbered<OwnerParam>(activeOfTypeSql)
 const ACTIVE_OF_TYPE_EXCEPT = numbered<OwnerParam>((p) => activeOfTypeSql(p, true))
@@ -202,12 +161,24 @@ export function createPostgresStore(sql: SQL): Store {
     return new Uint8Array(row.value)
   })
   const { toToken, toUser, toCaller, toStoredUser, toStoredToken, toLeaked } = rowMapping(POSTGRES_VALUES, touches)
+  const audit = postgresAudit(sql, POSTGRES_VALUES)
+  const { record } = audit
+
+  /** A new token's event (a session's is its login) and the address it was made from, known to it from then on. */
+  const recordNew = async (tx: SQL, token: NewToken, origin: Origin) => {
+    const about = { id: token.id, tokenPrefix: token.tokenPrefix, name: token.name }
+    const detail = token.tokenType === 'api' ? { scopes: token.scopes, expiresAt: token.expiresAt === null ? null : new Date(token.expiresAt).toISOString() } : {}
+    await record(tx, newEvent(token.tokenType === 'session' ? 'login.succeeded' : 'token.created', token.userId, token.createdAt, { token: about, origin, detail }))
+    if (origin.ip) await audit.know(tx, token.id, origin.ip, token.createdAt)
+  }
+  const eventToken = (row: PgTokenRow) => ({ id: row.id, tokenPrefix: row.token_prefix, name: POSTGRES_VALUES.name(row.name) })
 
   // One statement per filter combination, each prepared once per connection.
   const listStatements = new Map(LIST_SHAPES.map((shape) => [listShapeKey(shape), listStatement(shape)]))
 
   const store: Store = {
-    async createUser(user, signupOpen): Promise<CreateUserResult> {
+    ...audit.methods,
+    async createUser(user, signupOpen, origin = NO_ORIGIN): Promise<CreateUserResult> {
       return sql.begin(async (tx) => {
         if (!signupOpen) {
           // Two first signups at once must not both find the database empty.
@@ -218,6 +189,7 @@ export function createPostgresStore(sql: SQL): Store {
         const inserted = await tx.unsafe(`${INSERT_USER} ON CONFLICT (email) DO NOTHING`, values(USER_TABLE, user))
         if (inserted.count === 0) return { refused: 'email_taken' as const }
         await tx`DELETE FROM meta WHERE key = 'setup_code'`
+        await record(tx, newEvent('user.created', user.id, user.createdAt, { origin }))
         return { created: { id: user.id, email: user.email, name: user.name, createdAt: user.createdAt } }
       })
     },
@@ -241,10 +213,13 @@ export function createPostgresStore(sql: SQL): Store {
         SELECT ${sql.unsafe(USER_COLUMNS)}, password_hash FROM users WHERE email = ${email}`
       return row ? toStoredUser(row) : null
     },
-    async insertToken(token: NewToken) {
-      await sql.unsafe(INSERT_TOKEN, values(NEW_TOKEN_COLUMNS, token))
+    async insertToken(token: NewToken, origin = NO_ORIGIN) {
+      await sql.begin(async (tx) => {
+        await tx.unsafe(INSERT_TOKEN, values(NEW_TOKEN_COLUMNS, token))
+        await recordNew(tx, token, origin)
+      })
     },
-    async insertTokenWithinLimit(token, limit) {
+    async insertTokenWithinLimit(token, limit, origin = NO_ORIGIN) {
       return sql.begin(async (tx) => {
         // The owner's row, locked to the end of the transaction, lines up concurrent creates
         // (on every instance) one at a time, each counting after the one before committed.
@@ -253,10 +228,11 @@ export function createPostgresStore(sql: SQL): Store {
         const [row] = await run<{ n: string }>(tx, ACTIVE_OF_TYPE, { userId: token.userId, tokenType: token.tokenType, now: token.createdAt, limit })
         if (Number(row!.n) >= limit) return false
         await tx.unsafe(INSERT_TOKEN, values(NEW_TOKEN_COLUMNS, token))
+        await recordNew(tx, token, origin)
         return true
       })
     },
-    async rotateToken({ userId, tokenId, successor, graceUntil, limit }) {
+    async rotateToken({ userId, tokenId, successor, graceUntil, limit }, origin = NO_ORIGIN) {
       return sql.begin(async (tx): Promise<RotationRefusal | null> => {
         const at = successor.createdAt
         // The owner's row lines the rotation up with creates (the cap, as in
@@ -274,14 +250,23 @@ export function createPostgresStore(sql: SQL): Store {
         await tx.unsafe(INSERT_TOKEN, values(NEW_TOKEN_COLUMNS, successor))
         const expiresAt = graceUntil === null ? old.expiresAt : Math.min(old.expiresAt ?? graceUntil, graceUntil)
         await tx.unsafe(ROTATED_AWAY_SQL, [successor.id, graceUntil === null ? at : null, expiresAt, tokenId])
+        await record(tx, newEvent('token.rotated', userId, at, {
+          token: eventToken(row),
+          origin,
+          detail: { successorId: successor.id, graceUntil: graceUntil === null ? null : new Date(graceUntil).toISOString() },
+        }))
+        if (origin.ip) await audit.know(tx, successor.id, origin.ip, at)
         return null
       })
     },
-    async recordReuse(tokenId, at, revoke) {
+    async recordReuse(tokenId, at, revoke, origin = NO_ORIGIN) {
       return sql.begin(async (tx) => {
         const live: { id: string }[] = await tx.unsafe(LIVE_SUCCESSORS_SQL, [tokenId, at])
         if (revoke && live.length > 0) await tx.unsafe(REVOKE_SUCCESSORS_SQL, [tokenId, at])
-        return live.map((row) => row.id)
+        const [row] = await tx<PgTokenRow[]>`SELECT ${sql.unsafe(TOKEN_COLUMNS)} FROM tokens t WHERE t.id = ${tokenId}`
+        const successorIds = live.map((successor) => successor.id)
+        if (row) await record(tx, newEvent('token.reuse_detected', row.user_id, at, { token: eventToken(row), origin, detail: { successorIds, revoked: revoke && live.length > 0 } }))
+        return successorIds
       })
     },
     async findTokenByDigest(digest) {
@@ -299,13 +284,21 @@ export function createPostgresStore(sql: SQL): Store {
       const rows = await run<PgTokenRow>(sql, listStatements.get(listShapeKey(listShapeOf(options)))!, listParams(userId, options))
       return rows.map(toToken)
     },
-    async revokeToken(userId, tokenId, at) {
-      const rows = await sql`
-        UPDATE tokens SET revoked_at = coalesce(revoked_at, ${at})
-        WHERE id = ${tokenId} AND user_id = ${userId} RETURNING revoked_at`
-      return rows.length > 0
+    async revokeToken(userId, tokenId, at, origin = NO_ORIGIN, reason) {
+      return sql.begin(async (tx) => {
+        const [row] = await tx<PgTokenRow[]>`
+          SELECT ${sql.unsafe(TOKEN_COLUMNS)} FROM tokens t WHERE t.id = ${tokenId} AND t.user_id = ${userId} FOR UPDATE`
+        if (!row) return false
+        if (row.revoked_at === null) {
+          await tx`UPDATE tokens SET revoked_at = ${at} WHERE id = ${tokenId}`
+          await record(tx, newEvent('token.revoked', userId, at, { token: eventToken(row), origin, detail: reason ? { reason } : {} }))
+        }
+        return true
+      })
     },
-    async revokeAllTokens(userId, at, exceptTokenId) {
+    async revokeAllTokens(userId, at, exceptTokenId, origin = NO_ORIGIN) {
+      const batch = async (tx: SQL, after: PageStart, end: PageStart) =>
+        ((await run(tx, REVOKE_BATCH, { userId, at, exceptId: exceptTokenId, ...keyset('after', after), ...keyset('end', end) })) as unknown as { count: number }).count
       // Under READ COMMITTED a row another revoke-all has just revoked is re-checked
       // after its lock is released and skipped: concurrent counts add up exactly.
       return revokeInBatches({
@@ -313,23 +306,36 @@ export function createPostgresStore(sql: SQL): Store {
           const [row] = await run<{ created_at: string; id: string }>(sql, REVOKE_BATCH_END, { userId, ...keyset('after', after) })
           return row ? { createdAt: Number(row.created_at), id: row.id } : null
         },
-        revoke: async (after, end) =>
-          ((await run(sql, REVOKE_BATCH, { userId, at, exceptId: exceptTokenId, ...keyset('after', after), ...keyset('end', end) })) as unknown as { count: number }).count,
+        revoke: async (after, end, last) => {
+          if (!last) return batch(sql, after, end)
+          return sql.begin(async (tx) => {
+            const changes = await batch(tx, after, end)
+            await record(tx, newEvent('tokens.revoked_all', userId, at, { origin, detail: { count: last.before + changes, exceptCurrent: exceptTokenId !== null } }))
+            return changes
+          })
+        },
       })
     },
-    async revokeLeaked(digests, at) {
-      const rows: LeakedRow<Uint8Array>[] = await sql.unsafe(REVOKE_LEAKED, [JSON.stringify(digests.map((digest) => Buffer.from(digest).toString('hex'))), at])
-      return rows.map(toLeaked)
+    async revokeLeaked(digests, at, origin = NO_ORIGIN) {
+      return sql.begin(async (tx) => {
+        const rows: LeakedRow<Uint8Array>[] = await tx.unsafe(REVOKE_LEAKED, [JSON.stringify(digests.map((digest) => Buffer.from(digest).toString('hex'))), at])
+        const leaked = rows.map(toLeaked)
+        await record(tx, ...leaked.map((token) => newEvent('token.leak_reported', token.userId, at, { token, origin: { ip: origin.ip, userAgent: origin.userAgent } })))
+        return leaked
+      })
     },
     touchToken(tokenId, at, ip) {
       touches.touch(tokenId, at, ip)
     },
     async flushTouches() {
-      await touches.flush(async (entries) => {
-        await sql`
-          UPDATE tokens SET last_used_at = v.at, last_used_ip = coalesce(v.ip, tokens.last_used_ip)
-          FROM json_to_recordset(${JSON.stringify(entries.map(([id, at, ip]) => ({ id, at, ip })))}::text::json) AS v(id text, at bigint, ip text)
-          WHERE tokens.id = v.id AND (tokens.last_used_at IS NULL OR tokens.last_used_at < v.at)`
+      await touches.flush(async (entries, addresses) => {
+        await sql.begin(async (tx) => {
+          await tx`
+            UPDATE tokens SET last_used_at = v.at, last_used_ip = coalesce(v.ip, tokens.last_used_ip)
+            FROM json_to_recordset(${JSON.stringify(entries.map(([id, at, ip]) => ({ id, at, ip })))}::text::json) AS v(id text, at bigint, ip text)
+            WHERE tokens.id = v.id AND (tokens.last_used_at IS NULL OR tokens.last_used_at < v.at)`
+          await audit.seenFrom(tx, addresses)
+        })
       })
     },
     async countActiveTokens(now) {
@@ -342,26 +348,31 @@ export function createPostgresStore(sql: SQL): Store {
       const [row] = await sql`
         SELECT pg_total_relation_size('users') + pg_total_relation_size('tokens')
              + pg_total_relation_size('login_failures') + pg_total_relation_size('meta')
-             + pg_total_relation_size('revocations') AS bytes`
+             + pg_total_relation_size('revocations') + pg_total_relation_size('audit_events')
+             + pg_total_relation_size('token_addresses') + pg_total_relation_size('deliveries') AS bytes`
       return Number(row.bytes)
     },
     async listUsers(now) {
       const rows: (PgUserRow & { active_tokens: string })[] = await sql.unsafe(USERS_WITH_ACTIVE_TOKENS, [now])
       return rows.map((row) => ({ ...toUser(row), activeTokens: Number(row.active_tokens) }))
     },
-    async changePassword(userId, passwordHash, at, keepSessionId) {
+    async changePassword(userId, passwordHash, at, keepSessionId, origin = NO_ORIGIN) {
       return sql.begin(async (tx) => {
         await tx`UPDATE users SET password_hash = ${passwordHash} WHERE id = ${userId}`
         const revoked = await tx`
           UPDATE tokens SET revoked_at = ${at}
           WHERE user_id = ${userId} AND token_type = 'session' AND revoked_at IS NULL AND id IS DISTINCT FROM ${keepSessionId}`
+        await record(tx, newEvent('password.changed', userId, at, { origin, detail: { sessionsRevoked: revoked.count } }))
         return revoked.count
       })
     },
-    async deleteUser(userId) {
+    async deleteUser(userId, origin = NO_ORIGIN) {
       return sql.begin(async (tx) => {
+        const [user] = await tx`SELECT email FROM users WHERE id = ${userId} FOR UPDATE`
         const tokens = await tx`DELETE FROM tokens WHERE user_id = ${userId}`
         await tx`DELETE FROM users WHERE id = ${userId}`
+        // Kept with the address it had: the event outlives the account, and its notices need it.
+        if (user) await record(tx, newEvent('user.deleted', userId, Date.now(), { origin, detail: { email: user.email, tokens: tokens.count } }))
         return tokens.count
       })
     },
@@ -382,10 +393,11 @@ export function createPostgresStore(sql: SQL): Store {
       const [row] = await sql`SELECT at FROM login_failures WHERE key = ${key} AND at > ${since} ORDER BY at DESC LIMIT 1 OFFSET ${n - 1}`
       return row ? Number(row.at) : null
     },
-    async recordLoginFailure(keys, at, forgetUpTo) {
+    async recordLoginFailure(keys, at, forgetUpTo, event) {
       await sql.begin(async (tx) => {
         await tx`DELETE FROM login_failures WHERE at <= ${forgetUpTo}`
         for (const key of keys) await tx`INSERT INTO login_failures (key, at) VALUES (${key}, ${at})`
+        if (event) await record(tx, event)
       })
     },
     async clearLoginFailures(key) {

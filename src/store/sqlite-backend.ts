@@ -4,7 +4,8 @@ import { Database } from 'bun:sqlite'
 import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { CannotOpen, schemaFinding, type Backend, type Finding } from './backend'
-import { createSqliteStore, migrate, openDatabase, quickCheck, SCHEMA_VERSION, schemaVersion } from './sqlite'
+import { createSqliteStore } from './sqlite'
+import { migrate, openDatabase, quickCheck, SCHEMA_VERSION, schemaVersion } from './sqlite-database'
 
 export const sqlitePath = (db: string) => db.replace(/^sqlite:(\/\/)?/i, '')
 

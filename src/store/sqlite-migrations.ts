@@ -70,4 +70,62 @@ export const MIGRATIONS: string[] = [
   // Rotation: the id of the token that replaced this one. No foreign key: the purge may
   // delete either end of a rotation first.
   `ALTER TABLE tokens ADD COLUMN rotated_to TEXT;`,
+  // Audit events and what is owed to others about them. Events keep their user's id after
+  // the user is deleted (user.deleted must outlive them): no foreign key to users or tokens.
+  // token_addresses: where each token was used, for token.new_ip and the token's detail.
+  // Deliveries are queued in the transaction of their event (a webhook endpoint's, or the
+  // owner's email); expiry_notices: which token.expiring notices a token has had (bits).
+  `CREATE TABLE audit_events (
+     id           TEXT PRIMARY KEY,
+     user_id      TEXT NOT NULL,
+     type         TEXT NOT NULL,
+     at           INTEGER NOT NULL,
+     token_id     TEXT,
+     token_prefix TEXT,
+     token_name   TEXT,
+     ip           TEXT,
+     user_agent   TEXT,
+     detail       TEXT NOT NULL
+   ) STRICT;
+   CREATE INDEX audit_events_by_user ON audit_events (user_id, at DESC, id DESC);
+   CREATE INDEX audit_events_by_user_type ON audit_events (user_id, type, at DESC, id DESC);
+   CREATE INDEX audit_events_by_at ON audit_events (at);
+   CREATE TABLE token_addresses (
+     token_id   TEXT NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,
+     ip         TEXT NOT NULL,
+     first_seen INTEGER NOT NULL,
+     last_seen  INTEGER NOT NULL,
+     PRIMARY KEY (token_id, ip)
+   ) STRICT;
+   CREATE INDEX token_addresses_by_last_seen ON token_addresses (last_seen);
+   CREATE TABLE webhook_endpoints (
+     id         TEXT PRIMARY KEY,
+     url        TEXT NOT NULL,
+     secret     TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     filtered   INTEGER NOT NULL
+   ) STRICT;
+   CREATE TABLE webhook_endpoint_events (
+     endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+     type        TEXT NOT NULL,
+     PRIMARY KEY (endpoint_id, type)
+   ) STRICT;
+   CREATE TABLE deliveries (
+     id              INTEGER PRIMARY KEY AUTOINCREMENT,
+     event_id        TEXT NOT NULL REFERENCES audit_events(id) ON DELETE CASCADE,
+     channel         TEXT NOT NULL CHECK (channel IN ('webhook', 'email')),
+     endpoint_id     TEXT REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+     created_at      INTEGER NOT NULL,
+     state           TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+     attempts        INTEGER NOT NULL,
+     next_attempt_at INTEGER,
+     lease_until     INTEGER,
+     last_attempt_at INTEGER,
+     last_status     INTEGER,
+     last_error      TEXT
+   ) STRICT;
+   CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state = 'pending';
+   CREATE INDEX deliveries_by_event ON deliveries (event_id);
+   CREATE INDEX deliveries_by_endpoint ON deliveries (endpoint_id);
+   ALTER TABLE tokens ADD COLUMN expiry_notices INTEGER NOT NULL DEFAULT 0;`,
 ]

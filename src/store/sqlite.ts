@@ -1,7 +1,6 @@
 // The SQLite backend, through bun:sqlite: one file, shared by every vai process on the
 // machine. Every statement is prepared once, and the hot path's lookup is remembered.
-import { Database, type Statement } from 'bun:sqlite'
-import { closeSync, existsSync, openSync } from 'node:fs'
+import type { Database, Statement } from 'bun:sqlite'
 import { rememberedSecret } from './cursor-secret'
 import { NEW_TOKEN_COLUMNS, rowMapping, scopesText, TOKEN_COLUMNS, TOKEN_TABLE, USER_COLUMNS, USER_TABLE, type CallerRow, type Column, type LeakedRow, type Decode, type TokenRow, type UserRow } from './rows'
 import { guardStore } from './guard'
@@ -12,87 +11,15 @@ import {
   revokeLeakedSql, ROTATED_AWAY_SQL, type ListShape, type OwnerParam,
 } from './statements'
 import {
-  DatabaseDamaged, noBatches, type CreateUserResult, type NewToken, type NewUser, type PageStart, type Rotation, type RotationRefusal, type Store,
+  noBatches, type CreateUserResult, type NewToken, type NewUser, type PageStart, type Rotation, type RotationRefusal, type Store,
   type StoredToken, type TokenType,
 } from './store'
 import { activeTokenSql, rotationRefusal } from './token-state'
-import { createTouches, type PendingTouch } from './touches'
-import { MIGRATIONS } from './sqlite-migrations'
+import { createTouches, type PendingAddress, type PendingTouch } from './touches'
+import { newEvent, NO_ORIGIN, type EventRecord, type Origin } from '../audit/events'
+import { BUSY_TIMEOUT_MS, PROBE_BUSY_TIMEOUT_MS } from './sqlite-database'
+import { sqliteAudit } from './sqlite-audit'
 import { rememberedLookups } from './remembered-lookups'
-
-
-export const SCHEMA_VERSION = MIGRATIONS.length
-
-export interface OpenOptions {
-  /** false: refuse a missing file instead of creating an empty database. */
-  create?: boolean
-  /** false: leave the schema as found (for `vai doctor`). */
-  migrate?: boolean
-}
-
-// How long a write waits for another process's lock (an admin command, a backup) before
-// the request gets its 503.
-const BUSY_TIMEOUT_MS = 5000
-// The health check's probe waits less: it runs only after a failure, and must not hold
-// the process for the whole busy timeout while another holds the lock.
-const PROBE_BUSY_TIMEOUT_MS = 250
-
-export function openDatabase(path: string, { create = true, migrate: migrating = true }: OpenOptions = {}): Database {
-  if (path !== ':memory:' && !create && !existsSync(path)) throw new Error('no such file')
-  if (path !== ':memory:') {
-    // Create the file ourselves so that it is born private; SQLite gives the
-    // -wal and -shm files the same mode.
-    closeSync(openSync(path, 'a', 0o600))
-  }
-  const db = new Database(path, { create: true, strict: true })
-  db.run('PRAGMA journal_mode = WAL')
-  // FULL: a token whose 201 was sent survives a power cut, not only a crash.
-  db.run('PRAGMA synchronous = FULL')
-  db.run('PRAGMA foreign_keys = ON')
-  db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`)
-  if (migrating) migrate(db)
-  return db
-}
-
-export function schemaVersion(db: Database): number {
-  return (db.query('PRAGMA user_version').get() as { user_version: number }).user_version
-}
-
-/** Brings the schema to `upTo` (the current one; a test may build a file as an older vai left it). */
-export function migrate(db: Database, upTo = MIGRATIONS.length): number {
-  const apply = db.transaction((version: number) => {
-    // Re-read inside the write lock: another process may have migrated meanwhile.
-    for (let v = schemaVersion(db); v < upTo; v++) {
-      db.run(MIGRATIONS[v]!)
-      db.run(`PRAGMA user_version = ${v + 1}`)
-    }
-    return version
-  })
-  const current = schemaVersion(db)
-  if (current > MIGRATIONS.length) {
-    throw new Error(`database schema version ${current} is newer than this vai (${MIGRATIONS.length}); upgrade vai`)
-  }
-  if (current < upTo) apply.immediate(current)
-  return schemaVersion(db)
-}
-
-/**
- * The damage `PRAGMA quick_check` finds in the file, in one line, or null when it finds
- * none. It reads every page (0.4 s for 400,000 tokens), so `serve` runs it once, at start.
- */
-export function quickCheck(db: Database): string | null {
-  let found: string[]
-  try {
-    found = db.query<{ quick_check: string }, []>('PRAGMA quick_check').all().map((row) => row.quick_check)
-  } catch (error) {
-    // Damage bad enough stops the check itself.
-    if (sqliteOutage(error) instanceof DatabaseDamaged) return (error as Error).message
-    throw error
-  }
-  if (found.length === 1 && found[0] === 'ok') return null
-  const more = found.length > 1 ? ` (and ${found.length - 1} more)` : ''
-  return `${found[0]!.replace(/\s+/g, ' ')}${more}`
-}
 
 /**
  * The hot path's statement: a token and its owner by digest; scripts/bench/floor.ts runs
@@ -127,6 +54,9 @@ const SQLITE_VALUES: Decode<string, number> = { name: (value) => value, time: (v
 
 // meta holds bytes (it is STRICT); the setup code is text, kept as its UTF-8.
 const utf8 = new TextEncoder()
+
+/** A token as its events name it. */
+const eventToken = (row: TokenRow) => ({ id: row.id, tokenPrefix: row.token_prefix, name: row.name })
 const fromUtf8 = new TextDecoder()
 
 export function createSqliteStore(db: Database): Store {
@@ -141,6 +71,8 @@ export function createSqliteStore(db: Database): Store {
   const cursorKey = rememberedSecret(() => q.secret.get()!.value)
   const { toToken, toUser, toCaller, toStoredUser, toStoredToken, toLeaked } = rowMapping(SQLITE_VALUES, touches)
 
+  const audit = sqliteAudit(db)
+  const { record } = audit
   const q = {
     anyUser: db.query<{ one: number }, []>('SELECT 1 AS one FROM users LIMIT 1'),
     insertUser: db.query(`${insertSql('users', USER_TABLE, byField)} ON CONFLICT (email) DO NOTHING`),
@@ -148,9 +80,9 @@ export function createSqliteStore(db: Database): Store {
     insertToken: db.query(insertSql('tokens', NEW_TOKEN_COLUMNS, byField)),
     tokenByDigest: db.query<CallerRow, [Uint8Array]>(TOKEN_BY_DIGEST_SQL),
     token: db.query<TokenRow, [string, string]>(TOKEN_BY_ID_SQL),
-    revoke: db.query<{ revoked_at: number }, [number, string, string]>(
-      'UPDATE tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ? AND user_id = ? RETURNING revoked_at',
-    ),
+    tokenById: db.query<TokenRow, [string]>(`SELECT ${TOKEN_COLUMNS} FROM tokens t WHERE t.id = ?`),
+    revoke: db.query<unknown, [number, string]>('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+    userById: db.query<{ email: string }, [string]>('SELECT email FROM users WHERE id = ?'),
     activeOfType: db.query<{ n: number }, Record<string, string | number>>(activeOfTypeSql(byName)),
     activeOfTypeExcept: db.query<{ n: number }, Record<string, string | number>>(activeOfTypeSql(byName, true)),
     rotatedAway: db.query<unknown, [string, number | null, number | null, string]>(ROTATED_AWAY_SQL),
@@ -209,11 +141,12 @@ export function createSqliteStore(db: Database): Store {
     LIST_SHAPES.map((shape) => [listShapeKey(shape), db.query<TokenRow, Record<string, string | number>>(listTokensSqlite(shape))]),
   )
 
-  const createUser = db.transaction((user: NewUser, signupOpen: boolean): CreateUserResult => {
+  const createUser = db.transaction((user: NewUser, signupOpen: boolean, origin: Origin): CreateUserResult => {
     if (!signupOpen && q.anyUser.get()) return { refused: 'signup_closed' }
     const { changes } = q.insertUser.run({ ...user })
     if (changes === 0) return { refused: 'email_taken' }
     q.endSetupCode.run()
+    record(newEvent('user.created', user.id, user.createdAt, { origin }))
     return { created: { id: user.id, email: user.email, name: user.name, createdAt: user.createdAt } }
   })
 
@@ -227,38 +160,59 @@ export function createSqliteStore(db: Database): Store {
     return readSetupCode()
   })
 
-  const changePassword = db.transaction((userId: string, passwordHash: string, at: number, keepSessionId: string | null) => {
+  const changePassword = db.transaction((userId: string, passwordHash: string, at: number, keepSessionId: string | null, origin: Origin) => {
     q.setPassword.run(passwordHash, userId)
-    return q.revokeSessions.run(at, userId, keepSessionId).changes
+    const sessionsRevoked = q.revokeSessions.run(at, userId, keepSessionId).changes
+    record(newEvent('password.changed', userId, at, { origin, detail: { sessionsRevoked } }))
+    return sessionsRevoked
   })
 
-  const deleteUser = db.transaction((userId: string) => {
+  const deleteUser = db.transaction((userId: string, origin: Origin) => {
+    const user = q.userById.get(userId)
     const tokens = q.deleteTokensOf.run(userId).changes
     q.deleteUser.run(userId)
+    // Kept with the address it had: the event outlives the account, and its notices need it.
+    if (user) record(newEvent('user.deleted', userId, Date.now(), { origin, detail: { email: user.email, tokens } }))
     return tokens
   })
 
-  const recordFailure = db.transaction((keys: Uint8Array[], at: number, forgetUpTo: number) => {
+  const recordFailure = db.transaction((keys: Uint8Array[], at: number, forgetUpTo: number, event: EventRecord | undefined) => {
     q.forgetFailures.run(forgetUpTo)
     for (const key of keys) q.insertFailure.run(key, at)
+    if (event) record(event)
   })
 
-  const writeTouches = db.transaction((entries: PendingTouch[]) => {
+  const writeTouches = db.transaction((entries: PendingTouch[], addresses: PendingAddress[]) => {
     for (const [id, at, ip] of entries) q.touch.run(at, ip, id, at)
+    audit.seenFrom(addresses)
+  })
+
+  /** A new token's event (a session's is its login) and the address it was made from, known to it from then on. */
+  const recordNew = (token: NewToken, origin: Origin) => {
+    const about = { id: token.id, tokenPrefix: token.tokenPrefix, name: token.name }
+    const detail = token.tokenType === 'api' ? { scopes: token.scopes, expiresAt: token.expiresAt === null ? null : new Date(token.expiresAt).toISOString() } : {}
+    record(newEvent(token.tokenType === 'session' ? 'login.succeeded' : 'token.created', token.userId, token.createdAt, { token: about, origin, detail }))
+    if (origin.ip) audit.know(token.id, origin.ip, token.createdAt)
+  }
+
+  const insertToken = db.transaction((token: NewToken, origin: Origin) => {
+    q.insertToken.run(bound(token))
+    recordNew(token, origin)
   })
 
   // In the write lock from the count to the insert: concurrent creates (other processes
   // on the file too) cannot pass the limit together.
-  const insertWithinLimit = db.transaction((token: NewToken, limit: number) => {
+  const insertWithinLimit = db.transaction((token: NewToken, limit: number, origin: Origin) => {
     const active = q.activeOfType.get({ userId: token.userId, tokenType: token.tokenType, now: token.createdAt, limit })!.n
     if (active >= limit) return false
     q.insertToken.run(bound(token))
+    recordNew(token, origin)
     return true
   })
 
   // In the write lock from the check to the update: of two rotations of one token (in any
   // process), the second finds it rotated.
-  const rotate = db.transaction(({ userId, tokenId, successor, graceUntil, limit }: Rotation): RotationRefusal | null => {
+  const rotate = db.transaction(({ userId, tokenId, successor, graceUntil, limit }: Rotation, origin: Origin): RotationRefusal | null => {
     const at = successor.createdAt
     const row = q.token.get(tokenId, userId)
     if (!row) return 'not_found'
@@ -268,13 +222,42 @@ export function createSqliteStore(db: Database): Store {
     q.insertToken.run(bound(successor))
     const expiresAt = graceUntil === null ? row.expires_at : Math.min(row.expires_at ?? graceUntil, graceUntil)
     q.rotatedAway.run(successor.id, graceUntil === null ? at : null, expiresAt, tokenId)
+    record(newEvent('token.rotated', userId, at, {
+      token: eventToken(row),
+      origin,
+      detail: { successorId: successor.id, graceUntil: graceUntil === null ? null : new Date(graceUntil).toISOString() },
+    }))
+    if (origin.ip) audit.know(successor.id, origin.ip, at)
     return null
   })
 
-  const reuse = db.transaction((tokenId: string, at: number, revoke: boolean): string[] => {
+  const reuse = db.transaction((tokenId: string, at: number, revoke: boolean, origin: Origin): string[] => {
     const live = q.liveSuccessors.all(tokenId, at).map((row) => row.id)
     if (revoke && live.length > 0) q.revokeSuccessors.run(tokenId, at)
+    const row = q.tokenById.get(tokenId)
+    if (row) record(newEvent('token.reuse_detected', row.user_id, at, { token: eventToken(row), origin, detail: { successorIds: live, revoked: revoke && live.length > 0 } }))
     return live
+  })
+
+  const revoke = db.transaction((userId: string, tokenId: string, at: number, origin: Origin, reason: string | undefined) => {
+    const row = q.token.get(tokenId, userId)
+    if (!row) return false
+    if (row.revoked_at === null) {
+      q.revoke.run(at, tokenId)
+      record(newEvent('token.revoked', userId, at, { token: eventToken(row), origin, detail: reason ? { reason } : {} }))
+    }
+    return true
+  })
+
+  const revokeLeaked = db.transaction((digests: Uint8Array[], at: number, origin: Origin) => {
+    // The digests bound as they are: a JSON array to unpack costs a third more. One
+    // statement per power of two (bun:sqlite keeps each prepared), the list filled up
+    // with its last digest, which the IN list counts once.
+    const size = 2 ** Math.ceil(Math.log2(digests.length))
+    const rows = leakStatement(size).all(at, ...digests, ...Array<Uint8Array>(size - digests.length).fill(digests.at(-1)!))
+    const leaked = rows.map(toLeaked)
+    record(...leaked.map((token) => newEvent('token.leak_reported', token.userId, at, { token, origin: { ip: origin.ip, userAgent: origin.userAgent } })))
+    return leaked
   })
 
   const probeWrite = db.transaction(() => {
@@ -285,8 +268,9 @@ export function createSqliteStore(db: Database): Store {
   const keyset = (prefix: 'after' | 'end', at: PageStart) => ({ [`${prefix}CreatedAt`]: at.createdAt, [`${prefix}Id`]: at.id })
 
   const store: Store = {
-    async createUser(user, signupOpen) {
-      return createUser.immediate(user, signupOpen)
+    ...audit.methods,
+    async createUser(user, signupOpen, origin = NO_ORIGIN) {
+      return createUser.immediate(user, signupOpen, origin)
     },
     async hasUsers() {
       return q.anyUser.get() !== null
@@ -301,11 +285,11 @@ export function createSqliteStore(db: Database): Store {
       const row = q.userByEmail.get(email)
       return row ? toStoredUser(row) : null
     },
-    async insertToken(token: NewToken) {
-      q.insertToken.run(bound(token))
+    async insertToken(token: NewToken, origin = NO_ORIGIN) {
+      insertToken.immediate(token, origin)
     },
-    async insertTokenWithinLimit(token, limit) {
-      return insertWithinLimit.immediate(token, limit)
+    async insertTokenWithinLimit(token, limit, origin = NO_ORIGIN) {
+      return insertWithinLimit.immediate(token, limit, origin)
     },
     async findTokenByDigest(digest) {
       const row = remembered.get(digest, () => q.tokenByDigest.get(digest))
@@ -319,52 +303,53 @@ export function createSqliteStore(db: Database): Store {
       const query = listQueries.get(listShapeKey(listShapeOf(options)))!
       return query.all(listParams(userId, options) as Record<string, string | number>).map(toToken)
     },
-    async rotateToken(rotation) {
+    async rotateToken(rotation, origin = NO_ORIGIN) {
       remembered.forget()
-      return rotate.immediate(rotation)
+      return rotate.immediate(rotation, origin)
     },
-    async recordReuse(tokenId, at, revoke) {
-      const live = reuse.immediate(tokenId, at, revoke)
+    async recordReuse(tokenId, at, revoke, origin = NO_ORIGIN) {
+      const live = reuse.immediate(tokenId, at, revoke, origin)
       // Only when it revoked something: someone presenting an old token over and over must
       // not empty the hot path's memory for every other token. (Forgetting after the write
       // is as good as before: nothing runs in between.)
       if (revoke && live.length > 0) remembered.forget()
       return live
     },
-    async revokeToken(userId, tokenId, at) {
+    async revokeToken(userId, tokenId, at, origin = NO_ORIGIN, reason) {
       remembered.forget()
-      return q.revoke.get(at, tokenId, userId) !== null
+      return revoke.immediate(userId, tokenId, at, origin, reason)
     },
-    async revokeAllTokens(userId, at, exceptTokenId) {
+    async revokeAllTokens(userId, at, exceptTokenId, origin = NO_ORIGIN) {
+      const batch = (after: PageStart, end: PageStart) =>
+        q.revokeBatch.run({ userId, at, exceptId: exceptTokenId, ...keyset('after', after), ...keyset('end', end) }).changes
+      const lastBatch = db.transaction((after: PageStart, end: PageStart, before: number) => {
+        const changes = batch(after, end)
+        record(newEvent('tokens.revoked_all', userId, at, { origin, detail: { count: before + changes, exceptCurrent: exceptTokenId !== null } }))
+        return changes
+      })
       return revokeInBatches({
         end: (after) => {
           const row = q.revokeBatchEnd.get({ userId, ...keyset('after', after) })
           return row ? { createdAt: row.created_at, id: row.id } : null
         },
-        revoke: (after, end) => {
+        revoke: (after, end, last) => {
           remembered.forget()
-          return q.revokeBatch.run({ userId, at, exceptId: exceptTokenId, ...keyset('after', after), ...keyset('end', end) }).changes
+          return last ? lastBatch.immediate(after, end, last.before) : batch(after, end)
         },
       })
     },
-    async revokeLeaked(digests, at) {
+    async revokeLeaked(digests, at, origin = NO_ORIGIN) {
       remembered.forget()
       if (digests.length === 0) return []
-      // The digests bound as they are: a JSON array to unpack costs a third more. One
-      // statement per power of two (bun:sqlite keeps each prepared), the list filled up
-      // with its last digest, which the IN list counts once.
-      const size = 2 ** Math.ceil(Math.log2(digests.length))
-      const statement = leakStatement(size)
-      const rows = statement.all(at, ...digests, ...Array<Uint8Array>(size - digests.length).fill(digests.at(-1)!))
-      return rows.map(toLeaked)
+      return revokeLeaked.immediate(digests, at, origin)
     },
     touchToken(tokenId, at, ip) {
       touches.touch(tokenId, at, ip)
     },
     async flushTouches() {
-      await touches.flush((entries) => {
+      await touches.flush((entries, addresses) => {
         remembered.forget()
-        writeTouches(entries)
+        writeTouches.immediate(entries, addresses)
       })
     },
     async countActiveTokens(now) {
@@ -382,13 +367,13 @@ export function createSqliteStore(db: Database): Store {
     async listUsers(now) {
       return q.users.all(now).map((row) => ({ ...toUser(row), activeTokens: row.active_tokens }))
     },
-    async changePassword(userId, passwordHash, at, keepSessionId) {
+    async changePassword(userId, passwordHash, at, keepSessionId, origin = NO_ORIGIN) {
       remembered.forget()
-      return changePassword.immediate(userId, passwordHash, at, keepSessionId)
+      return changePassword.immediate(userId, passwordHash, at, keepSessionId, origin)
     },
-    async deleteUser(userId) {
+    async deleteUser(userId, origin = NO_ORIGIN) {
       remembered.forget()
-      return deleteUser.immediate(userId)
+      return deleteUser.immediate(userId, origin)
     },
     async purgeTokens(before) {
       const purged = await purgeInBatches((batch) => {
@@ -407,8 +392,8 @@ export function createSqliteStore(db: Database): Store {
     async nthLoginFailure(key, since, n) {
       return q.nthFailure.get(key, since, n - 1)?.at ?? null
     },
-    async recordLoginFailure(keys, at, forgetUpTo) {
-      recordFailure.immediate(keys, at, forgetUpTo)
+    async recordLoginFailure(keys, at, forgetUpTo, event) {
+      recordFailure.immediate(keys, at, forgetUpTo, event)
     },
     async clearLoginFailures(key) {
       q.clearFailures.run(key)

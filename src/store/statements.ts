@@ -142,8 +142,12 @@ const LAST: PageStart = { createdAt: Number.MIN_SAFE_INTEGER, id: '' }
 export interface RevokeBatches {
   /** The last token of the batch after `after` (revokeBatchEndSql), or null when it is the final one. */
   end(after: PageStart): PageStart | null | Promise<PageStart | null>
-  /** Revokes the batch from `after` to `end` (revokeBatchSql); how many went from not revoked to revoked. */
-  revoke(after: PageStart, end: PageStart): number | Promise<number>
+  /**
+   * Revokes the batch from `after` to `end` (revokeBatchSql); how many went from not revoked
+   * to revoked. `last`, on the final batch: how many the batches before it revoked, for the
+   * `tokens.revoked_all` event its transaction records.
+   */
+  revoke(after: PageStart, end: PageStart, last: { before: number } | null): number | Promise<number>
 }
 
 /**
@@ -153,13 +157,14 @@ export interface RevokeBatches {
  * (scripts/bench/revoke-all.ts); a batch takes about 5 ms. Each batch reads only its own rows (a keyset, not a rescan of
  * what the batches before revoked), and counts only what it changed, so concurrent
  * revoke-alls still add up exactly. A failure midway leaves the batches before it revoked;
- * repeating the request finishes the job.
+ * repeating the request finishes the job. The event goes with the last batch: it exists
+ * exactly when the whole revoke-all went through.
  */
 export async function revokeInBatches({ end, revoke }: RevokeBatches): Promise<number> {
   let revoked = 0
   for (let after: PageStart | null = FIRST; after !== null; ) {
     const last: PageStart | null = await end(after)
-    revoked += await revoke(after, last ?? LAST)
+    revoked += await revoke(after, last ?? LAST, last === null ? { before: revoked } : null)
     after = last
     if (after !== null) await nextTurn()
   }
@@ -175,3 +180,13 @@ export const revokeLeakedSql = (digests: string, at: string) => `
   UPDATE tokens AS t SET revoked_at = ${at}
   WHERE t.digest IN (${digests}) AND ${activeTokenSql('t', at)}
   RETURNING id, user_id, name, token_prefix`
+
+/** A statement's text with $1, $2… in the order of `params`, which says what to bind to each (PostgreSQL numbers them). */
+export function numbered<Param extends string>(build: (placeholder: (param: Param) => string) => string): { text: string; params: Param[] } {
+  const params: Param[] = []
+  const text = build((param) => {
+    const at = params.indexOf(param)
+    return `$${at === -1 ? params.push(param) : at + 1}`
+  })
+  return { text, params }
+}

@@ -1,3 +1,6 @@
+import type { EventRecord, EventType, Origin } from '../audit/events'
+import type { Channel, DueDelivery, SendResult } from '../notify/outbox'
+
 // The storage interface every backend implements. Handlers and auth code see only
 // this; SQL stays inside the backend. Methods are async so that a networked
 // backend (PostgreSQL) fits the same shape as the embedded one.
@@ -119,6 +122,51 @@ export interface Rotation {
  */
 export type RotationRefusal = 'not_found' | 'session' | 'rotated' | 'revoked' | 'expired' | 'too_many'
 
+/** A page of audit events: the user's (or everyone's, userId null), newest first. */
+export interface ListEventsOptions {
+  type?: EventType
+  limit: number
+  after?: PageStart
+}
+
+/** An address a token was used from: since when (in the current run of uses), and last. */
+export interface TokenAddress {
+  ip: string
+  firstSeenAt: number
+  lastSeenAt: number
+}
+
+export interface WebhookEndpointRecord {
+  id: string
+  url: string
+  createdAt: number
+  /** The event types it takes; null: every type. */
+  events: EventType[] | null
+}
+
+export interface NewWebhookEndpoint extends WebhookEndpointRecord {
+  /** whsec_…: kept to sign with, shown once by `vai webhooks add`. */
+  secret: string
+}
+
+export interface DeliveryRecord {
+  id: string
+  eventId: string
+  eventType: EventType
+  channel: 'webhook' | 'email'
+  endpointId: string | null
+  createdAt: number
+  state: 'pending' | 'delivered' | 'failed'
+  attempts: number
+  nextAttemptAt: number | null
+  lastAttemptAt: number | null
+  lastStatus: number | null
+  lastError: string | null
+}
+
+/** Why a token was revoked, when it was not simply asked for: for the event's detail. */
+export type RevokeReason = 'logout' | 'idle'
+
 export type CreateUserResult = { created: UserRecord } | { refused: 'email_taken' | 'signup_closed' }
 
 export interface Store {
@@ -126,7 +174,7 @@ export interface Store {
    * Inserts the user unless the email is taken, or signup is closed and a user exists already.
    * The first user ends the setup code: a claimed install has none.
    */
-  createUser(user: NewUser, signupOpen: boolean): Promise<CreateUserResult>
+  createUser(user: NewUser, signupOpen: boolean, origin?: Origin): Promise<CreateUserResult>
   findUserByEmail(email: string): Promise<(UserRecord & { passwordHash: string }) | null>
   /** Whether any account exists: the web console invites the first visitor to claim a fresh install. */
   hasUsers(): Promise<boolean>
@@ -138,13 +186,17 @@ export interface Store {
   createSetupCode(candidate: string): Promise<string | null>
   /** The setup code while no account exists and one was made; null otherwise. */
   setupCode(): Promise<string | null>
-  insertToken(token: NewToken): Promise<void>
+  /**
+   * Every insert records its event in the same transaction (a session's `login.succeeded`,
+   * an API token's `token.created`) and the address it was made from as one the token knows.
+   */
+  insertToken(token: NewToken, origin?: Origin): Promise<void>
   /**
    * Inserts the token unless its owner has `limit` active tokens of its type already (active
    * at its createdAt); false then, and nothing is written. Exact under concurrency, across
    * processes and instances too.
    */
-  insertTokenWithinLimit(token: NewToken, limit: number): Promise<boolean>
+  insertTokenWithinLimit(token: NewToken, limit: number, origin?: Origin): Promise<boolean>
   /** The hot path: one indexed lookup by digest, with the owner. */
   findTokenByDigest(digest: Uint8Array): Promise<{ token: TokenRecord; user: UserRecord } | null>
   getToken(userId: string, tokenId: string): Promise<TokenRecord | null>
@@ -153,32 +205,35 @@ export interface Store {
    * In one transaction: checks the old token may still be rotated (another rotation may have
    * won meanwhile), inserts the successor, and marks the old token rotated to it, revoked at
    * once (no grace) or expiring at the grace's end. Returns null when done, else why not
-   * (nothing written then). [audit: the `token.rotated` event belongs in this transaction.]
+   * (nothing written then). With it, the `token.rotated` event.
    */
-  rotateToken(rotation: Rotation): Promise<RotationRefusal | null>
+  rotateToken(rotation: Rotation, origin?: Origin): Promise<RotationRefusal | null>
   /**
    * A token rotated away was presented after its grace (reuse): in one transaction, finds the
    * live tokens down its chain of successors and, when `revoke`, revokes them at `at`.
-   * Returns their ids, oldest first. [audit: the `token.reuse_detected` event belongs here.]
+   * Returns their ids, oldest first. With it, the `token.reuse_detected` event.
    */
-  recordReuse(tokenId: string, at: number, revoke: boolean): Promise<string[]>
-  /** false when the token is not the user's. An already revoked token keeps its first revokedAt. */
-  revokeToken(userId: string, tokenId: string, at: number): Promise<boolean>
+  recordReuse(tokenId: string, at: number, revoke: boolean, origin?: Origin): Promise<string[]>
+  /**
+   * false when the token is not the user's. An already revoked token keeps its first
+   * revokedAt; one revoked now gets its `token.revoked` event.
+   */
+  revokeToken(userId: string, tokenId: string, at: number, origin?: Origin, reason?: RevokeReason): Promise<boolean>
   /**
    * How many of the user's tokens went from not revoked to revoked (expired ones too). In
    * batches that let other requests run between them; one that fails leaves the batches
-   * before it revoked.
+   * before it revoked. The last batch's transaction records `tokens.revoked_all` with the count.
    */
-  revokeAllTokens(userId: string, at: number, exceptTokenId: string | null): Promise<number>
-  /** Revokes whichever of these digests are live tokens, anyone's, in one statement; the ones it revoked. */
-  revokeLeaked(digests: Uint8Array[], at: number): Promise<LeakedToken[]>
+  revokeAllTokens(userId: string, at: number, exceptTokenId: string | null, origin?: Origin): Promise<number>
+  /** Revokes whichever of these digests are live tokens, anyone's, in one statement; the ones it revoked, each with its `token.leak_reported`. */
+  revokeLeaked(digests: Uint8Array[], at: number, origin?: Origin): Promise<LeakedToken[]>
   /**
    * Records a use from the client address `ip`; written later, at most once per token per
    * flush. Without an address (an introspection: the caller is a service, not the
    * holder) lastUsedIp stays as it was.
    */
   touchToken(tokenId: string, at: number, ip?: string | null): void
-  /** Writes the pending lastUsedAt and lastUsedIp values. */
+  /** Writes the pending lastUsedAt and lastUsedIp values, and the addresses: a `token.new_ip` for each new one. */
   flushTouches(): Promise<void>
   // Metrics: read when the gauges are refreshed (every 15 s), never per scrape.
   /** Not one snapshot: tokens created or revoked while it counts may or may not be counted. */
@@ -191,9 +246,9 @@ export interface Store {
    * but `keepSessionId`): whoever knew the old password is signed out. API tokens stay.
    * Returns how many sessions it revoked.
    */
-  changePassword(userId: string, passwordHash: string, at: number, keepSessionId: string | null): Promise<number>
-  /** Removes the user and, with them, all their tokens; returns how many tokens went. */
-  deleteUser(userId: string): Promise<number>
+  changePassword(userId: string, passwordHash: string, at: number, keepSessionId: string | null, origin?: Origin): Promise<number>
+  /** Removes the user and, with them, all their tokens; returns how many tokens went. Their events stay, with `user.deleted`. */
+  deleteUser(userId: string, origin?: Origin): Promise<number>
   /**
    * Deletes tokens revoked or expired before `before`, and the revocation feed's entries
    * older than that; returns how many tokens.
@@ -205,12 +260,39 @@ export interface Store {
   listRevocations(after: number, limit: number): Promise<RevocationRecord[]>
   /** The newest entry's seq; 0 when there is none. */
   lastRevocationSeq(): Promise<number>
+  // Audit events, written by the changes above in their transactions; and what is owed about them.
+  /** An event that goes with no change (`login.rate_limited`). */
+  recordEvent(event: EventRecord): Promise<void>
+  /** The user's events (everyone's when userId is null), newest first. */
+  listEvents(userId: string | null, options: ListEventsOptions): Promise<EventRecord[]>
+  /** The addresses the token was used from, most recent first. */
+  listTokenAddresses(tokenId: string, limit: number): Promise<TokenAddress[]>
+  /** Deletes events older than `before` (their deliveries with them) and addresses unused since `addressesBefore`; how many events. */
+  purgeEvents(before: number, addressesBefore: number): Promise<number>
+  /** Records each `token.expiring` due at `now` (7 and 1 days ahead), once per token and notice across instances and restarts; how many. */
+  queueExpiryNotices(now: number): Promise<number>
+  /** From now on, queue the owner's email for the mail event types (--smtp-url is set). */
+  setEmailNotices(on: boolean): void
+  addWebhook(endpoint: NewWebhookEndpoint): Promise<void>
+  listWebhooks(): Promise<WebhookEndpointRecord[]>
+  /** false when there is no such endpoint. Its pending deliveries go with it. */
+  removeWebhook(id: string): Promise<boolean>
+  listDeliveries(limit: number): Promise<DeliveryRecord[]>
+  /**
+   * Up to `limit` deliveries of these channels due at `now`, leased to the caller until
+   * `leaseUntil` (no other call, here or on another instance, gets them meanwhile).
+   */
+  claimDue(now: number, limit: number, leaseUntil: number, channels: readonly Channel[]): Promise<DueDelivery[]>
+  /** An attempt's outcome: delivered, retried at `nextAttemptAt`, or given up (null). */
+  settle(id: string, outcome: { at: number; result: SendResult; nextAttemptAt: number | null }): Promise<void>
+  /** Deliveries still pending, and when the oldest was queued (null when none). */
+  outboxStats(): Promise<{ pending: number; oldestCreatedAt: number | null }>
   // Failed logins, kept in the database so that every instance sees every attempt.
   // Keys are digests (of an email or a client address), never the plain values.
   /** The time of the `n`th most recent failure under `key` after `since`, or null when there are fewer. */
   nthLoginFailure(key: Uint8Array, since: number, n: number): Promise<number | null>
-  /** Records one failure under each key, and forgets every failure at or before `forgetUpTo`. */
-  recordLoginFailure(keys: Uint8Array[], at: number, forgetUpTo: number): Promise<void>
+  /** Records one failure under each key, and forgets every failure at or before `forgetUpTo`; with the event (`login.failed`) when given. */
+  recordLoginFailure(keys: Uint8Array[], at: number, forgetUpTo: number, event?: EventRecord): Promise<void>
   clearLoginFailures(key: Uint8Array): Promise<void>
   // Moving an install (`vai db copy`): rows as stored, digests and hashes included.
   countRows(): Promise<{ users: number; tokens: number }>

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { chmodSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { Database } from 'bun:sqlite'
-import { SCHEMA_VERSION } from '../../src/store/sqlite'
+import { SCHEMA_VERSION } from '../../src/store/sqlite-database'
 import { binaryInEmptyDir, killServers, runIn, startServer, type Server } from '../support/binary'
 
 let dir: string

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { createLoginLimiter, DEFAULT_LOGIN_LIMITS, type LoginLimits } from '../../src/auth/login-limiter'
-import { createSqliteStore, openDatabase } from '../../src/store/sqlite'
+import { createSqliteStore } from '../../src/store/sqlite'
+import { openDatabase } from '../../src/store/sqlite-database'
 
 const MINUTE = 60_000
 const WINDOW = 5 * MINUTE
