@@ -132,8 +132,9 @@ export function createSqliteStore(db: Database): Store {
     revocations: db.query<{ seq: number; digest: Uint8Array; revoked_at: number }, [number, number]>(REVOCATIONS_AFTER_SQL),
     lastRevocation: db.query<{ seq: number }, []>(LAST_REVOCATION_SQL),
     importRevocation: db.query('INSERT INTO revocations (seq, digest, revoked_at) VALUES (?, ?, ?)'),
-    // A value bigger than a page needs pages of its own: the probe fails where a new token would.
-    insertProbe: db.query("INSERT INTO meta (key, value) VALUES ('write_probe', zeroblob((SELECT page_size FROM pragma_page_size())))"),
+    // A value of several pages needs pages of its own: the probe fails where a login would (a
+    // session, its event and its address write to up to eight b-trees, each may need a page).
+    insertProbe: db.query("INSERT INTO meta (key, value) VALUES ('write_probe', zeroblob(8 * (SELECT page_size FROM pragma_page_size())))"),
     deleteProbe: db.query("DELETE FROM meta WHERE key = 'write_probe'"),
   }
 
