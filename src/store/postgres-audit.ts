@@ -31,8 +31,9 @@ const INSERT_EVENTS = `
   SELECT ${EVENT_TABLE.map((c) => (c.kind === 'name' ? `decode(v.${c.column}, 'hex')` : `v.${c.column}`)).join(', ')} FROM ${EVENTS_FROM_JSON}`
 const QUEUE_DELIVERIES = `
   INSERT INTO deliveries (event_id, channel, endpoint_id, created_at, state, attempts, next_attempt_at)
-  SELECT v.id, 'webhook', w.id, v.at, 'pending', 0, v.at FROM ${EVENTS_FROM_JSON} JOIN webhook_endpoints w
-    ON w.filtered = 0 OR EXISTS (SELECT 1 FROM webhook_endpoint_events f WHERE f.endpoint_id = w.id AND f.type = v.type)
+  SELECT v.id, 'webhook', w.id, v.at, 'pending', 0, v.at FROM ${EVENTS_FROM_JSON} JOIN webhook_endpoints w ON w.filtered = 0
+  UNION ALL
+  SELECT v.id, 'webhook', f.endpoint_id, v.at, 'pending', 0, v.at FROM ${EVENTS_FROM_JSON} JOIN webhook_endpoint_events f ON f.type = v.type
   UNION ALL
   SELECT v.id, 'email', NULL, v.at, 'pending', 0, v.at FROM ${EVENTS_FROM_JSON} WHERE v.mailed`
 
