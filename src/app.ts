@@ -3,6 +3,7 @@ import { createLoginLimiter, type LoginLimiter } from './auth/login-limiter'
 import { createReportLimiter, type ReportLimiter } from './auth/report-limiter'
 import type { Config } from './config'
 import { accessTokenRoutes } from './http/access-tokens'
+import { auditRoutes } from './http/audit'
 import { authRoutes } from './http/auth'
 import { jsonBody } from './http/body'
 import { callerPlugin } from './http/caller'
@@ -58,6 +59,7 @@ export function createApp({
     .use(serviceRoutes(store))
     .use(authRoutes(deps))
     .use(accessTokenRoutes(deps))
+    .use(auditRoutes(deps))
     .use(introspectRoutes(deps))
     .use(revocationRoutes(deps))
     .use(credentialRoutes(deps))

@@ -119,6 +119,11 @@ const SETTINGS = {
     help: 'delete tokens revoked or expired more than N days ago, hourly\n({env}, {default})',
     invalid: 'expected a whole number of days from {range}',
   }),
+  auditRetentionDays: setting({
+    flag: 'audit-retention-days', env: 'VAI_AUDIT_RETENTION_DAYS', kind: 'integer', schema: t.Integer({ minimum: 1, maximum: 36500 }), default: 365, value: 'N',
+    help: 'delete audit events older than N days, hourly\n({env}, {default})',
+    invalid: 'expected a whole number of days from {range}',
+  }),
   corsOrigins: setting({
     flag: 'cors-origins', env: 'VAI_CORS_ORIGINS', kind: 'list',
     // Origins exactly as a browser writes them in `Origin`: scheme, host, port if not the default.

@@ -6,6 +6,7 @@ import { runAdmin } from './cli/admin'
 import { CommandError } from './cli/io'
 import { loadConfig, SERVE_USAGE, UsageError, type Config } from './config'
 import { TOKEN_PATTERN } from './auth/token-format'
+import { ADDRESS_MEMORY_MS } from './audit/events'
 import { DAY_MS } from './auth/tokens'
 import { accessLog, bufferedStdout } from './http/observe'
 import { createMetrics, GAUGE_REFRESH_MS } from './metrics'
@@ -42,6 +43,8 @@ Options:
 // Written at most once per token per interval; also flushed on shutdown.
 const TOUCH_FLUSH_MS = 60_000
 const RETENTION_EVERY_MS = 60 * 60_000
+// A notice is due 7 days or 1 day before its token expires: a minute late is on time.
+const EXPIRY_NOTICES_EVERY_MS = 60_000
 
 class RuntimeError extends Error {}
 
@@ -155,17 +158,24 @@ async function serve(config: Config): Promise<number> {
   const purgeOnce = async () => {
     if (stopping) return
     try {
-      const purged = await store.purgeTokens(Date.now() - config.retentionDays * DAY_MS)
+      const now = Date.now()
+      const purged = await store.purgeTokens(now - config.retentionDays * DAY_MS)
+      const eventsPurged = await store.purgeEvents(now - config.auditRetentionDays * DAY_MS, now - ADDRESS_MEMORY_MS)
       const line = config.logFormat === 'json'
-        ? JSON.stringify({ time: new Date().toISOString(), event: 'retention', purged, retentionDays: config.retentionDays })
-        : `${new Date().toISOString()} retention purged=${purged} retention-days=${config.retentionDays}`
+        ? JSON.stringify({ time: new Date().toISOString(), event: 'retention', purged, retentionDays: config.retentionDays, eventsPurged, auditRetentionDays: config.auditRetentionDays })
+        : `${new Date().toISOString()} retention purged=${purged} retention-days=${config.retentionDays} events-purged=${eventsPurged} audit-retention-days=${config.auditRetentionDays}`
       stdout.write(`${line}\n`)
     } catch (error) {
       jobFailed('retention purge', error)
     }
   }
+  // Each instance looks; the store gives each notice to one of them, once (queueExpiryNotices).
+  const noticeExpiring = () => void store.queueExpiryNotices(Date.now()).catch((error) => jobFailed('expiry notices', error))
   // The first purge waits a moment: the first requests come first.
-  timers.push(setInterval(flush, TOUCH_FLUSH_MS), setInterval(purge, RETENTION_EVERY_MS), setTimeout(purge, 1000))
+  timers.push(
+    setInterval(flush, TOUCH_FLUSH_MS), setInterval(purge, RETENTION_EVERY_MS), setTimeout(purge, 1000),
+    setInterval(noticeExpiring, EXPIRY_NOTICES_EVERY_MS), setTimeout(noticeExpiring, 1000),
+  )
   if (servesMetrics) timers.push(setInterval(refreshGauges, GAUGE_REFRESH_MS))
   return exit
 }

@@ -1,5 +1,6 @@
 import { t } from 'elysia'
 import type { TProperties, TSchema } from '@sinclair/typebox'
+import { EVENT_TYPES, type EventType } from './audit/events'
 import { MAX_SCOPES } from './tokens/scopes'
 import { Email, LaxInteger, QueryBoolean, Scope, ScopeQuery, Text } from './validation/kinds'
 
@@ -232,3 +233,45 @@ export const IntrospectionRequest = Body({
   token: t.String({ description: 'The token to introspect.', examples: ['vai_...'] }),
   token_type_hint: t.Optional(t.String({ description: 'Ignored: vai has one kind of token.' })),
 })
+
+export const EventTypeSchema = t.Enum(Object.fromEntries(EVENT_TYPES.map((type) => [type, type])) as { [T in EventType]: T }, {
+  description: 'One of the event types (see Activity and audit events).',
+})
+
+export const AuditEvent = t.Object(
+  {
+    id: Uuid,
+    type: EventTypeSchema,
+    at: Timestamp,
+    tokenId: Nullable(Uuid),
+    tokenPrefix: Nullable(t.String({ examples: ['vai_3kT9xQ2m'] })),
+    ip: Nullable(t.String({ description: 'The client address it came from; null for the server’s own jobs and its command line.', examples: ['203.0.113.7'] })),
+    userAgent: Nullable(t.String({ description: 'The client’s user agent, up to 256 characters.' })),
+    detail: t.Object({}, { additionalProperties: true, description: 'What else the type says (a count, the successor’s id, a reason). Never a secret.' }),
+  },
+  { $id: 'Event', description: 'Something that happened to an account or one of its tokens.' },
+)
+export type AuditEvent = typeof AuditEvent.static
+
+export const EventPage = t.Object({ items: t.Array(AuditEvent), nextCursor: Nullable(t.String()) }, { $id: 'EventPage' })
+
+export const ListEventsQuery = Query({
+  limit: LaxInteger({ minimum: 1, maximum: 200, default: 50 }),
+  cursor: t.Optional(t.String({ description: 'The `nextCursor` of the previous page.' })),
+  type: t.Optional(EventTypeSchema),
+})
+
+export const TokenAddress = t.Object(
+  {
+    ip: t.String({ examples: ['203.0.113.7'] }),
+    firstSeenAt: t.String({ format: 'date-time', description: 'The first use from it in the current run of uses (none for 30 days before).' }),
+    lastSeenAt: t.String({ format: 'date-time' }),
+  },
+  { $id: 'TokenAddress', description: 'A client address a token was used from.' },
+)
+export type TokenAddress = typeof TokenAddress.static
+
+export const TokenAddressList = t.Object(
+  { items: t.Array(TokenAddress, { description: 'Most recently used first, up to 20; an address unused for 30 days is forgotten.' }) },
+  { $id: 'TokenAddressList' },
+)

@@ -1,3 +1,4 @@
+import type { Origin } from '../audit/events'
 import { normaliseEmail } from '../auth/email'
 import type { LoginLimiter } from '../auth/login-limiter'
 import { hashPassword } from '../auth/password'
@@ -22,6 +23,8 @@ export interface Signup {
   client: string
   /** Whether it comes from the server's own machine, which needs no setup code. */
   fromLoopback: boolean
+  /** Where the request came from, for the `user.created` event. */
+  origin: Origin
   now: number
 }
 
@@ -53,7 +56,7 @@ export async function signUp(deps: SignupDeps, signup: Signup): Promise<UserReco
   const passwordHash = await hashPassword(signup.password)
   // Checked again as the user is written: another signup may have claimed the install, or
   // taken the email, while this one hashed.
-  const result = await store.createUser({ id: Bun.randomUUIDv7('hex', now), email, name: signup.name ?? null, passwordHash, createdAt: now }, signup.open)
+  const result = await store.createUser({ id: Bun.randomUUIDv7('hex', now), email, name: signup.name ?? null, passwordHash, createdAt: now }, signup.open, signup.origin)
   if ('refused' in result) {
     await countRefusal(deps, client, now)
     throw httpError(result.refused === 'email_taken' ? 'emailTaken' : 'signupClosed')

@@ -33,6 +33,12 @@ export interface Origin {
   by?: string | null
 }
 
+// A user agent is the client's to choose: an event keeps its first 256 characters.
+const USER_AGENT_KEPT = 256
+
+/** A request's user agent as an event keeps it; null without one. */
+export const userAgentOf = (headers: Headers | null) => headers?.get('user-agent')?.slice(0, USER_AGENT_KEPT) || null
+
 /** A change made from the server's shell or by vai itself (a job): no address, no agent. */
 export const NO_ORIGIN: Origin = { ip: null, userAgent: null }
 

@@ -1,6 +1,7 @@
 // Counting attempts in a sliding window, in the database (so every instance counts every
 // attempt): the login limits and the leak-report limit. Keys are digests of what is
 // counted, so the table names no email and no address.
+import type { EventRecord } from '../audit/events'
 import type { Store } from '../store/store'
 import { limitedAs } from './client-address'
 
@@ -24,7 +25,7 @@ export async function windowWait(store: Store, key: Uint8Array, limit: number, w
  */
 export const KEPT_MS = 60 * 60_000
 
-/** Counts an attempt under each key now. */
-export function recordAttempt(store: Store, keys: Uint8Array[], now: number, windowMs: number): Promise<void> {
-  return store.recordLoginFailure(keys, now, now - Math.max(windowMs, KEPT_MS))
+/** Counts an attempt under each key now, with its event when it has one. */
+export function recordAttempt(store: Store, keys: Uint8Array[], now: number, windowMs: number, event?: EventRecord): Promise<void> {
+  return store.recordLoginFailure(keys, now, now - Math.max(windowMs, KEPT_MS), event)
 }

@@ -1,3 +1,4 @@
+import { NO_ORIGIN, userAgentOf, type Origin } from '../audit/events'
 import { tooManyTokens } from '../errors'
 import type { NewToken, Store, TokenRecord, UserRecord } from '../store/store'
 import { tokenState } from '../store/token-state'
@@ -17,12 +18,15 @@ export type TokenRequest = {
   now: number
   /** At most this many active tokens of its type for the user: one more is a 409. None for sessions. */
   limit?: number
+  /** Where the request for it came from (its event's ip and user agent). */
+  origin?: Origin
 } & ({ tokenType: 'session' } | { tokenType: 'api'; scopes: readonly string[] })
 
 export async function issueToken(store: Store, request: TokenRequest): Promise<IssuedToken> {
   const { stored, ...issued } = newToken(request)
-  if (request.limit === undefined) await store.insertToken(stored)
-  else if (!(await store.insertTokenWithinLimit(stored, request.limit))) throw tooManyTokens(request.limit)
+  const origin = request.origin ?? NO_ORIGIN
+  if (request.limit === undefined) await store.insertToken(stored, origin)
+  else if (!(await store.insertTokenWithinLimit(stored, request.limit, origin))) throw tooManyTokens(request.limit)
   return issued
 }
 
@@ -61,6 +65,7 @@ export type ReuseResponse = 'warn' | 'revoke'
 /**
  * The owner of a presented plaintext, or why it must not authenticate. A success is a use
  * of the token from `client`; null (an introspection) leaves its lastUsedIp as it was.
+ * `headers` are read only for a reuse's event (its user agent).
  */
 export async function authenticate(
   store: Store,
@@ -68,6 +73,7 @@ export async function authenticate(
   now: number,
   client: string | null,
   onReuse: ReuseResponse,
+  headers: Headers | null = null,
 ): Promise<{ caller: Caller } | { refused: Refusal }> {
   // The checksum turns away typos and guesses before any database work.
   if (!isWellFormedToken(plaintext)) return { refused: 'malformed' }
@@ -79,7 +85,7 @@ export async function authenticate(
     if (token.rotatedTo === null) return { refused: state }
     // Its holder moved on to the successor when it was rotated: whoever presents it now may
     // hold a copy they should not. Only refusals get here, so the hot path pays nothing.
-    await store.recordReuse(token.id, now, onReuse === 'revoke')
+    await store.recordReuse(token.id, now, onReuse === 'revoke', { ip: client, userAgent: userAgentOf(headers) })
     return { refused: 'reused' }
   }
   store.touchToken(token.id, now, client)

@@ -2,15 +2,19 @@ import { Elysia, t, type Context } from 'elysia'
 import { issueToken, type IssuedToken } from '../auth/tokens'
 import { httpError } from '../errors'
 import {
-  CreateTokenBody, ListTokensQuery, RevokeAllQuery, RevokedCount, RotateTokenBody, Token, TokenIdParams, TokenPage, TokenWithPlaintext,
+  CreateTokenBody, ListTokensQuery, RevokeAllQuery, RevokedCount, RotateTokenBody, Token, TokenAddressList, TokenIdParams, TokenPage, TokenWithPlaintext,
 } from '../schemas'
 import { newTokenTerms } from '../tokens/new-token'
 import { rotateToken } from '../tokens/rotation'
 import { tokenPage } from '../tokens/page'
 import { TOKEN_EXPIRES } from './caller'
 import type { RouteDeps } from './deps'
+import { originOf } from './forwarded'
 import { errorResponses } from './openapi'
-import { presentToken, presentTokenPage } from './present'
+import { presentAddress, presentToken, presentTokenPage } from './present'
+
+/** The addresses a token's detail shows. */
+const ADDRESSES_SHOWN = 20
 
 export function accessTokenRoutes({ store, config, now, caller }: RouteDeps) {
   return new Elysia({ prefix: '/api/v1/access-tokens', tags: ['Access tokens'] })
@@ -21,10 +25,11 @@ export function accessTokenRoutes({ store, config, now, caller }: RouteDeps) {
       response: { 200: TokenPage, ...errorResponses(422, 503) },
       detail: { operationId: 'listAccessTokens', summary: 'List my tokens', description: 'Newest first. Revoked tokens only with `includeRevoked`.' },
     })
-    .post('', async ({ caller, body, set }) => {
+    .post('', async ({ caller, body, request, set }) => {
       const at = now()
       const terms = newTokenTerms(caller.token, body, config.maxTokenDays, at)
-      return issuedResponse(set, await issueToken(store, { userId: caller.user.id, name: body.name, tokenType: 'api', ...terms, now: at, limit: config.maxActiveTokens }))
+      const origin = originOf(request, caller.token.id)
+      return issuedResponse(set, await issueToken(store, { userId: caller.user.id, name: body.name, tokenType: 'api', ...terms, now: at, limit: config.maxActiveTokens, origin }))
     }, {
       auth: { scope: 'tokens:write' },
       body: CreateTokenBody(config.maxTokenDays),
@@ -36,7 +41,9 @@ export function accessTokenRoutes({ store, config, now, caller }: RouteDeps) {
           'The plaintext is in this response only. The new token may hold only scopes the caller holds (omitted: the caller’s own), and a token made by an API token never outlives it (omitted `expiresInDays`: until the caller expires). At most `--max-active-tokens` active API tokens per user.',
       },
     })
-    .delete('', async ({ caller, query }) => ({ revokedCount: await store.revokeAllTokens(caller.user.id, now(), query.exclude_current ? caller.token.id : null) }), {
+    .delete('', async ({ caller, query, request }) => ({
+      revokedCount: await store.revokeAllTokens(caller.user.id, now(), query.exclude_current ? caller.token.id : null, originOf(request, caller.token.id)),
+    }), {
       auth: { scope: 'tokens:write' },
       query: RevokeAllQuery,
       response: { 200: RevokedCount, ...errorResponses(422, 503) },
@@ -54,8 +61,22 @@ export function accessTokenRoutes({ store, config, now, caller }: RouteDeps) {
       response: { 200: Token, ...errorResponses(404, 422, 503) },
       detail: { operationId: 'getAccessToken', summary: 'Get one of my tokens' },
     })
-    .delete('/:token_id', async ({ caller, params, set }) => {
-      if (!(await store.revokeToken(caller.user.id, params.token_id.toLowerCase(), now()))) throw httpError('tokenNotFound')
+    .get('/:token_id/addresses', async ({ caller, params }) => {
+      const id = params.token_id.toLowerCase()
+      if (id !== caller.token.id && !(await store.getToken(caller.user.id, id))) throw httpError('tokenNotFound')
+      return { items: (await store.listTokenAddresses(id, ADDRESSES_SHOWN)).map(presentAddress) }
+    }, {
+      auth: { scope: 'tokens:read' },
+      params: TokenIdParams,
+      response: { 200: TokenAddressList, ...errorResponses(404, 422, 503) },
+      detail: {
+        operationId: 'listAccessTokenAddresses',
+        summary: 'Where one of my tokens was used from',
+        description: 'The client addresses of its uses in the last 30 days, most recent first, up to 20 (uses are written once a minute, so the latest may take that long to show).',
+      },
+    })
+    .delete('/:token_id', async ({ caller, params, request, set }) => {
+      if (!(await store.revokeToken(caller.user.id, params.token_id.toLowerCase(), now(), originOf(request, caller.token.id)))) throw httpError('tokenNotFound')
       set.status = 204
     }, {
       auth: { scope: 'tokens:write', ownToken: 'token_id' },
@@ -67,9 +88,9 @@ export function accessTokenRoutes({ store, config, now, caller }: RouteDeps) {
         description: 'Revoking twice keeps the first revokedAt. A token may always revoke itself, without `tokens:write`.',
       },
     })
-    .post('/:token_id/rotate', async ({ caller, params, body, set }) => {
+    .post('/:token_id/rotate', async ({ caller, params, body, request, set }) => {
       const id = params.token_id.toLowerCase()
-      const rotated = await rotateToken(store, caller.token, id, body, config, now())
+      const rotated = await rotateToken(store, caller.token, id, body, config, now(), originOf(request, caller.token.id))
       // The request's own token has just been given its end: say that one.
       if (id === caller.token.id) set.headers[TOKEN_EXPIRES] = new Date(rotated.oldTokenEnds).toISOString()
       return issuedResponse(set, rotated)

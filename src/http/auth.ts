@@ -7,7 +7,7 @@ import { isLoopback } from '../auth/setup-code'
 import { LoginBody, Me, SignupBody, TokenWithPlaintext, User } from '../schemas'
 import { entryBody } from './body'
 import type { RouteDeps } from './deps'
-import { clientOf } from './forwarded'
+import { clientOf, originOf } from './forwarded'
 import { PUBLIC, errorResponses } from './openapi'
 import { presentToken, presentUser } from './present'
 import { isHttps, sameOriginEntry } from './security'
@@ -39,6 +39,7 @@ export function authRoutes({ store, config, now, loginLimiter, metrics, caller }
           open: config.signup === 'open',
           client: address ?? 'unknown',
           fromLoopback: onThisMachine(request, address),
+          origin: originOf(request),
           now: now(),
         })
         set.status = 201
@@ -68,7 +69,7 @@ export function authRoutes({ store, config, now, loginLimiter, metrics, caller }
       async ({ body, request, set }) => {
         const issued = await logIn(
           { store, loginLimiter, metrics, sessionDays: config.sessionDays },
-          { ...body, client: clientOf(request).address, userAgent: request.headers.get('user-agent'), now: now() },
+          { ...body, client: clientOf(request).address, origin: originOf(request), now: now() },
         )
         set.headers['cache-control'] = 'no-store'
         set.headers['set-cookie'] = sessionCookie(issued.plaintext, sessionSeconds, cookieScope(request))
@@ -91,7 +92,7 @@ export function authRoutes({ store, config, now, loginLimiter, metrics, caller }
     .post(
       '/logout',
       async ({ caller, request, set }) => {
-        await store.revokeToken(caller.user.id, caller.token.id, now())
+        await store.revokeToken(caller.user.id, caller.token.id, now(), originOf(request), 'logout')
         set.status = 204
         set.headers['set-cookie'] = sessionCookie('', 0, cookieScope(request))
       },

@@ -124,7 +124,7 @@ export function callerPlugin(store: Store, now: () => number, metrics: Metrics, 
       if (!changesNothing && presented.via === 'cookie' && STATE_CHANGING.has(request.method) && fromAnotherOrigin(request)) {
         return refuse(CROSS_SITE)
       }
-      const result = await authenticate(store, presented.token, now(), clientOf(request).address, onReuse)
+      const result = await authenticate(store, presented.token, now(), clientOf(request).address, onReuse, request.headers)
       if ('refused' in result) {
         metrics.authFailure(result.refused)
         return refuse(INVALID_TOKEN)

@@ -6,7 +6,7 @@ import { httpError } from '../errors'
 import { LeakReport, LeakReportReceived } from '../schemas'
 import { readProtectedBody } from './body'
 import type { RouteDeps } from './deps'
-import { clientOf } from './forwarded'
+import { clientOf, originOf } from './forwarded'
 import { PUBLIC, errorResponses } from './openapi'
 
 /** The digests to look up: the well-formed strings (the checksum turns away the rest offline), each once. */
@@ -24,10 +24,10 @@ export function credentialRoutes({ store, now, reportLimiter }: Pick<RouteDeps, 
       .onTransform({ as: 'local' }, readProtectedBody as unknown as () => void)
       .post(
         '/revoke',
-        async ({ body, set }) => {
+        async ({ body, request, set }) => {
           const digests = candidateDigests(body.credentials)
           // One statement for the whole batch; what it revoked is nobody's business but the owners'.
-          if (digests.length > 0) await store.revokeLeaked(digests, now())
+          if (digests.length > 0) await store.revokeLeaked(digests, now(), originOf(request))
           set.status = 202
           return { received: body.credentials.length }
         },

@@ -28,6 +28,7 @@ const DOCUMENT_BASE = {
   tags: [
     { name: 'Accounts', description: 'Sign up, log in and out, and who you are' },
     { name: 'Access tokens', description: 'Your session and API tokens' },
+    { name: 'Activity', description: 'What happened to your account and tokens, when and from where' },
     { name: 'Verification', description: 'For other services: forward authentication, token introspection and the revocation feed' },
     { name: 'Leaks', description: 'Reporting tokens found where they should not be' },
     { name: 'Service', description: 'Health of the running server' },

@@ -1,4 +1,5 @@
 import { Elysia } from 'elysia'
+import { userAgentOf, type Origin } from '../audit/events'
 import { addressIn, clientOfArrival, type Client } from '../auth/client-address'
 
 export type { Client }
@@ -33,4 +34,10 @@ export function clientOf(request: Request): Client {
   const client = clients.get(request)
   if (client === undefined) throw new Error('clientOf: a request the forwarded-client plugin did not see')
   return client
+}
+
+/** Where a change a request makes comes from, for its event; `by`: the token that made it. */
+export function originOf(request: Request, by?: string): Origin {
+  const { address } = clientOf(request)
+  return { ip: address === 'unknown' ? null : address, userAgent: userAgentOf(request.headers), by }
 }

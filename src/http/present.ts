@@ -1,5 +1,7 @@
-import type { Revocation, Token, User } from '../schemas'
-import type { RevocationRecord, TokenRecord, UserRecord } from '../store/store'
+import type { EventRecord } from '../audit/events'
+import type { EventPage } from '../audit/page'
+import type { AuditEvent, Revocation, Token, TokenAddress, User } from '../schemas'
+import type { RevocationRecord, TokenAddress as TokenAddressRecord, TokenRecord, UserRecord } from '../store/store'
 import type { TokenPage } from '../tokens/page'
 
 // Records hold epoch milliseconds; the API speaks ISO 8601 in UTC.
@@ -31,4 +33,25 @@ export function presentUser(user: UserRecord): User {
 
 export function presentRevocation(entry: RevocationRecord): Revocation {
   return { seq: entry.seq, digest: Buffer.from(entry.digest).toString('hex'), revokedAt: iso(entry.revokedAt) }
+}
+
+export function presentEvent(event: EventRecord): AuditEvent {
+  return {
+    id: event.id,
+    type: event.type,
+    at: iso(event.at),
+    tokenId: event.tokenId,
+    tokenPrefix: event.tokenPrefix,
+    ip: event.ip,
+    userAgent: event.userAgent,
+    detail: event.detail,
+  }
+}
+
+export function presentEventPage(page: EventPage) {
+  return { items: page.items.map(presentEvent), nextCursor: page.nextCursor }
+}
+
+export function presentAddress(address: TokenAddressRecord): TokenAddress {
+  return { ip: address.ip, firstSeenAt: iso(address.firstSeenAt), lastSeenAt: iso(address.lastSeenAt) }
 }

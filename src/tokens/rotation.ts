@@ -1,5 +1,6 @@
 // Rotating a token: a successor with its name and scopes, and the old token revoked at once
 // or left to work for a grace. The rule the route calls; the store does it in one transaction.
+import { NO_ORIGIN, type Origin } from '../audit/events'
 import { newToken, type IssuedToken } from '../auth/tokens'
 import { httpError, tooManyTokens, type ErrorName } from '../errors'
 import type { RotationRefusal, Store, TokenRecord } from '../store/store'
@@ -40,6 +41,7 @@ export async function rotateToken(
   request: RotationRequest,
   { maxTokenDays, maxActiveTokens }: RotationLimits,
   now: number,
+  origin: Origin = NO_ORIGIN,
 ): Promise<IssuedToken & { oldTokenEnds: number }> {
   // Rotating the token in hand (automation renewing itself) needs no second lookup.
   const old = tokenId === caller.id ? caller : await store.getToken(caller.userId, tokenId)
@@ -54,7 +56,7 @@ export async function rotateToken(
     successor: stored,
     graceUntil: grace === 0 ? null : now + grace * 1000,
     limit: maxActiveTokens,
-  })
+  }, origin)
   // Another request may have rotated, revoked or deleted it since it was read.
   if (refused === 'too_many') throw tooManyTokens(maxActiveTokens)
   if (refused !== null) throw httpError(REFUSALS[refused])

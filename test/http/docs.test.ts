@@ -52,6 +52,8 @@ const OPERATIONS: Record<string, { security: Security; scope?: string; errors: n
   'GET /api/v1/access-tokens/{token_id}': { security: ANY_CARRIER, scope: 'tokens:read', errors: [401, 403, 404, 422, 503] },
   'DELETE /api/v1/access-tokens/{token_id}': { security: ANY_CARRIER, scope: 'tokens:write', errors: [401, 403, 404, 413, 422, 503] },
   'POST /api/v1/access-tokens/{token_id}/rotate': { security: ANY_CARRIER, scope: 'tokens:write', errors: [401, 403, 404, 409, 413, 422, 503] },
+  'GET /api/v1/access-tokens/{token_id}/addresses': { security: ANY_CARRIER, scope: 'tokens:read', errors: [401, 403, 404, 422, 503] },
+  'GET /api/v1/audit-events': { security: ANY_CARRIER, scope: 'tokens:read', errors: [401, 403, 422, 503] },
   'POST /api/v1/auth/introspect': { security: SERVICE, scope: 'introspect', errors: [400, 401, 403, 413, 422, 503] },
   'POST /api/v1/credentials/revoke': { security: [], errors: [413, 422, 429, 503] },
   'GET /api/v1/revocations': { security: SERVICE, scope: 'introspect', errors: [401, 403, 422, 503] },

@@ -1,9 +1,10 @@
 // POST /api/v1/access-tokens/{token_id}/rotate: the contract's Rotation section, row by row.
+import type { Origin } from '../../src/audit/events'
 import { beforeAll, describe, expect, test } from 'bun:test'
 import { DAY_MS, type IssuedToken } from '../../src/auth/tokens'
 import { loadConfig, UsageError } from '../../src/config'
 import {
-  INVALID_TOKEN, iso, issuedTokenJson, JSON_INVALID, makeApp, seedToken, seedUser, TOKEN_NOT_FOUND, tokenJson, type MakeAppOptions, type RequestOptions,
+  INVALID_TOKEN, iso, issuedTokenJson, JSON_INVALID, LOCAL_PEER, makeApp, seedToken, seedUser, TOKEN_NOT_FOUND, tokenJson, type MakeAppOptions, type RequestOptions,
   type Seeded, type TestApp,
 } from '../support/app'
 
@@ -322,14 +323,14 @@ async function reusedRefusals(t: TestApp): Promise<number> {
 
 describe.each(['warn', 'revoke'] as const)('reuse of a rotated token, --rotation-reuse %s', (mode) => {
   // Every reuse the store was told of: [token id, time, whether to revoke].
-  const recorded: [string, number, boolean][] = []
+  const recorded: [string, number, boolean, Origin?][] = []
   const f = fixture({
     rotationReuse: mode,
     wrapStore: (store) =>
       new Proxy(store, {
         get: (target, name) =>
           name === 'recordReuse'
-            ? (...args: [string, number, boolean]) => (recorded.push(args), target.recordReuse(...args))
+            ? (...args: [string, number, boolean, Origin?]) => (recorded.push(args), target.recordReuse(...args))
             : Reflect.get(target, name),
       }),
   })
@@ -361,9 +362,10 @@ describe.each(['warn', 'revoke'] as const)('reuse of a rotated token, --rotation
     t.clock.advance(grace * 1000)
     // Used (and so remembered by SQLite's lookup) before the reuse: the revocation must still count at once.
     expect((await t.get(ME, { token: successor.plaintext })).status).toBe(200)
-    const reply = await t.get(ME, { token: old.plaintext })
+    const reply = await t.get(ME, { token: old.plaintext, headers: { 'user-agent': 'copied-script/1.0' } })
     expect([reply.status, reply.body, reply.headers.get('www-authenticate')]).toEqual([401, INVALID_TOKEN, 'Bearer'])
-    expect(recorded.slice(before)).toEqual([[old.token.id, t.clock.now(), mode === 'revoke']])
+    // From the presenter's address, with its user agent: the event says who holds the copy.
+    expect(recorded.slice(before)).toEqual([[old.token.id, t.clock.now(), mode === 'revoke', { ip: LOCAL_PEER, userAgent: 'copied-script/1.0' }]])
     const next = await t.get(ME, { token: successor.plaintext })
     if (mode === 'warn') {
       expect(next.status).toBe(200)
@@ -398,7 +400,8 @@ describe.each(['warn', 'revoke'] as const)('reuse of a rotated token, --rotation
     const before = reuses()
     const reply = await t.post('/api/v1/auth/introspect', { token: service.plaintext, body: { token: old.plaintext } })
     expect([reply.status, reply.body]).toEqual([200, { active: false }])
-    expect(recorded.slice(before)).toEqual([[old.token.id, t.clock.now(), mode === 'revoke']])
+    // The service's address is not the holder's: the event names none.
+    expect(recorded.slice(before)).toEqual([[old.token.id, t.clock.now(), mode === 'revoke', { ip: null, userAgent: null }]])
     expect((await t.post('/api/v1/auth/introspect', { token: service.plaintext, body: { token: successor.plaintext } })).body.active).toBe(mode === 'warn')
   })
 

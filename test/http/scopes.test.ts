@@ -3,7 +3,7 @@
 // refused request changes nothing.
 import { describe, expect, test } from 'bun:test'
 import type { IssuedToken } from '../../src/auth/tokens'
-import { PLAINTEXT, makeApp, NOT_AUTHENTICATED, seedToken, seedUser, tokenJson, userJson, type Reply, type Seeded, type Via } from '../support/app'
+import { iso, PLAINTEXT, makeApp, NOT_AUTHENTICATED, seedToken, seedUser, tokenJson, userJson, UUID, type Reply, type Seeded, type Via } from '../support/app'
 
 const t = makeApp()
 
@@ -141,6 +141,28 @@ const ROUTES: Route[] = [
         200,
         { active: true, scope: '*', token_type: 'api', sub: f.owner.user.id, username: f.owner.email, iat: Math.floor(f.other.token.createdAt / 1000), jti: f.other.token.id },
       ]),
+  },
+  {
+    method: 'GET',
+    path: () => '/api/v1/audit-events',
+    needs: 'tokens:read',
+    carriers: 'standard',
+    success: (f, reply) => {
+      const event = (type: string, at: number, token: IssuedToken | null, detail: object) =>
+        ({ id: expect.stringMatching(UUID), type, at: iso(at), tokenId: token?.token.id ?? null, tokenPrefix: token?.token.tokenPrefix ?? null, ip: null, userAgent: null, detail })
+      const made = (token: IssuedToken) => event('token.created', token.token.createdAt, token, { scopes: token.token.scopes, expiresAt: null })
+      expect([reply.status, reply.body]).toEqual([200, {
+        items: [made(f.other), made(f.caller), event('login.succeeded', f.now - 3, f.owner, {}), event('user.created', f.now - 3, null, {})],
+        nextCursor: null,
+      }])
+    },
+  },
+  {
+    method: 'GET',
+    path: (f) => `/api/v1/access-tokens/${f.other.token.id}/addresses`,
+    needs: 'tokens:read',
+    carriers: 'standard',
+    success: (_f, reply) => expect([reply.status, reply.body]).toEqual([200, { items: [] }]),
   },
   // Far past what the other routes revoke: an exact, empty page.
   { method: 'GET', path: () => '/api/v1/revocations?after=1000000', needs: 'introspect', carriers: 'service', success: (_f, reply) => expect([reply.status, reply.body]).toEqual([200, { items: [], nextAfter: 1000000 }]) },
