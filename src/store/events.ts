@@ -80,16 +80,17 @@ export const EMAIL_DELIVERY_SQL = `
   VALUES ($1, 'email', NULL, $2, 'pending', 0, $2)`
 
 /**
- * Where a token is used from: the address is upserted; the row comes back when the use is
- * the first from it in ADDRESS_MEMORY_MS ($1 token, $2 ip, $3 at, $4 at minus that memory),
- * which is a `token.new_ip`. Under the row's lock, so two instances flushing the same new
+ * Where a token is used from: the address is upserted with the first and last use of a
+ * flush window ($1 token, $2 ip, $3 first, $4 last, $5 first minus ADDRESS_MEMORY_MS); the
+ * row comes back with first_seen = $3 and last_seen = $4 when these are the first uses from
+ * it in that memory, which is a `token.new_ip`. Under the row's lock, so two instances flushing the same new
  * address record it once.
  */
 export const SEEN_FROM_SQL = `
   INSERT INTO token_addresses AS a (token_id, ip, first_seen, last_seen)
-  SELECT $1, $2, $3, $3 WHERE EXISTS (SELECT 1 FROM tokens WHERE id = $1)
+  SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM tokens WHERE id = $1)
   ON CONFLICT (token_id, ip) DO UPDATE SET
-    first_seen = CASE WHEN a.last_seen < $4 THEN excluded.first_seen ELSE a.first_seen END,
+    first_seen = CASE WHEN a.last_seen < $5 THEN excluded.first_seen ELSE a.first_seen END,
     last_seen = CASE WHEN a.last_seen < excluded.last_seen THEN excluded.last_seen ELSE a.last_seen END
   RETURNING first_seen, last_seen`
 

@@ -58,15 +58,15 @@ export function postgresAudit(sql: SQL, values: Decode<Uint8Array, string>) {
 
   /** An address the token is known from without an event (the one it was made from). */
   const know = async (tx: SQL, tokenId: string, ip: string, at: number) => {
-    await tx.unsafe(SEEN_FROM_SQL, [tokenId, ip, at, at - ADDRESS_MEMORY_MS])
+    await tx.unsafe(SEEN_FROM_SQL, [tokenId, ip, at, at, at - ADDRESS_MEMORY_MS])
   }
 
   /** The addresses of a flush, each upserted under its row lock; a first use in 30 days is a `token.new_ip`. */
   const seenFrom = async (tx: SQL, addresses: PendingAddress[]) => {
     const fresh: EventRecord[] = []
-    for (const [tokenId, ip, at] of addresses) {
-      const [row] = await tx.unsafe(SEEN_FROM_SQL, [tokenId, ip, at, at - ADDRESS_MEMORY_MS])
-      if (!row || Number(row.first_seen) !== at || Number(row.last_seen) !== at) continue
+    for (const [tokenId, ip, at, lastAt] of addresses) {
+      const [row] = await tx.unsafe(SEEN_FROM_SQL, [tokenId, ip, at, lastAt, at - ADDRESS_MEMORY_MS])
+      if (!row || Number(row.first_seen) !== at || Number(row.last_seen) !== lastAt) continue
       const [token] = await tx`SELECT user_id, token_prefix, name FROM tokens WHERE id = ${tokenId}`
       if (!token) continue
       fresh.push(newEvent('token.new_ip', token.user_id, at, {

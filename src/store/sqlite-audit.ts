@@ -27,7 +27,7 @@ export function sqliteAudit(db: Database) {
     insertEvent: db.query<unknown, (string | number | null)[]>(insertSql('audit_events', EVENT_TABLE, (_, index) => `?${index + 1}`)),
     webhookDeliveries: db.query<unknown, [string, number, string]>(WEBHOOK_DELIVERIES_SQL),
     emailDelivery: db.query<unknown, [string, number]>(EMAIL_DELIVERY_SQL),
-    seenFrom: db.query<{ first_seen: number; last_seen: number }, [string, string, number, number]>(SEEN_FROM_SQL),
+    seenFrom: db.query<{ first_seen: number; last_seen: number }, [string, string, number, number, number]>(SEEN_FROM_SQL),
     tokenOf: db.query<{ user_id: string; token_prefix: string; name: string }, [string]>('SELECT user_id, token_prefix, name FROM tokens WHERE id = ?'),
     addresses: db.query<{ ip: string; first_seen: number; last_seen: number }, [string, number]>(TOKEN_ADDRESSES_SQL),
     purgeEvents: db.query<unknown, [number, number]>(PURGE_EVENTS_SQL),
@@ -68,9 +68,9 @@ export function sqliteAudit(db: Database) {
 
   /** The addresses of a flush, each upserted; a first use from one in 30 days is a `token.new_ip` (in the flush's transaction). */
   const seenFrom = (addresses: PendingAddress[]) => {
-    for (const [tokenId, ip, at] of addresses) {
-      const row = q.seenFrom.get(tokenId, ip, at, at - ADDRESS_MEMORY_MS)
-      if (!row || row.first_seen !== at || row.last_seen !== at) continue
+    for (const [tokenId, ip, at, lastAt] of addresses) {
+      const row = q.seenFrom.get(tokenId, ip, at, lastAt, at - ADDRESS_MEMORY_MS)
+      if (!row || row.first_seen !== at || row.last_seen !== lastAt) continue
       const token = q.tokenOf.get(tokenId)
       if (!token) continue
       record(newEvent('token.new_ip', token.user_id, at, { token: { id: tokenId, tokenPrefix: token.token_prefix, name: token.name }, origin: { ip, userAgent: null } }))
@@ -79,7 +79,7 @@ export function sqliteAudit(db: Database) {
 
   /** An address the token is known from without an event (the one it was made from). */
   const know = (tokenId: string, ip: string, at: number) => {
-    q.seenFrom.get(tokenId, ip, at, at - ADDRESS_MEMORY_MS)
+    q.seenFrom.get(tokenId, ip, at, at, at - ADDRESS_MEMORY_MS)
   }
 
   const expiryNotices = db.transaction((now: number) => {

@@ -5,8 +5,8 @@
 /** One pending use as a flush writes it: null `ip` leaves the stored address as it was. */
 export type PendingTouch = [tokenId: string, at: number, ip: string | null]
 
-/** A token's latest use from one address since the last flush (for token_addresses and `token.new_ip`). */
-export type PendingAddress = [tokenId: string, ip: string, at: number]
+/** A token's first and latest use from one address since the last flush (for token_addresses and `token.new_ip`). */
+export type PendingAddress = [tokenId: string, ip: string, firstAt: number, lastAt: number]
 
 /**
  * Addresses kept per token between flushes besides the latest: a token used from more in
@@ -30,11 +30,14 @@ export interface Touches {
 }
 
 export function createTouches(): Touches {
-  // Two maps rather than one of pairs: a touch on the hot path allocates nothing. A use
-  // from another address than the token's last keeps the last one's time in `earlier`.
+  // Maps rather than one of tuples: a touch from the address of the token's last use (the
+  // hot path) allocates nothing. `since`: when the run of uses from that address began in
+  // this window. A use from another address keeps the last one's first and last times in
+  // `earlier`.
   const pending = new Map<string, number>()
   const addresses = new Map<string, string>()
-  const earlier = new Map<string, Map<string, number>>()
+  const since = new Map<string, number>()
+  const earlier = new Map<string, Map<string, [firstAt: number, lastAt: number]>>()
   return {
     touch(tokenId, at, ip) {
       const previousAt = pending.get(tokenId)
@@ -45,9 +48,12 @@ export function createTouches(): Touches {
       if (previous !== undefined && previousAt !== undefined) {
         let more = earlier.get(tokenId)
         if (!more) earlier.set(tokenId, (more = new Map()))
-        if (more.size < MORE_ADDRESSES || more.has(previous)) more.set(previous, previousAt)
+        const kept = more.get(previous)
+        if (kept) kept[1] = previousAt
+        else if (more.size < MORE_ADDRESSES) more.set(previous, [since.get(tokenId) ?? previousAt, previousAt])
       }
       addresses.set(tokenId, ip)
+      since.set(tokenId, earlier.get(tokenId)?.get(ip)?.[0] ?? at)
     },
     pendingFor(tokenId) {
       return pending.get(tokenId)
@@ -59,10 +65,11 @@ export function createTouches(): Touches {
       if (pending.size === 0) return
       const entries: PendingTouch[] = [...pending].map(([id, at]) => [id, at, addresses.get(id) ?? null])
       const seen: PendingAddress[] = []
-      for (const [id, at, ip] of entries) if (ip !== null) seen.push([id, ip, at])
-      for (const [id, more] of earlier) for (const [ip, at] of more) if (ip !== addresses.get(id)) seen.push([id, ip, at])
+      for (const [id, at, ip] of entries) if (ip !== null) seen.push([id, ip, since.get(id) ?? at, at])
+      for (const [id, more] of earlier) for (const [ip, [firstAt, lastAt]] of more) if (ip !== addresses.get(id)) seen.push([id, ip, firstAt, lastAt])
       pending.clear()
       addresses.clear()
+      since.clear()
       earlier.clear()
       try {
         await write(entries, seen)

@@ -6,45 +6,9 @@
 import { afterAll, afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { DAY_MS } from '../../src/auth/tokens'
 import { backendFor } from '../../src/store/open'
-import { StoreUnavailable, type NewToken, type NewUser, type Store, type StoredToken, type StoredUser, type TokenRecord } from '../../src/store/store'
-import { TEST_BACKENDS, type TestBackend, type TestDatabase } from '../support/backends'
-
-const NOW = Date.parse('2026-11-30T09:00:00.000Z')
-const ENABLED = TEST_BACKENDS.filter((backend) => backend.enabled).map((backend) => [backend.backend.name, backend] as const)
-
-const digestOf = (text: string) => new Uint8Array(new Bun.CryptoHasher('sha256').update(text).digest())
-
-const newUser = (id: string, changes: Partial<NewUser> = {}): NewUser => ({
-  id,
-  email: `${id}@example.com`,
-  name: null,
-  passwordHash: `hash of ${id}`,
-  createdAt: NOW,
-  ...changes,
-})
-
-const newToken = (id: string, userId: string, changes: Partial<NewToken> = {}): NewToken => ({
-  id,
-  userId,
-  name: `token ${id}`,
-  tokenType: 'api',
-  tokenPrefix: 'vai_abcd1234',
-  digest: digestOf(id),
-  createdAt: NOW,
-  expiresAt: null,
-  scopes: ['deploy:staging', 'tokens:read'],
-  ...changes,
-})
-
-/** The record a NewToken reads back as, before any use or revocation. */
-const recordOf = ({ digest: _, ...token }: NewToken, changes: Partial<TokenRecord> = {}): TokenRecord => ({
-  ...token,
-  lastUsedAt: null,
-  lastUsedIp: null,
-  revokedAt: null,
-  rotatedTo: null,
-  ...changes,
-})
+import { StoreUnavailable, type NewToken, type Store, type StoredToken, type StoredUser, type TokenRecord } from '../../src/store/store'
+import { type TestBackend, type TestDatabase } from '../support/backends'
+import { digestOf, ENABLED, newToken, newUser, NOW, recordOf } from '../support/store-fixtures'
 
 describe.each(ENABLED)('%s store', (_name, backend: TestBackend) => {
   let database: TestDatabase
