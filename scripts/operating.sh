@@ -41,6 +41,8 @@ show "vai user list"
 show "vai user list --json"
 show "vai tokens list --email ada@example.com"
 show "vai tokens revoke-all --email ada@example.com"
+curl -s "localhost:$port/api/v1/auth/login" -H 'content-type: application/json' -d '{"email":"ada@example.com","password":"not her password"}' -o /dev/null
+show "vai audit --email ada@example.com"
 show "vai tokens purge --retention-days 90"
 show "echo n | vai user delete --email bob@example.com"
 show "vai user delete --email bob@example.com --yes"

@@ -28,6 +28,7 @@ Commands:
   tokens list        list a user's tokens
   tokens revoke-all  revoke all of a user's tokens
   tokens purge       delete tokens revoked or expired long ago
+  audit              show the audit trail (one user's with --email)
   backup FILE        write a checked copy of the live database (SQLite)
   db copy            copy users and tokens to another database (SQLite → PostgreSQL, say)
   migrate            apply pending schema migrations

@@ -2,6 +2,7 @@
 // and runs one. The commands themselves live one file per group.
 import { parseArgs } from 'node:util'
 import { UsageError } from '../config'
+import { AUDIT_COMMANDS } from './audit'
 import type { Command, Env, Values } from './command'
 import { DATABASE_COMMANDS } from './database'
 import { HEALTHCHECK_COMMANDS } from './healthcheck'
@@ -9,7 +10,7 @@ import { TOKEN_COMMANDS } from './tokens'
 import { USER_COMMANDS } from './users'
 
 // In this order: a group's subcommands are listed in it when one is missing.
-const COMMANDS: Record<string, Command> = { ...USER_COMMANDS, ...TOKEN_COMMANDS, ...DATABASE_COMMANDS, ...HEALTHCHECK_COMMANDS }
+const COMMANDS: Record<string, Command> = { ...USER_COMMANDS, ...TOKEN_COMMANDS, ...AUDIT_COMMANDS, ...DATABASE_COMMANDS, ...HEALTHCHECK_COMMANDS }
 /** The first words of `user add`, `db copy`…: alone, they ask for a subcommand. */
 const GROUPS = new Set(Object.keys(COMMANDS).flatMap((key) => (key.includes(' ') ? [key.split(' ')[0]!] : [])))
 

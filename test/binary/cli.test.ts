@@ -137,6 +137,48 @@ describe('vai tokens', () => {
   })
 })
 
+describe('vai audit', () => {
+  type Shown = { id: string; type: string; at: string; userId: string; tokenId: string | null; tokenPrefix: string | null; ip: string | null; userAgent: string | null; detail: Record<string, unknown> }
+  const audit = (...args: string[]) => JSON.parse(vaiCli(['audit', ...args, '--json']).stdout) as Shown[]
+
+  test('one user’s events, newest first, as the API shows them with the user’s id', () => {
+    const [created] = audit('--email', 'ada@example.com', '--type', 'user.created')
+    expect(created).toEqual({
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/), type: 'user.created', at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), tokenId: null, tokenPrefix: null,
+      ip: null, userAgent: null, detail: {}, userId: created!.userId,
+    })
+    const all = audit('--email', 'ada@example.com', '--limit', '1000')
+    expect(all.every((event) => event.userId === created!.userId)).toBe(true)
+    expect(all.map((event) => event.at)).toEqual(all.map((event) => event.at).sort().reverse())
+    // revoke-all from the shell: no address, no agent; the count it said.
+    expect(audit('--email', 'ada@example.com', '--type', 'tokens.revoked_all').map((event) => [event.ip, event.detail])).toEqual([
+      [null, { count: 0, exceptCurrent: false }],
+      [null, { count: 3, exceptCurrent: false }],
+    ])
+    // Logins over HTTP name their address.
+    expect(audit('--email', 'ada@example.com', '--type', 'login.succeeded').every((event) => event.ip === '127.0.0.1')).toBe(true)
+    expect(audit('--email', 'ada@example.com', '--limit', '2')).toHaveLength(2)
+  })
+
+  test('everyone’s: a deleted user’s events stay, named by the address their deletion kept', () => {
+    const deleted = audit('--type', 'user.deleted')
+    expect(deleted.map((event) => event.detail)).toEqual([{ email: 'eve@example.com', tokens: 1 }]) // the session of her one login
+    const table = vaiCli(['audit', '--type', 'user.deleted']).stdout.split('\n')
+    expect(table[0]).toMatch(/^AT\s+TYPE\s+USER\s+TOKEN\s+IP\s+DETAIL$/)
+    expect(table[1]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+user\.deleted\s+eve@example\.com \(deleted\)\s+-\s+-\s+email=eve@example\.com tokens=1$/)
+  })
+
+  test.each([
+    [['audit', '--type', 'token.exploded'], 2, /^vai: unknown --type 'token\.exploded': expected one of login\.succeeded, /],
+    [['audit', '--limit', '0'], 2, /^vai: invalid --limit '0': expected a whole number from 1 to 10000\n$/],
+    [['audit', '--email', 'nobody@example.com'], 1, /^vai: no user with email nobody@example\.com\n$/],
+  ])('%j: one line, exit %i', (args, code, stderr) => {
+    const result = vaiCli(args)
+    expect([result.code, result.stdout]).toEqual([code, ''])
+    expect(result.stderr).toMatch(stderr)
+  })
+})
+
 describe('vai backup, migrate, doctor', () => {
   test('backup writes a checked, private copy', () => {
     const target = join(dir, 'backup.db')
@@ -178,7 +220,7 @@ describe('vai backup, migrate, doctor', () => {
     expect(runIn(dir, vai, ['healthcheck'], { env: { PORT: port } }).code).toBe(0)
   })
 
-  test.each(['healthcheck', 'user add', 'user list', 'user passwd', 'user delete', 'tokens list', 'tokens revoke-all', 'tokens purge', 'backup', 'migrate', 'doctor'])('%s --help', (command) => {
+  test.each(['healthcheck', 'user add', 'user list', 'user passwd', 'user delete', 'tokens list', 'tokens revoke-all', 'tokens purge', 'audit', 'backup', 'migrate', 'doctor'])('%s --help', (command) => {
     const result = runIn(dir, vai, [...command.split(' '), '--help'])
     expect(result.code).toBe(0)
     expect(result.stdout).toStartWith(`Usage: vai ${command}`)
