@@ -116,8 +116,10 @@ describe.each(ENABLED)('%s store: audit', (_name, backend: TestBackend) => {
 
   describe('listEvents', () => {
     test('newest first, by type, after a page start, and everyone’s when userId is null', async () => {
-      await userWith('ada', newToken('t1', 'ada', { createdAt: NOW + 1 }))
-      await userWith('bob', newToken('t2', 'bob', { digest: digestOf('t2'), createdAt: NOW + 2 }))
+      // Distinct times throughout: events at the same millisecond are ordered by their random id.
+      await userWith('ada', newToken('t1', 'ada', { createdAt: NOW + 2 }))
+      await store.createUser(newUser('bob', { createdAt: NOW + 1 }), true, FROM)
+      await store.insertToken(newToken('t2', 'bob', { digest: digestOf('t2'), createdAt: NOW + 3 }), FROM)
       const ada = await store.listEvents('ada', { limit: 10 })
       expect(ada.map((e) => e.type)).toEqual(['token.created', 'user.created'])
       expect((await store.listEvents('ada', { limit: 10, type: 'user.created' })).map((e) => e.type)).toEqual(['user.created'])
