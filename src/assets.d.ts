@@ -24,3 +24,11 @@ declare module '*/console/api.js' {
   const path: string
   export default path
 }
+declare module '*/console/pages.js' {
+  const path: string
+  export default path
+}
+declare module '*/console/activity.js' {
+  const path: string
+  export default path
+}

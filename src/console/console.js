@@ -7,6 +7,8 @@ import { returnTo } from './return-to.js'
 import { NOT_CLAIMED, plainWords } from './messages.js'
 import { api, onSessionEnded } from './api.js'
 import { $, busy, el, clearErrors, fieldError, placeCredentialFields, showFormError, showNotice, showStatus, time } from './forms.js'
+import { PagedList, table } from './pages.js'
+import { Activity, addressesRow, leaked, loadLeaked } from './activity.js'
 
 placeCredentialFields()
 
@@ -55,8 +57,7 @@ function showAuth() {
 
 function signedOut(message) {
   me = null
-  lists.api.reset()
-  lists.session.reset()
+  for (const list of Object.values(lists)) list.reset()
   $('whoami').textContent = ''
   hideCreated()
   $('confirm').open && $('confirm').close()
@@ -75,15 +76,21 @@ async function signedIn() {
   $('whoami').textContent = me.user.name ? `${me.user.name} (${me.user.email})` : me.user.email
   if (location.hash) history.replaceState(null, '', location.pathname)
   show('view-tokens')
-  lists.api.reset()
-  lists.session.reset()
-  await Promise.all([lists.api.load(), lists.session.load()])
+  await reloadAll()
+}
+
+/** Every list afresh, from its first page: after a sign-in, and after revoking everything. */
+async function reloadAll() {
+  for (const list of Object.values(lists)) list.reset()
+  // Before the token lists draw: a token revoked as leaked says so.
+  await loadLeaked().catch(() => {})
+  await Promise.all(Object.values(lists).map((list) => list.load()))
 }
 
 // ---- Token lists ----------------------------------------------------------------------
 
 function status(token) {
-  if (token.revokedAt) return el('span', { class: 'badge revoked', text: 'Revoked' })
+  if (token.revokedAt) return el('span', { class: 'badge revoked', text: leaked.has(token.id) ? 'Revoked: reported as leaked' : 'Revoked' })
   if (token.expiresAt && Date.parse(token.expiresAt) <= Date.now()) return el('span', { class: 'badge expired', text: 'Expired' })
   return el('span', { class: 'badge active', text: 'Active' })
 }
@@ -106,77 +113,31 @@ function lastUse(token) {
   return [time(token.lastUsedAt, 'Never'), token.lastUsedIp ? el('span', { class: 'address muted', text: `from ${token.lastUsedIp}` }) : null]
 }
 
-class TokenList {
+class TokenList extends PagedList {
   constructor(type, container, revokedBox) {
+    const noun = type === 'api' ? 'API token' : 'session'
+    super({
+      container,
+      noun,
+      live: () => me !== null,
+      fetchPage: (cursor) => {
+        const query = new URLSearchParams({ tokenType: type, limit: String(PAGE_SIZE) })
+        if (revokedBox.checked) query.set('includeRevoked', 'true')
+        if (cursor) query.set('cursor', cursor)
+        return api('GET', `/access-tokens?${query}`)
+      },
+      render: (items) => items.length === 0
+        ? el('p', { class: 'empty', text: type === 'api' ? 'You have no API tokens yet.' : 'No sessions.' })
+        : table(`Your ${noun}s, newest first`, COLUMNS[type], items.flatMap((token) => this.row(token))),
+    })
     this.type = type
-    this.container = container
-    this.revokedBox = revokedBox
-    this.noun = type === 'api' ? 'API token' : 'session'
     revokedBox.addEventListener('change', () => {
       this.reset()
       void this.load()
     })
-    this.reset()
   }
 
-  reset() {
-    this.cursors = [null] // cursors[i] starts page i
-    this.page = 0
-    this.generation = (this.generation ?? 0) + 1
-  }
-
-  /**
-   * Loads the current page. Each load has a generation: an answer that arrives after a newer
-   * load began, or after a sign-out (which resets the list), is dropped, so a slow page can
-   * neither overwrite a newer one nor speak up on the sign-in view.
-   */
-  async load() {
-    const generation = ++this.generation
-    const current = () => generation === this.generation && me !== null
-    const query = new URLSearchParams({ tokenType: this.type, limit: String(PAGE_SIZE) })
-    if (this.revokedBox.checked) query.set('includeRevoked', 'true')
-    const cursor = this.cursors[this.page]
-    if (cursor) query.set('cursor', cursor)
-    this.container.setAttribute('aria-busy', 'true')
-    try {
-      const { items, nextCursor } = await api('GET', `/access-tokens?${query}`)
-      if (!current()) return
-      // A revoke can empty the last page: step back rather than show an empty one.
-      if (items.length === 0 && this.page > 0) {
-        this.page -= 1
-        return this.load()
-      }
-      this.cursors.length = this.page + 1
-      if (nextCursor) this.cursors.push(nextCursor)
-      this.render(items)
-    } catch (error) {
-      if (!error.handled && current()) showNotice(`Could not load your ${this.noun}s. ${plainWords(error, 'list')}`)
-    } finally {
-      if (generation === this.generation) this.container.removeAttribute('aria-busy')
-    }
-  }
-
-  render(items) {
-    if (items.length === 0) {
-      this.container.replaceChildren(el('p', { class: 'empty', text: this.type === 'api' ? 'You have no API tokens yet.' : 'No sessions.' }))
-      return
-    }
-    const head = el('thead', {}, el('tr', {}, ...COLUMNS[this.type].map((name) =>
-      name === 'Actions' ? el('th', { scope: 'col' }, el('span', { class: 'visually-hidden', text: name })) : el('th', { scope: 'col', text: name }))))
-    const rows = items.map((token) => this.row(token))
-    const table = el('table', {}, el('caption', { class: 'visually-hidden', text: `Your ${this.noun}s, newest first` }), head, el('tbody', {}, ...rows))
-    const pager = el('nav', { class: 'pager', 'aria-label': `${this.noun}s pages` })
-    const newer = el('button', { type: 'button', class: 'newer', text: '← Newer' })
-    const older = el('button', { type: 'button', class: 'older', text: 'Older →' })
-    newer.disabled = this.page === 0
-    older.disabled = this.cursors.length <= this.page + 1
-    newer.addEventListener('click', () => this.go(-1))
-    older.addEventListener('click', () => this.go(1))
-    pager.append(newer, el('span', { class: 'page', text: `Page ${this.page + 1}` }), older)
-    pager.hidden = newer.disabled && older.disabled
-    this.container.replaceChildren(el('div', { class: 'table-wrap' }, table), pager)
-  }
-
+  /** A token's row; an API token's also has its addresses' row, shown on demand. */
   row(token) {
     const current = me && token.id === me.token.id
     const nameCell = el('td', { 'data-label': 'Name', class: 'name' }, el('span', { text: token.name }),
@@ -186,29 +147,24 @@ class TokenList {
       action = el('button', { type: 'button', class: 'danger small', 'aria-label': `Revoke ${this.noun} ${token.name} (${token.tokenPrefix})`, text: 'Revoke' })
       action.addEventListener('click', () => revoke(this, token))
     }
-    return el('tr', { 'data-id': token.id, class: current ? 'current' : '' },
+    const where = this.type === 'api' ? addressesRow(token, COLUMNS.api.length) : null
+    const row = el('tr', { 'data-id': token.id, class: current ? 'current' : '' },
       nameCell,
       el('td', { 'data-label': 'Prefix' }, el('code', { text: token.tokenPrefix })),
       this.type === 'api' ? el('td', { 'data-label': 'Scopes', class: 'scopes-cell' }, scopeList(token.scopes)) : null,
       el('td', { 'data-label': 'Created' }, time(token.createdAt, '')),
       el('td', { 'data-label': 'Expires' }, time(token.expiresAt, 'Never')),
-      el('td', { 'data-label': 'Last used', class: 'last-used' }, el('span', {}, ...lastUse(token))),
+      el('td', { 'data-label': 'Last used', class: 'last-used' }, el('span', {}, ...lastUse(token), where?.toggle)),
       el('td', { 'data-label': 'Status' }, status(token)),
       el('td', { class: 'actions' }, action))
-  }
-
-  async go(step) {
-    this.page += step
-    await this.load()
-    // The pager was drawn anew: keep a keyboard user's focus on it.
-    const same = this.container.querySelector(step > 0 ? '.older' : '.newer')
-    ;(same && !same.disabled ? same : this.container.querySelector('.pager button:not(:disabled)'))?.focus()
+    return where ? [row, where.row] : [row]
   }
 }
 
 const lists = {
   api: new TokenList('api', $('api-list'), $('api-revoked')),
   session: new TokenList('session', $('session-list'), $('session-revoked')),
+  activity: new Activity(() => me !== null),
 }
 
 // ---- Confirmation ---------------------------------------------------------------------
@@ -244,7 +200,7 @@ async function revoke(list, token) {
     if (error.handled) return
     showNotice(plainWords(error, 'revoke'))
   }
-  await list.load()
+  await Promise.all([list.load(), lists.activity.load()])
 }
 
 // ---- Creating a token -----------------------------------------------------------------
@@ -332,7 +288,8 @@ async function createToken(form) {
     $('created').focus()
     showStatus(`Created API token “${created.token.name}”.`)
     lists.api.reset()
-    await lists.api.load()
+    lists.activity.reset()
+    await Promise.all([lists.api.load(), lists.activity.load()])
   } catch (error) {
     const fields = {
       expiresInDays: expiry === 'custom' ? $('create-days') : $('create-expiry'),
@@ -451,9 +408,7 @@ $('revoke-others').addEventListener('click', async () => {
     if (error.handled) return
     showNotice(plainWords(error, 'revoke'))
   }
-  lists.api.reset()
-  lists.session.reset()
-  await Promise.all([lists.api.load(), lists.session.load()])
+  await reloadAll()
 })
 
 window.addEventListener('hashchange', () => {

@@ -4,6 +4,8 @@ import pageFile from '../console/index.html' with { type: 'file' }
 import scriptPath from '../console/console.js' with { type: 'file' }
 import apiPath from '../console/api.js' with { type: 'file' }
 import formsPath from '../console/forms.js' with { type: 'file' }
+import pagesPath from '../console/pages.js' with { type: 'file' }
+import activityPath from '../console/activity.js' with { type: 'file' }
 import messagesFile from '../console/messages.js' with { type: 'file' }
 import returnToFile from '../console/return-to.js' with { type: 'file' }
 import stylePath from '../console/console.css' with { type: 'file' }
@@ -27,6 +29,8 @@ const SCRIPTS: Record<string, string> = {
   'console.js': scriptPath,
   'api.js': apiPath,
   'forms.js': formsPath,
+  'pages.js': pagesPath,
+  'activity.js': activityPath,
   'messages.js': messagesPath,
   'return-to.js': returnToPath,
 }

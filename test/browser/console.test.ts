@@ -414,6 +414,56 @@ describe.skipIf(!existsSync(CHROMIUM))('web console', () => {
     await signInAsAda()
   }, 15_000)
 
+  test('Activity: what happened, from where, with which token; a filter; where a token was used; a token reported as leaked says so', async () => {
+    await page.fill('#create-name', 'pasted in a gist')
+    await page.selectOption('#create-expiry', '30')
+    await page.click('#create-form button[type=submit]')
+    await page.locator('#created').waitFor()
+    const plaintext = await page.inputValue('#created-plaintext')
+    await page.click('#created-done')
+    // Drawn again after the create: the newest row is the token, made from this browser.
+    await page.locator('#activity-list tbody tr:first-child td[data-label=Token] code', { hasText: plaintext.slice(0, 12) }).waitFor()
+    const newest = page.locator('#activity-list tbody tr').first()
+    expect(await newest.getAttribute('data-type')).toBe('token.created')
+    expect(await newest.locator('td[data-label=What]').textContent()).toBe('API token created')
+    expect(await newest.locator('td[data-label=Token] code').textContent()).toBe(plaintext.slice(0, 12))
+    expect(await newest.locator('td.from').textContent()).toMatch(/^127\.0\.0\.1Mozilla\/5\.0 \(X11; Linux x86_64\)/)
+
+    // Where used: the address the token was made from, fetched when the button opens it.
+    const row = page.locator('#api-list tbody tr', { hasText: 'pasted in a gist' })
+    const where = row.getByRole('button', { name: `Where pasted in a gist (${plaintext.slice(0, 12)}) was used from` })
+    expect(await where.getAttribute('aria-expanded')).toBe('false')
+    await where.click()
+    await page.locator('#api-list .address-list li code', { hasText: '127.0.0.1' }).waitFor()
+    expect(await where.getAttribute('aria-expanded')).toBe('true')
+    await where.click()
+    await page.locator('#api-list .addresses-row').first().waitFor({ state: 'hidden' })
+
+    // Someone finds it in public and reports it: vai revokes it, and the console says why.
+    const report = await post('/api/v1/credentials/revoke', { credentials: [plaintext] })
+    expect(report.status).toBe(202)
+    await page.reload()
+    await page.locator('#activity-list tbody tr[data-type="token.leak_reported"]').waitFor()
+    const leak = page.locator('#activity-list tbody tr').first()
+    expect(await leak.locator('td[data-label=What]').textContent()).toBe('Token reported as leaked, and revoked')
+    expect(await leak.locator('td[data-label=Token] code').textContent()).toBe(plaintext.slice(0, 12))
+    await page.check('#api-revoked')
+    const revoked = page.locator('#api-list tbody tr', { hasText: 'pasted in a gist' })
+    await revoked.locator('.badge.revoked', { hasText: 'Revoked: reported as leaked' }).waitFor()
+    await page.uncheck('#api-revoked')
+
+    // The filter asks the server for one type: only sign-ins, every one of them this account's.
+    await page.selectOption('#activity-type', 'login.succeeded')
+    await page.locator('#activity-list tbody tr[data-type="token.created"]').first().waitFor({ state: 'detached' })
+    const types: string[] = await page.locator('#activity-list tbody tr').evaluateAll((rows) => rows.map((r: any) => r.dataset.type))
+    expect(types.length).toBeGreaterThan(0)
+    expect(new Set(types)).toEqual(new Set(['login.succeeded']))
+    expect(await page.locator('#activity-list tbody tr td[data-label=What]').first().textContent()).toBe('Signed in')
+    await atEveryWidth('activity')
+    await page.selectOption('#activity-type', '')
+    await page.locator('#activity-list tbody tr[data-type="token.leak_reported"]').waitFor()
+  }, 20_000)
+
   test('sign out: the cookie is gone and the API refuses the page', async () => {
     await page.click('#sign-out')
     await page.locator('#view-signin').waitFor()
