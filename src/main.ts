@@ -14,26 +14,33 @@ import { newSetupCode } from './auth/setup-code'
 import { backendFor, describeDb, openStore } from './store/open'
 import { StoreUnavailable } from './store/store'
 import { createRevocationFeed } from './tokens/revocation-feed'
+import { createDeliverer } from './notify/deliverer'
+import { sendWebhook } from './notify/webhook'
+import type { DueDelivery, SendResult } from './notify/outbox'
 
 const USAGE = `vai ${pkg.version}: self-hosted access tokens
 
 Usage: vai [command] [options]
 
 Commands:
-  serve              run the HTTP server (the default when no command is given)
-  user add           create a user (password from the terminal or stdin)
-  user list          list users
-  user passwd        set a user's password
-  user delete        delete a user and their tokens
-  tokens list        list a user's tokens
-  tokens revoke-all  revoke all of a user's tokens
-  tokens purge       delete tokens revoked or expired long ago
-  audit              show the audit trail (one user's with --email)
-  backup FILE        write a checked copy of the live database (SQLite)
-  db copy            copy users and tokens to another database (SQLite → PostgreSQL, say)
-  migrate            apply pending schema migrations
-  doctor             check the database file and configuration
-  healthcheck        exit 0 when the server answers on /healthz (for containers)
+  serve                run the HTTP server (the default when no command is given)
+  user add             create a user (password from the terminal or stdin)
+  user list            list users
+  user passwd          set a user's password
+  user delete          delete a user and their tokens
+  tokens list          list a user's tokens
+  tokens revoke-all    revoke all of a user's tokens
+  tokens purge         delete tokens revoked or expired long ago
+  audit                show the audit trail (one user's with --email)
+  webhooks add         register an endpoint for the audit events (prints its secret once)
+  webhooks list        list the endpoints
+  webhooks remove      remove an endpoint
+  webhooks deliveries  show recent deliveries and their state
+  backup FILE          write a checked copy of the live database (SQLite)
+  db copy              copy users and tokens to another database (SQLite → PostgreSQL, say)
+  migrate              apply pending schema migrations
+  doctor               check the database file and configuration
+  healthcheck          exit 0 when the server answers on /healthz (for containers)
 
 Each command takes --help.
 
@@ -46,6 +53,8 @@ const TOUCH_FLUSH_MS = 60_000
 const RETENTION_EVERY_MS = 60 * 60_000
 // A notice is due 7 days or 1 day before its token expires: a minute late is on time.
 const EXPIRY_NOTICES_EVERY_MS = 60_000
+// A webhook attempt's limit (API.md → Webhooks and notices: a 2xx within 10 s).
+const WEBHOOK_TIMEOUT_MS = 10_000
 
 class RuntimeError extends Error {}
 
@@ -99,6 +108,17 @@ async function serve(config: Config): Promise<number> {
   let purging: Promise<void> = Promise.resolve()
   let refreshing: Promise<void> = Promise.resolve()
   const refreshGauges = () => (refreshing = metrics.refreshGauges().catch((error) => jobFailed('counting tokens for /metrics', error)))
+  const deliverer = createDeliverer({
+    outbox: store,
+    senders: [{ channel: 'webhook', send: (delivery, now) => sendWebhook(delivery, now, WEBHOOK_TIMEOUT_MS) }],
+    attemptMs: WEBHOOK_TIMEOUT_MS,
+    settled: (delivery, result, next) => {
+      metrics.delivery(delivery.channel, result.delivered ? 'delivered' : next === null ? 'failed' : 'retried')
+      const line = deliveryLine(config.logFormat, delivery, result, next)
+      if (line) stdout.write(`${line}\n`)
+    },
+    failed: (error) => jobFailed('webhook deliveries', error, 'retried in a second'),
+  })
   const stop = async (signal: string) => {
     if (stopping) return
     stopping = true
@@ -109,7 +129,8 @@ async function serve(config: Config): Promise<number> {
     revocationFeed.close()
     // Stops accepting at once; resolves when the requests in flight have been answered.
     await app.server?.stop(false)
-    await Promise.all([purging, refreshing])
+    // Attempts in flight end within their timeout; what is still queued waits in the database.
+    await Promise.all([purging, refreshing, deliverer.stop()])
     // On a full disk the pending lastUsedAt values cannot be written: said in one line, and the stop goes on.
     await store.close().catch((error) => jobFailed('writing lastUsedAt at stop', error, 'these uses are lost'))
     stdout.flush()
@@ -178,7 +199,26 @@ async function serve(config: Config): Promise<number> {
     setInterval(noticeExpiring, EXPIRY_NOTICES_EVERY_MS), setTimeout(noticeExpiring, 1000),
   )
   if (servesMetrics) timers.push(setInterval(refreshGauges, GAUGE_REFRESH_MS))
+  deliverer.start()
   return exit
+}
+
+/**
+ * What the log says of a delivery attempt: its first failure, and the last one when it is given
+ * up; nothing for a success or a retry that fails the same way again (a receiver that is down
+ * for a day would otherwise fill the log).
+ */
+function deliveryLine(format: Config['logFormat'], delivery: DueDelivery, result: SendResult, next: number | null): string | null {
+  if (result.delivered || (delivery.attempts > 0 && next !== null)) return null
+  const fields = {
+    delivery: delivery.id, channel: delivery.channel, endpoint: delivery.endpoint?.id ?? null, eventId: delivery.event.id,
+    eventType: delivery.event.type, attempts: delivery.attempts + 1, error: result.error,
+    nextAttemptAt: next === null ? null : new Date(next).toISOString(),
+  }
+  const event = next === null ? 'delivery_given_up' : 'delivery_failed'
+  if (format === 'json') return JSON.stringify({ time: new Date().toISOString(), event, ...fields })
+  const words = next === null ? `given up after ${fields.attempts} attempts` : `failed, retrying at ${fields.nextAttemptAt}`
+  return `${new Date().toISOString()} ${delivery.channel} delivery ${delivery.id} of ${fields.eventType} ${fields.eventId}${fields.endpoint ? ` to endpoint ${fields.endpoint}` : ''} ${words}: ${result.error}`
 }
 
 // A token pasted where a flag's value belongs would be echoed in the one-line error,

@@ -7,6 +7,8 @@ import type { Store } from './store/store'
 
 export type AuthFailure = 'missing' | 'malformed' | 'unknown' | 'expired' | 'revoked' | 'reused'
 export type LoginResult = 'ok' | 'failed' | 'rate_limited'
+/** An attempt's outcome: delivered, to be retried, or given up after a day of retries. */
+export type DeliveryResult = 'delivered' | 'retried' | 'failed'
 
 /** How often main.ts refreshes the gauges: as often as Prometheus commonly scrapes. */
 export const GAUGE_REFRESH_MS = 15_000
@@ -16,6 +18,7 @@ export interface Metrics {
   request(method: string, route: string, status: number, seconds: number): void
   authFailure(reason: AuthFailure): void
   login(result: LoginResult): void
+  delivery(channel: 'webhook' | 'email', result: DeliveryResult): void
   /** Reads the database's gauges (active tokens, size) into the registry; scrapes show the last values read. */
   refreshGauges(): Promise<void>
 }
@@ -47,6 +50,15 @@ export function createMetrics(store: Store, now: () => number): Metrics {
     labelNames: ['result'] as const,
     registers: [registry],
   })
+  const deliveries = new Counter({
+    name: 'vai_deliveries_total',
+    help: 'Webhook and email delivery attempts by this instance, by channel and result.',
+    labelNames: ['channel', 'result'] as const,
+    registers: [registry],
+  })
+  for (const channel of ['webhook', 'email'] as const) {
+    for (const result of ['delivered', 'retried', 'failed'] as const) deliveries.inc({ channel, result }, 0)
+  }
   for (const reason of ['missing', 'malformed', 'unknown', 'expired', 'revoked', 'reused'] as const) authFailures.inc({ reason }, 0)
   for (const result of ['ok', 'failed', 'rate_limited'] as const) logins.inc({ result }, 0)
 
@@ -59,6 +71,17 @@ export function createMetrics(store: Store, now: () => number): Metrics {
   const databaseSize = new Gauge({
     name: 'vai_database_size_bytes',
     help: `Size of the database on disk (read every ${GAUGE_REFRESH_MS / 1000} s).`,
+    registers: [registry],
+  })
+
+  const outboxPending = new Gauge({
+    name: 'vai_outbox_pending',
+    help: `Deliveries queued and not yet delivered or given up, all instances' (read every ${GAUGE_REFRESH_MS / 1000} s).`,
+    registers: [registry],
+  })
+  const outboxOldest = new Gauge({
+    name: 'vai_outbox_oldest_pending_seconds',
+    help: `Age of the oldest delivery still pending; 0 when none (read every ${GAUGE_REFRESH_MS / 1000} s).`,
     registers: [registry],
   })
 
@@ -83,11 +106,17 @@ export function createMetrics(store: Store, now: () => number): Metrics {
     login(result) {
       logins.inc({ result })
     },
+    delivery(channel, result) {
+      deliveries.inc({ channel, result })
+    },
     async refreshGauges() {
-      const [counts, bytes] = await Promise.all([store.countActiveTokens(now()), store.sizeBytes()])
+      const at = now()
+      const [counts, bytes, outbox] = await Promise.all([store.countActiveTokens(at), store.sizeBytes(), store.outboxStats()])
       activeTokens.set({ type: 'session' }, counts.session)
       activeTokens.set({ type: 'api' }, counts.api)
       databaseSize.set(bytes)
+      outboxPending.set(outbox.pending)
+      outboxOldest.set(outbox.oldestCreatedAt === null ? 0 : Math.max(0, (at - outbox.oldestCreatedAt) / 1000))
     },
   }
 }

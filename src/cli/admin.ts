@@ -8,9 +8,10 @@ import { DATABASE_COMMANDS } from './database'
 import { HEALTHCHECK_COMMANDS } from './healthcheck'
 import { TOKEN_COMMANDS } from './tokens'
 import { USER_COMMANDS } from './users'
+import { WEBHOOK_COMMANDS } from './webhooks'
 
 // In this order: a group's subcommands are listed in it when one is missing.
-const COMMANDS: Record<string, Command> = { ...USER_COMMANDS, ...TOKEN_COMMANDS, ...AUDIT_COMMANDS, ...DATABASE_COMMANDS, ...HEALTHCHECK_COMMANDS }
+const COMMANDS: Record<string, Command> = { ...USER_COMMANDS, ...TOKEN_COMMANDS, ...AUDIT_COMMANDS, ...WEBHOOK_COMMANDS, ...DATABASE_COMMANDS, ...HEALTHCHECK_COMMANDS }
 /** The first words of `user add`, `db copy`…: alone, they ask for a subcommand. */
 const GROUPS = new Set(Object.keys(COMMANDS).flatMap((key) => (key.includes(' ') ? [key.split(' ')[0]!] : [])))
 

@@ -31,24 +31,39 @@ function configFinding(env: Record<string, string | undefined>): Finding {
   }
 }
 
+const OUTBOX_STALE_MS = 60 * 60_000
+
+/** The webhook queue: a warning when its oldest delivery has waited over an hour; nothing without webhooks. */
+async function outboxFinding(store: Store, now: number): Promise<Finding[]> {
+  const [{ pending, oldestCreatedAt }, endpoints] = await Promise.all([store.outboxStats(), store.listWebhooks()])
+  if (pending === 0) return endpoints.length === 0 ? [] : [['ok', `webhook deliveries: none waiting (${endpoints.length} endpoint${endpoints.length === 1 ? '' : 's'})`]]
+  const minutes = Math.floor((now - oldestCreatedAt!) / 60_000)
+  const age = minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h`
+  return now - oldestCreatedAt! > OUTBOX_STALE_MS
+    ? [['warn', `webhook deliveries: ${pending} pending, the oldest queued ${age} ago: is a receiver down, or no vai serve running? (vai webhooks deliveries shows the last answers)`]]
+    : [['ok', `webhook deliveries: ${pending} pending, the oldest queued ${age} ago`]]
+}
+
 /**
- * A fresh install's setup code, while it has no account: whoever runs doctor can read the
+ * The webhook queue, and a fresh install's setup code while it has no account: whoever runs doctor can read the
  * database anyway. Read only from a database at the current schema (opening migrates, and
  * doctor changes nothing); one that cannot be read has its findings above already.
  */
-async function claimFindings(db: string): Promise<Finding[]> {
+async function storeFindings(db: string): Promise<Finding[]> {
   const backend = backendFor(db)
   try {
     const { version, current } = await backend.schemaStatus(db)
     if (version !== current) return []
     const store = await backend.open(db, { create: false, pool: 1 })
     try {
-      if (await store.hasUsers()) return []
+      const outbox = await outboxFinding(store, Date.now())
+      if (await store.hasUsers()) return outbox
       const code = await store.setupCode()
       return [
         code === null
           ? ['warn', 'no account yet, and no setup code: vai serve makes one at start (or create the first account with vai user add)']
           : ['warn', `no account yet: the first signup from another machine needs the setup code ${code} (open /?setup=${code} on the server), or create it with vai user add`],
+        ...outbox,
       ]
     } finally {
       await store.close()
@@ -144,11 +159,11 @@ stop the servers on the source first, or uses and revocations made meanwhile sta
   },
   doctor: {
     summary: "check the database and configuration (and show a fresh install's setup code)",
-    usage: `Usage: vai doctor [--db PATH]\n\nChecks the database file (permissions, integrity, WAL mode, schema version), or the\nPostgreSQL server (reachable, TLS and what it verifies, schema version), and the\nconfiguration in the environment, and says in plain words what is wrong (FAIL: exit 1)\nor worth a look (warn).\n\n${DB_HELP}`,
+    usage: `Usage: vai doctor [--db PATH]\n\nChecks the database file (permissions, integrity, WAL mode, schema version), or the\nPostgreSQL server (reachable, TLS and what it verifies, schema version), the webhook\nqueue (a warning when a delivery has waited over an hour) and the configuration in the\nenvironment, and says in plain words what is wrong (FAIL: exit 1)\nor worth a look (warn).\n\n${DB_HELP}`,
     options: DB_OPTION,
     async run(values, _, env) {
       const db = dbPath(values, env)
-      const findings = [configFinding(env), ...(await backendFor(db).doctor(db)), ...(await claimFindings(db))]
+      const findings = [configFinding(env), ...(await backendFor(db).doctor(db)), ...(await storeFindings(db))]
       for (const [level, text] of findings) console.log(`${level.padEnd(4)}  ${text}`)
       // A warning is advice: only a failure makes doctor exit 1.
       return findings.some(([level]) => level === 'FAIL') ? 1 : 0
