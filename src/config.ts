@@ -124,6 +124,18 @@ const SETTINGS = {
     help: 'delete audit events older than N days, hourly\n({env}, {default})',
     invalid: 'expected a whole number of days from {range}',
   }),
+  smtpUrl: setting({
+    flag: 'smtp-url', env: 'VAI_SMTP_URL', kind: 'string', schema: t.Union([t.String({ pattern: '^smtps?://[^/?#]+(:[0-9]{1,5})?/?$' }), t.Null()]),
+    default: null, value: 'URL', secret: true,
+    help: 'email the owner about expiring, leaked, reused and newly located tokens\nthrough smtp://user:pass@host:587 (STARTTLS when offered) or smtps://\n({env}; prefer the variable: flags show in the process list; {default})',
+    invalid: 'expected smtp://[user:password@]host[:port] or smtps://…, with the user and password percent-encoded',
+  }),
+  smtpFrom: setting({
+    flag: 'smtp-from', env: 'VAI_SMTP_FROM', kind: 'string', schema: t.Union([t.String({ pattern: '^[^\\s@<>]+@[^\\s@<>]+$|^[^<>\\r\\n]*<[^\\s@<>]+@[^\\s@<>]+>$' }), t.Null()]),
+    default: null, value: 'ADDRESS',
+    help: "the notices' From, vai@example.com or 'vai <vai@example.com>'; needed\nwith --smtp-url ({env})",
+    invalid: "expected an address like vai@example.com or 'vai <vai@example.com>'",
+  }),
   corsOrigins: setting({
     flag: 'cors-origins', env: 'VAI_CORS_ORIGINS', kind: 'list',
     // Origins exactly as a browser writes them in `Origin`: scheme, host, port if not the default.
@@ -231,6 +243,7 @@ export function loadConfig(args: string[], env: Record<string, string | undefine
     }
     config[key] = value
   }
+  if (config.smtpUrl !== null && config.smtpFrom === null) throw new UsageError('--smtp-url needs --smtp-from (VAI_SMTP_FROM): the address the notices come from')
   return config as Config
 }
 

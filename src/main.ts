@@ -16,6 +16,7 @@ import { StoreUnavailable } from './store/store'
 import { createRevocationFeed } from './tokens/revocation-feed'
 import { createDeliverer } from './notify/deliverer'
 import { sendWebhook } from './notify/webhook'
+import { createMailSender } from './notify/mail'
 import type { DueDelivery, SendResult } from './notify/outbox'
 
 const USAGE = `vai ${pkg.version}: self-hosted access tokens
@@ -108,16 +109,22 @@ async function serve(config: Config): Promise<number> {
   let purging: Promise<void> = Promise.resolve()
   let refreshing: Promise<void> = Promise.resolve()
   const refreshGauges = () => (refreshing = metrics.refreshGauges().catch((error) => jobFailed('counting tokens for /metrics', error)))
+  // With SMTP set, the mail types' events queue the owner's email too (in their transaction).
+  const mail = config.smtpUrl === null ? null : createMailSender(config.smtpUrl, config.smtpFrom!, WEBHOOK_TIMEOUT_MS)
+  store.setEmailNotices(mail !== null)
   const deliverer = createDeliverer({
     outbox: store,
-    senders: [{ channel: 'webhook', send: (delivery, now) => sendWebhook(delivery, now, WEBHOOK_TIMEOUT_MS) }],
+    senders: [
+      { channel: 'webhook', send: (delivery, now) => sendWebhook(delivery, now, WEBHOOK_TIMEOUT_MS) },
+      ...(mail ? [{ channel: 'email' as const, send: mail.send }] : []),
+    ],
     attemptMs: WEBHOOK_TIMEOUT_MS,
     settled: (delivery, result, next) => {
       metrics.delivery(delivery.channel, result.delivered ? 'delivered' : next === null ? 'failed' : 'retried')
       const line = deliveryLine(config.logFormat, delivery, result, next)
       if (line) stdout.write(`${line}\n`)
     },
-    failed: (error) => jobFailed('webhook deliveries', error, 'retried in a second'),
+    failed: (error) => jobFailed('deliveries', error, 'retried in a second'),
   })
   const stop = async (signal: string) => {
     if (stopping) return
@@ -131,6 +138,7 @@ async function serve(config: Config): Promise<number> {
     await app.server?.stop(false)
     // Attempts in flight end within their timeout; what is still queued waits in the database.
     await Promise.all([purging, refreshing, deliverer.stop()])
+    mail?.close()
     // On a full disk the pending lastUsedAt values cannot be written: said in one line, and the stop goes on.
     await store.close().catch((error) => jobFailed('writing lastUsedAt at stop', error, 'these uses are lost'))
     stdout.flush()

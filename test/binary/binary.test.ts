@@ -35,6 +35,13 @@ describe('dist/vai', () => {
       ['serve', '--cookie-domain', 'https://example.com'],
       "vai: invalid --cookie-domain 'https://example.com': expected a host name like example.com (no scheme, port, path or IP address; two labels at least)",
     ],
+    // The URL holds a password: a refused one is not echoed.
+    [
+      ['serve', '--smtp-url', 'http://vai:s3cret@mail.example.com', '--smtp-from', 'vai@example.com'],
+      'vai: invalid --smtp-url: expected smtp://[user:password@]host[:port] or smtps://…, with the user and password percent-encoded',
+    ],
+    [['serve', '--smtp-url', 'smtp://vai:s3cret@mail.example.com:587'], 'vai: --smtp-url needs --smtp-from (VAI_SMTP_FROM): the address the notices come from'],
+    [['serve', '--smtp-from', 'not an address'], "vai: invalid --smtp-from 'not an address': expected an address like vai@example.com or 'vai <vai@example.com>'"],
   ])('bad usage %p is one line on stderr and exit 2', (args, line) => {
     expect(run(args)).toEqual({ code: 2, stdout: '', stderr: `${line}\n` })
   })

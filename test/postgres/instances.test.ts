@@ -441,7 +441,7 @@ describe.skipIf(!ADMIN_URL)('several vai instances on one PostgreSQL database', 
       const lines = server.errors().split('\n').filter(Boolean)
       expect(lines.find((line) => line.includes('answering 503'))).toBe('vai: database unavailable, answering 503: no answer within 5000 ms')
       for (const line of lines) {
-        expect(line).toMatch(/^vai: ((retention purge|flushing lastUsedAt|expiry notices) failed: database unavailable \(.+\); next try at the next run|webhook deliveries failed: database unavailable \(.+\); retried in a second|database unavailable, answering 503: .+)$/)
+        expect(line).toMatch(/^vai: ((retention purge|flushing lastUsedAt|expiry notices) failed: database unavailable \(.+\); next try at the next run|deliveries failed: database unavailable \(.+\); retried in a second|database unavailable, answering 503: .+)$/)
       }
     } finally {
       server.proc.kill('SIGTERM')

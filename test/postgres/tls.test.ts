@@ -134,6 +134,6 @@ describe.skipIf(!TEST_POSTGRES || !TLS)('vai on PostgreSQL over TLS', () => {
     const lines = server.errors().split('\n').filter(Boolean)
     expect(lines.length).toBeGreaterThan(0)
     // (The retention job may meet the outage too: it says so as an outage, and tries at its next run.)
-    for (const line of lines) expect(line).toMatch(/^vai: (database unavailable, answering 503: \S.*|(retention purge|expiry notices) failed: database unavailable \(\S.*\); next try at the next run|webhook deliveries failed: database unavailable \(\S.*\); retried in a second)$/)
+    for (const line of lines) expect(line).toMatch(/^vai: (database unavailable, answering 503: \S.*|(retention purge|expiry notices) failed: database unavailable \(\S.*\); next try at the next run|deliveries failed: database unavailable \(\S.*\); retried in a second)$/)
   }, 30_000)
 })
